@@ -1,0 +1,1 @@
+"""router: run AWS Lambda style handlers locally."""

@@ -1,0 +1,56 @@
+"""The record of one invocation (SPEC.md "Python API"): what the journal keeps,
+what ``Router.wait`` returns and what ``router history`` shows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Status = Literal["ok", "error", "timeout", "crashed", "throttled"]
+
+
+@dataclass
+class Invocation:
+    id: str  # the request id
+    function: str
+    trigger: str | None = None  # trigger name, None for direct invokes
+    source: str = "invoke"  # s3 | schedule | http | dynamodb | invoke | replay | destination | lambda-api
+    event: Any = None
+    result: Any = None
+    error: dict[str, Any] | None = None  # the Lambda error payload when not ok
+    status: Status = "ok"
+    attempt: int = 1
+    started_at: float = 0.0  # epoch seconds
+    duration_ms: float = 0.0
+    init_duration_ms: float | None = None  # set on a cold start
+    logs: str = ""
+    billed_duration_ms: int = 0
+    max_memory_mb: int = 0
+    event_id: str | None = None  # the async queue entry, when it came through the queue
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def cold(self) -> bool:
+        return self.init_duration_ms is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["ok"] = self.ok
+        return out
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), default=str)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Invocation:
+        data = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**data)
+
+    def summary(self) -> str:
+        what = "ok" if self.ok else f"{self.status}: {(self.error or {}).get('errorMessage', '')}"
+        return f"{self.function} #{self.attempt} [{self.source}:{self.trigger or '-'}] {what}"

@@ -1,0 +1,1 @@
+exports.myHandler = function(e,c,cb){cb(null,"x")}

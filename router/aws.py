@@ -1,0 +1,284 @@
+"""The AWS that handlers and sources talk to.
+
+``settings.aws.endpoint``:
+- ``embedded`` (default): a moto server in this process, on 127.0.0.1:``settings.aws.port``
+  (0 = any free port), served by werkzeug on its own thread. It answers as account
+  ``settings.account`` (moto's ``x-moto-account-id``), so ARNs match the config. The path
+  ``/2015-03-31/functions/{name}/invocations`` is answered by router (``lambda_api``), every
+  other request reaches moto.
+- a URL: an external moto or LocalStack; router creates only what does not exist yet.
+- ``aws``: real AWS with the standard credential chain (nothing is created).
+
+This is the one module that imports moto, boto3 and werkzeug, lazily.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import StartupError
+
+log = logging.getLogger(__name__)
+
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+LambdaApi = Callable[[str, str, dict[str, str], bytes], "tuple[int, dict[str, str], bytes] | None"]
+
+# moto keeps its state per process: routers embedded in one process share it. Count the
+# running embedded servers so the last one to stop resets moto for the next.
+_embedded_lock = threading.Lock()
+_embedded_running = 0
+
+
+def safe_environment() -> None:
+    """Make sure nothing in this process probes the EC2 metadata address or real credentials.
+
+    Called by everything that starts router parts in-process (the daemon, the Python API)."""
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+
+
+class Aws:
+    """The AWS endpoint of one router: start it, get clients, give workers their env."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.settings = config.settings
+        self.mode = self.settings.aws.endpoint if self.settings.aws.endpoint in ("embedded", "aws") else "url"
+        self.endpoint_url: str | None = None if self.mode != "url" else self.settings.aws.endpoint
+        self.lambda_api: LambdaApi | None = None
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._clients: dict[str, Any] = {}
+        self._clients_lock = threading.Lock()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        safe_environment()
+        if self.mode == "embedded":
+            await asyncio.to_thread(self._start_embedded)
+            stack.push_async_callback(self._stop_async)
+        await asyncio.to_thread(self.create_resources)
+
+    def _start_embedded(self) -> None:
+        global _embedded_running
+        from moto.server import DomainDispatcherApplication, create_backend_app
+        from werkzeug.serving import WSGIRequestHandler, make_server
+
+        class QuietHandler(WSGIRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive: boto3 reuses its connections
+
+            def log_request(self, *args: Any, **kwargs: Any) -> None:
+                pass
+
+        moto_app = DomainDispatcherApplication(create_backend_app)
+        account = self.settings.account
+
+        def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+            path = environ.get("PATH_INFO", "")
+            if path.startswith("/2015-03-31/functions/") and self.lambda_api is not None:
+                answer = self._serve_lambda(environ, path)
+                if answer is not None:
+                    status, headers, body = answer
+                    start_response(f"{status} {_REASONS.get(status, 'Status')}", list(headers.items()))
+                    return [body]
+            environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
+            result: Iterable[bytes] = moto_app(environ, start_response)
+            return result
+
+        host = "127.0.0.1"
+        try:
+            self._server = make_server(
+                host, self.settings.aws.port, app, threaded=True, request_handler=QuietHandler
+            )
+        except OSError as exc:
+            raise StartupError(
+                f"cannot start the embedded AWS on {host}:{self.settings.aws.port}: {exc.strerror or exc}"
+                " (settings.aws.port; 0 picks a free port)"
+            ) from None
+        self._server.daemon_threads = True
+        port = self._server.server_address[1]
+        self.endpoint_url = f"http://{host}:{port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="router-aws", daemon=True)
+        self._thread.start()
+        with _embedded_lock:
+            _embedded_running += 1
+        log.info("embedded AWS (moto) listening on %s", self.endpoint_url)
+
+    def _serve_lambda(self, environ: dict[str, Any], path: str) -> tuple[int, dict[str, str], bytes] | None:
+        assert self.lambda_api is not None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        headers = {
+            key[5:].replace("_", "-").lower(): str(value)
+            for key, value in environ.items()
+            if key.startswith("HTTP_")
+        }
+        if environ.get("CONTENT_TYPE"):
+            headers["content-type"] = environ["CONTENT_TYPE"]
+        return self.lambda_api(environ.get("REQUEST_METHOD", "GET"), path, headers, body)
+
+    async def _stop_async(self) -> None:
+        await asyncio.to_thread(self.stop)
+
+    def stop(self) -> None:
+        global _embedded_running
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        for client in self._clients.values():
+            client.close()
+        self._clients.clear()
+        with _embedded_lock:
+            _embedded_running -= 1
+            last = _embedded_running == 0
+        if last:
+            _reset_moto()
+
+    # ------------------------------------------------------------------ clients
+
+    def _client_kwargs(self) -> dict[str, Any]:
+        from botocore.config import Config as BotoConfig
+
+        kwargs: dict[str, Any] = {
+            "region_name": self.settings.region,
+            "config": BotoConfig(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5,
+                                 read_timeout=60, max_pool_connections=32),
+        }  # fmt: skip
+        if self.mode != "aws":
+            kwargs["endpoint_url"] = self.endpoint_url
+            kwargs["aws_access_key_id"] = DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"]
+            kwargs["aws_secret_access_key"] = DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]
+            kwargs["aws_session_token"] = DUMMY_CREDENTIALS["AWS_SESSION_TOKEN"]
+        return kwargs
+
+    def client(self, service: str) -> Any:
+        """A boto3 client bound to this endpoint (cached: botocore clients are thread-safe)."""
+        with self._clients_lock:
+            if service not in self._clients:
+                import boto3
+
+                session = boto3.session.Session()
+                self._clients[service] = session.client(service, **self._client_kwargs())  # type: ignore[call-overload]
+            return self._clients[service]
+
+    def resource(self, service: str) -> Any:
+        """A boto3 resource bound to this endpoint (a new one each call: resources are not thread-safe)."""
+        import boto3
+
+        return boto3.session.Session().resource(service, **self._client_kwargs())
+
+    def worker_env(self) -> dict[str, str]:
+        """What a worker needs to talk to this AWS with boto3 / the JS SDK, unchanged."""
+        env = {
+            "AWS_REGION": self.settings.region,
+            "AWS_DEFAULT_REGION": self.settings.region,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+        if self.mode == "aws":
+            for key, value in os.environ.items():  # the standard credential chain, as configured
+                if key.startswith("AWS_") and key not in env:
+                    env[key] = value
+            return env
+        assert self.endpoint_url is not None, "start() first"
+        env.update(DUMMY_CREDENTIALS)
+        env["AWS_ENDPOINT_URL"] = self.endpoint_url
+        return env
+
+    # ------------------------------------------------------------------ resources
+
+    def bucket_names(self) -> list[str]:
+        names = list(self.config.resources.buckets)
+        for t in self.config.triggers:
+            if t.s3 is not None and t.enabled:
+                names.append(t.s3.bucket or Path(t.s3.dir).name)
+        return list(dict.fromkeys(names))
+
+    def create_resources(self) -> None:
+        """Create the tables (with streams) and buckets of the config, and load seed data."""
+        if self.mode == "aws":
+            return
+        ddb = self.client("dynamodb")
+        existing = set(ddb.list_tables().get("TableNames", [])) if self.config.resources.tables else set()
+        for name, table in self.config.resources.tables.items():
+            if name in existing and self.mode == "url":
+                log.info("table %s exists at %s; left as it is", name, self.endpoint_url)
+                continue
+            if name in existing:  # embedded: a table left by another router in this process
+                ddb.delete_table(TableName=name)
+            self._create_table(ddb, name, table)
+        s3 = self.client("s3")
+        have = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        for bucket in self.bucket_names():
+            if bucket not in have:
+                if self.settings.region == "us-east-1":
+                    s3.create_bucket(Bucket=bucket)
+                else:
+                    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.settings.region})
+
+    def _create_table(self, ddb: Any, name: str, table: Any) -> None:
+        keys = list(table.keys.items())
+        schema = [{"AttributeName": keys[0][0], "KeyType": "HASH"}]
+        if len(keys) == 2:
+            schema.append({"AttributeName": keys[1][0], "KeyType": "RANGE"})
+        kwargs: dict[str, Any] = {
+            "TableName": name,
+            "KeySchema": schema,
+            "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in keys],
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if table.stream:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
+        ddb.create_table(**kwargs)
+        if table.seed:
+            self._seed(name, self.config.root / table.seed)
+
+    def _seed(self, table: str, path: Path) -> None:
+        try:
+            items = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise StartupError(f"seed file {path} for table {table!r}: {exc}") from None
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise StartupError(f"seed file {path} for table {table!r}: expected a JSON list of items (objects)")
+        resource_table = self.resource("dynamodb").Table(table)
+        from decimal import Decimal
+
+        with resource_table.batch_writer() as batch:
+            for item in items:
+                batch.put_item(Item=json.loads(json.dumps(item), parse_float=Decimal))
+        log.info("seeded %s with %d items from %s", table, len(items), path)
+
+
+def _reset_moto() -> None:
+    """Forget every resource the embedded moto holds (the last embedded router stopped)."""
+    try:
+        from moto.backends import get_backend
+
+        for service in ("dynamodb", "dynamodbstreams", "s3"):
+            for account in list(get_backend(service).keys()):  # type: ignore[arg-type]
+                for region_backend in get_backend(service)[account].values():  # type: ignore[arg-type]
+                    region_backend.reset()
+    except Exception:  # pragma: no cover - a reset problem must not break a stop
+        log.debug("moto reset failed", exc_info=True)
+
+
+_REASONS = {200: "OK", 202: "Accepted", 204: "No Content", 400: "Bad Request", 404: "Not Found",
+            413: "Request Entity Too Large", 429: "Too Many Requests", 500: "Internal Server Error",
+            502: "Bad Gateway"}  # fmt: skip

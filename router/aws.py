@@ -75,7 +75,7 @@ class Aws:
 
     def _start_embedded(self) -> None:
         global _embedded_running
-        from moto.server import DomainDispatcherApplication, create_backend_app
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import WSGIRequestHandler, make_server
 
         class QuietHandler(WSGIRequestHandler):
@@ -176,7 +176,7 @@ class Aws:
                 import boto3
 
                 session = boto3.session.Session()
-                self._clients[service] = session.client(service, **self._client_kwargs())  # type: ignore[call-overload]
+                self._clients[service] = session.client(service, **self._client_kwargs())
             return self._clients[service]
 
     def resource(self, service: str) -> Any:
@@ -231,7 +231,8 @@ class Aws:
                 if self.settings.region == "us-east-1":
                     s3.create_bucket(Bucket=bucket)
                 else:
-                    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": self.settings.region})
+                    location = {"LocationConstraint": self.settings.region}
+                    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration=location)
 
     def _create_table(self, ddb: Any, name: str, table: Any) -> None:
         keys = list(table.keys.items())
@@ -272,8 +273,8 @@ def _reset_moto() -> None:
         from moto.backends import get_backend
 
         for service in ("dynamodb", "dynamodbstreams", "s3"):
-            for account in list(get_backend(service).keys()):  # type: ignore[arg-type]
-                for region_backend in get_backend(service)[account].values():  # type: ignore[arg-type]
+            for account in list(get_backend(service).keys()):
+                for region_backend in get_backend(service)[account].values():
                     region_backend.reset()
     except Exception:  # pragma: no cover - a reset problem must not break a stop
         log.debug("moto reset failed", exc_info=True)

@@ -702,7 +702,8 @@ def _resolve_function(
         issue((*loc, "code"), f"code folder {code_dir} does not exist")
     elif handler_file is None and check_files:
         if runtime is None:
-            tried = f"{py_file.relative_to(root) if py_file.is_relative_to(root) else py_file} or {node_module}.js/.mjs/.cjs"
+            shown = py_file.relative_to(root) if py_file.is_relative_to(root) else py_file
+            tried = f"{shown} or {node_module}.js/.mjs/.cjs"
         elif runtime.startswith("python"):
             tried = str(py_file)
         else:

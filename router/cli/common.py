@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -38,8 +38,8 @@ def load(config_path: Path | None, positional: Path | None = None) -> Config:
         fail(exc.render())
 
 
-def fail(message: str, code: int = 2) -> Any:
-    click.echo(f"router: {message}" if "\n" not in message else f"router: {message}", err=True)
+def fail(message: str, code: int = 2) -> NoReturn:
+    click.echo(f"router: {message}", err=True)
     sys.exit(code)
 
 

@@ -1,0 +1,351 @@
+"""Lambda's asynchronous invocation, durable: the queue worker.
+
+Rules (AWS Lambda developer guide, "Asynchronous invocation"; AWS-SEMANTICS.md):
+- a function error (a timeout or crash included) is retried ``async.retries`` times (0..2),
+  after ``async.retry_delays`` (AWS: about 1 then 2 minutes); every attempt keeps the
+  event's request id, as Lambda does;
+- an event older than ``async.max_event_age`` is not run again: EventAgeExceeded;
+- a throttle (the function at its concurrency) is not an attempt: the event goes back to
+  the queue with exponential backoff, 1 s doubling up to 5 minutes;
+- the end of an event is sent to ``on_success`` / ``on_failure`` as an invocation record;
+  a failure with no destination (or whose destination fails) becomes a dead letter.
+
+Scheduling is in memory (:class:`~router.dispatch.queue.DueIndex`), woken by an
+``asyncio.Event`` on every acceptance and every freed worker and by one timer for the next
+due time (from the injected clock, so ``ManualClock`` tests never wait); SQLite only keeps
+the queue durable. Events start only while the function has a free worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import tempfile
+import uuid
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from ..clock import Clock
+from ..config import Config, Destination
+from ..errors import InvocationError, ThrottledError
+from ..invocation import Invocation
+from . import journal, queue
+from .base import RuntimesLike, internal_failure, to_invocation
+from .queue import DueIndex, Entry
+from .records import Condition, build_record, function_arn, iso_millis
+from .writer import DbWriter
+
+log = logging.getLogger(__name__)
+
+LEASE_GRACE = 30.0  # seconds a running row is leased beyond its function's timeout
+BLOCKED_POLL = 0.05  # recheck a full function this often (a worker may free outside dispatch)
+MAX_BACKOFF = 300.0  # throttling backoff cap: 5 minutes (AWS)
+DRAIN_GRACE = 5.0  # seconds beyond the longest timeout that a graceful stop waits
+
+
+class Slots:
+    """Free workers per function as dispatch sees them: the runtime's free slots, less
+    the invocations dispatch has started that may not hold their worker yet."""
+
+    def __init__(self, config: Config, runtimes: RuntimesLike, on_release: Callable[[], None]) -> None:
+        self._config = config
+        self._runtimes = runtimes
+        self._on_release = on_release
+        self._inflight: Counter[str] = Counter()
+
+    def available(self, function: str) -> int:
+        limit = self._config.functions[function].concurrency - self._inflight[function]
+        return min(self._runtimes.free_slots(function), limit)
+
+    def acquire(self, function: str) -> None:
+        self._inflight[function] += 1
+
+    def release(self, function: str) -> None:
+        self._inflight[function] -= 1
+        self._on_release()
+
+
+class AsyncQueue:
+    """Accepts events durably and runs them under Lambda's async rules."""
+
+    def __init__(
+        self, config: Config, runtimes: RuntimesLike, writer: DbWriter, clock: Clock, *,
+        record: Callable[[Invocation], None],
+    ) -> None:  # fmt: skip
+        self._config = config
+        self._runtimes = runtimes
+        self._writer = writer
+        self._clock = clock
+        self._record = record
+        self.slots = Slots(config, runtimes, self.wake)
+        self._index = DueIndex()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pump_task: asyncio.Task[None] | None = None
+        self._timer: asyncio.Task[None] | None = None
+        self._timer_at = 0.0
+        self._stopping = False
+        self._left: int | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, entries: list[Entry]) -> None:
+        self._loop = asyncio.get_running_loop()
+        unknown: Counter[str] = Counter()
+        for entry in entries:
+            if entry.function in self._config.functions:
+                self._index.push(entry)
+            else:
+                unknown[entry.function] += 1
+        for name, n in unknown.items():
+            log.warning("%d queued event(s) for %r, which the config no longer has: kept in the "
+                        "state file until it does", n, name)  # fmt: skip
+        self._pump_task = self._loop.create_task(self._pump(), name="router-async-queue")
+
+    async def close(self) -> int:
+        """Stop starting events, let running ones finish (bounded by the longest function
+        timeout), keep the rest queued. Returns how many events are left for the next start."""
+        self._stopping = True
+        self._wake.set()
+        if self._pump_task is not None:
+            await self._pump_task
+        if self._timer is not None:
+            self._timer.cancel()
+        unfinished = 0
+        if self._tasks:
+            longest = max((f.timeout for f in self._config.functions.values()), default=3.0)
+            _, pending = await asyncio.wait(set(self._tasks), timeout=longest + DRAIN_GRACE)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            unfinished = len(pending)
+        self._left = len(self._index) + unfinished
+        return self._left
+
+    def pending(self) -> int:
+        """Events queued or running (after close: those left for the next start)."""
+        if self._left is not None:
+            return self._left
+        return len(self._index) + len(self._tasks)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    # ------------------------------------------------------------------ intake
+
+    def new_entry(self, function: str, event: Any, trigger: str | None, source: str) -> Entry:
+        if function not in self._config.functions:
+            known = ", ".join(sorted(self._config.functions)) or "none"
+            raise InvocationError(f"no function named {function!r} (functions: {known})")
+        try:
+            event_json = json.dumps(event, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvocationError(f"the event for {function} is not JSON-serializable: {exc}") from None
+        now = self._clock.time()
+        return Entry(id=str(uuid.uuid4()), function=function, trigger=trigger, source=source,
+                     event=event, event_json=event_json, accepted_at=now, due_at=now)  # fmt: skip
+
+    async def enqueue(self, function: str, event: Any, trigger: str | None, source: str) -> str:
+        entry = self.new_entry(function, event, trigger, source)
+        await asyncio.wrap_future(self._writer.submit(partial(queue.insert, entry=entry)))
+        self._accept(entry)
+        return entry.id
+
+    def enqueue_threadsafe(self, function: str, event: Any, trigger: str | None, source: str) -> str:
+        entry = self.new_entry(function, event, trigger, source)
+        self._writer.submit(partial(queue.insert, entry=entry)).result()
+        if self._loop is not None:
+            try:
+                self._loop.call_soon_threadsafe(self._accept, entry)
+            except RuntimeError:  # the loop has closed: the row is durable, the next start runs it
+                pass
+        return entry.id
+
+    def _accept(self, entry: Entry) -> None:
+        self._index.push(entry)
+        self._wake.set()
+
+    # ------------------------------------------------------------------ scheduling
+
+    async def _pump(self) -> None:
+        assert self._loop is not None
+        while not self._stopping:
+            self._wake.clear()
+            try:
+                next_due, blocked = self._dispatch_ready()
+            except Exception:  # a bug here must not stop the queue for good
+                log.exception("async queue: scheduling failed; retrying in 1 s")
+                next_due, blocked = None, True
+                await asyncio.sleep(1)
+            if next_due is not None:
+                self._arm_timer(next_due)
+            poll = self._loop.call_later(BLOCKED_POLL, self._wake.set) if blocked else None
+            await self._wake.wait()
+            if poll is not None:
+                poll.cancel()
+
+    def _dispatch_ready(self) -> tuple[float | None, bool]:
+        """Start every due event whose function has a free worker. Returns the next due
+        time among functions that could take one, and whether some function is full."""
+        now = self._clock.time()
+        next_due: float | None = None
+        blocked = False
+        for function in self._index.functions():
+            max_age = self._config.functions[function].async_.max_event_age
+            while (entry := self._index.peek(function)) is not None and entry.due_at <= now:
+                if now - entry.accepted_at >= max_age:
+                    self._spawn(self._finish(self._index.pop(function), "EventAgeExceeded", None))
+                    continue
+                if self.slots.available(function) <= 0:
+                    blocked = True
+                    break
+                self._index.pop(function)
+                self.slots.acquire(function)
+                self._spawn(self._run(entry))
+            if entry is not None and entry.due_at > now:
+                next_due = entry.due_at if next_due is None else min(next_due, entry.due_at)
+        return next_due, blocked
+
+    def _arm_timer(self, at: float) -> None:
+        if self._timer is not None and not self._timer.done():
+            if self._timer_at <= at:
+                return
+            self._timer.cancel()
+        assert self._loop is not None
+        self._timer_at = at
+        self._timer = self._loop.create_task(self._sleep_until(at))
+
+    async def _sleep_until(self, at: float) -> None:
+        await self._clock.sleep(at - self._clock.time())
+        self._wake.set()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        assert self._loop is not None
+        task = self._loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ------------------------------------------------------------------ one attempt
+
+    async def _run(self, entry: Entry) -> None:
+        fn = self._config.functions[entry.function]
+        attempt = entry.attempts + 1
+        started = self._clock.time()
+        lease = partial(queue.mark_running, event_id=entry.id, lease_until=started + fn.timeout + LEASE_GRACE)
+        self._writer.submit(lease, wait=False)
+        try:
+            try:
+                outcome = await self._runtimes.invoke(entry.function, entry.event, request_id=entry.id, wait=False)
+            finally:
+                self.slots.release(entry.function)
+        except ThrottledError:
+            entry.throttles += 1
+            backoff = min(MAX_BACKOFF, 2.0 ** (entry.throttles - 1))
+            log.debug("%s throttled (event %s): back in %.0f s", entry.function, entry.id, backoff)
+            self._requeue(entry, self._clock.time() + backoff)
+            return
+        except Exception as exc:
+            log.exception("async invocation of %s (event %s) failed inside router", entry.function, entry.id)
+            inv = internal_failure(
+                request_id=entry.id, function=entry.function, trigger=entry.trigger, source=entry.source,
+                event=entry.event, attempt=attempt, event_id=entry.id, started_at=started, exc=exc,
+            )  # fmt: skip
+        else:
+            inv = to_invocation(outcome, function=entry.function, trigger=entry.trigger, source=entry.source,
+                                event=entry.event, attempt=attempt, event_id=entry.id)  # fmt: skip
+        self._record(inv)
+        await self._settle(entry, inv)
+
+    async def _settle(self, entry: Entry, inv: Invocation) -> None:
+        entry.attempts = inv.attempt
+        if inv.ok:
+            await self._finish(entry, "Success", (True, inv.result))
+            return
+        entry.last_error = inv.error
+        rules = self._config.functions[entry.function].async_
+        if entry.attempts > rules.retries:
+            await self._finish(entry, "RetriesExhausted", (False, inv.error))
+            return
+        delay = rules.retry_delays[min(entry.attempts - 1, len(rules.retry_delays) - 1)]
+        log.info("%s failed (%s, attempt %d of %d): retry in %g s", entry.function, inv.status,
+                 entry.attempts, rules.retries + 1, delay)  # fmt: skip
+        self._requeue(entry, self._clock.time() + delay)
+
+    def _requeue(self, entry: Entry, due: float) -> None:
+        max_age = self._config.functions[entry.function].async_.max_event_age
+        entry.due_at = min(due, entry.accepted_at + max_age)  # never wait past the event's expiry
+        self._writer.submit(partial(queue.requeue, entry=entry), wait=False)
+        self._accept(entry)
+
+    # ------------------------------------------------------------------ the end of an event
+
+    async def _finish(self, entry: Entry, condition: Condition, response: tuple[bool, Any] | None) -> None:
+        """Send the invocation record to the destination; dead-letter a failure that has
+        none (or whose destination failed); drop the event from the queue."""
+        rules = self._config.functions[entry.function].async_
+        destination = rules.on_success if condition == "Success" else rules.on_failure
+        if condition == "EventAgeExceeded" and entry.last_error is not None:
+            response = (False, entry.last_error)  # the last attempt's error, when there was one
+        record: dict[str, Any] | None = None
+        if destination is not None or condition != "Success":
+            s = self._config.settings
+            record = dict(build_record(
+                request_id=entry.id, function_arn=function_arn(s.region, s.account, entry.function),
+                condition=condition, invoke_count=entry.attempts, request_payload=entry.event,
+                timestamp=self._clock.time(), response=response,
+            ))  # fmt: skip
+        delivered = False
+        if destination is not None and record is not None:
+            try:
+                await self._deliver(destination, record, entry)
+                delivered = True
+            except Exception as exc:
+                log.error("could not send the %s record of %s (event %s) to %s: %s", condition,
+                          entry.function, entry.id, _describe(destination), exc)  # fmt: skip
+        if condition != "Success":
+            log.warning("%s: event %s ended %s after %d attempt(s)%s", entry.function, entry.id, condition,
+                        entry.attempts, "" if delivered else "; kept as a dead letter")  # fmt: skip
+        dead = record if condition != "Success" and not delivered else None
+        self._writer.submit(partial(_end, entry=entry, dead=dead, now=self._clock.time()), wait=False)
+
+    async def _deliver(self, destination: Destination, record: dict[str, Any], entry: Entry) -> None:
+        if destination.function is not None:
+            # Lambda destination: the record is the payload of an async invocation
+            await self.enqueue(destination.function, record, None, "destination")
+            return
+        assert destination.dir is not None
+        folder = self._config.root / destination.dir
+        name = f"{iso_millis(self._clock.time()).replace(':', '')}-{entry.id}.json"
+        write_json_atomic(folder / name, record)
+
+
+def _end(conn: Any, *, entry: Entry, dead: dict[str, Any] | None, now: float) -> None:
+    if dead is not None:
+        journal.add_dead_letter(
+            conn, event_id=entry.id, function=entry.function, trigger=entry.trigger, failed_at=now,
+            condition=dead["requestContext"]["condition"], record=dead,
+        )  # fmt: skip
+    queue.delete(conn, entry.id)
+
+
+def _describe(destination: Destination) -> str:
+    return f"function {destination.function}" if destination.function else f"dir {destination.dir}"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write a whole file or nothing (a reader of the folder never sees half a record)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, default=str)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

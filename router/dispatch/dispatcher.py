@@ -1,0 +1,207 @@
+"""The dispatcher: how often, in what order and where failures go (policy, not mechanism).
+
+- ``invoke``: a synchronous invocation (HTTP requests, stream batches, ``router invoke``,
+  the Lambda Invoke API's RequestResponse), journaled.
+- ``enqueue`` / ``enqueue_threadsafe``: an asynchronous invocation (S3, schedules, Invoke
+  with ``Event``), committed to the durable queue before returning; see :mod:`.async_`.
+- ``record`` / ``subscribe``: every finished attempt is journaled and announced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import uuid
+from collections.abc import Callable
+from contextlib import AsyncExitStack, closing
+from functools import partial
+from typing import Any, TypeVar
+
+from ..clock import Clock
+from ..config import Config
+from ..errors import InvocationError, StartupError
+from ..invocation import Invocation
+from ..store import Store
+from . import journal, queue
+from .async_ import AsyncQueue
+from .base import RuntimesLike, to_invocation
+from .writer import DbWriter
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PRUNE_EVERY = 1000  # journal rows between two prunes
+
+Subscriber = Callable[[Invocation], None]
+
+
+class Dispatcher:
+    """Sync and async invocation of the functions of one config; see the module docstring."""
+
+    def __init__(self, config: Config, runtimes: RuntimesLike, store: Store, clock: Clock) -> None:
+        self.config = config
+        self.runtimes = runtimes
+        self.store = store
+        self.clock = clock
+        self.writer = DbWriter(store)
+        self.queue = AsyncQueue(config, runtimes, self.writer, clock, record=self.record)
+        self._subscribers: list[Subscriber] = []
+        self._since_prune = 0
+        self._lock_file: Any = None
+        self._workers = False
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def start(self, stack: AsyncExitStack, *, workers: bool = True) -> None:
+        """Open the state file and, with ``workers`` (the default), run the async queue:
+        rows left ``running`` by a process that died go back to ``queued`` and everything
+        queued is scheduled. ``workers=False`` (``router replay``) only journals, and may run
+        beside a daemon that owns the queue. Closing the stack drains gracefully."""
+        self.writer.start()
+        stack.push_async_callback(self._close)
+        if workers:
+            self._lock_file = _lock(self.store)
+            entries, requeued = await self._db(queue.recover)
+            if requeued:
+                log.info("%d event(s) were running when router last stopped: queued again", requeued)
+            await self.queue.start(entries)
+            self._workers = True
+        self._prune()
+
+    async def _close(self) -> None:
+        if self._workers:
+            left = await self.queue.close()
+            if left:
+                log.info("async queue stopped: %d event(s) left queued for the next start", left)
+        await asyncio.to_thread(self.writer.close)
+        if self._lock_file is not None:
+            self._lock_file.close()
+            self._lock_file = None
+
+    def pending(self) -> int:
+        """Async events queued or running (after a stop: those kept for the next start)."""
+        return self.queue.pending()
+
+    # ------------------------------------------------------------------ invoking
+
+    def check_function(self, function: str) -> None:
+        if function not in self.config.functions:
+            known = ", ".join(sorted(self.config.functions)) or "none"
+            raise InvocationError(f"no function named {function!r} (functions: {known})")
+
+    async def invoke(
+        self, function: str, event: Any, *, trigger: str | None = None, source: str = "invoke",
+        client_context: dict[str, Any] | None = None, wait: bool = True,
+        extra: dict[str, Any] | None = None,
+    ) -> Invocation:  # fmt: skip
+        """One synchronous invocation, journaled. ``wait=False`` raises ThrottledError when
+        the function is at its concurrency instead of waiting for a worker."""
+        self.check_function(function)
+        request_id = str(uuid.uuid4())
+        self.queue.slots.acquire(function)
+        try:
+            outcome = await self.runtimes.invoke(
+                function, event, request_id=request_id, wait=wait, client_context=client_context
+            )
+        finally:
+            self.queue.slots.release(function)
+        inv = to_invocation(outcome, function=function, trigger=trigger, source=source, event=event)
+        if extra:
+            inv.extra.update(extra)
+        self.record(inv)
+        return inv
+
+    async def enqueue(
+        self, function: str, event: Any, *, trigger: str | None = None, source: str = "invoke"
+    ) -> str:
+        """Accept an async event: it is committed to the queue when this returns its id."""
+        return await self.queue.enqueue(function, event, trigger, source)
+
+    def enqueue_threadsafe(
+        self, function: str, event: Any, *, trigger: str | None = None, source: str = "invoke"
+    ) -> str:
+        """``enqueue`` from a thread that is not the loop's; blocks until committed."""
+        return self.queue.enqueue_threadsafe(function, event, trigger, source)
+
+    async def replay(self, invocation_id: str) -> Invocation:
+        """Run a journaled or dead-lettered invocation's event again, synchronously.
+        Raises ``journal.UnknownInvocation`` for an id that is neither."""
+        past = await self._db(partial(journal.replayable, invocation_id=invocation_id))
+        return await self.invoke(past.function, past.event, trigger=past.trigger, source="replay",
+                                 extra={"replay_of": past.id, "replay_from": past.origin})  # fmt: skip
+
+    # ------------------------------------------------------------------ journal
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        """Call ``callback(inv)`` for every finished attempt (in the thread that recorded
+        it: the loop's, for everything dispatch runs). Returns the unsubscribe function."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def record(self, inv: Invocation) -> None:
+        """Journal an invocation and tell the subscribers."""
+        if self.writer.running:
+            self.writer.submit(partial(journal.insert, inv=inv), wait=False)
+            self._since_prune += 1
+            if self._since_prune >= PRUNE_EVERY:
+                self._prune()
+        else:
+            log.warning("journal closed: %s not recorded", inv.summary())
+        for callback in list(self._subscribers):
+            try:
+                callback(inv)
+            except Exception:
+                log.exception("an invocation subscriber failed on %s", inv.id)
+
+    def history(
+        self, *, function: str | None = None, status: str | None = None, last: int | None = None
+    ) -> list[Invocation]:
+        """Journaled invocations, oldest first, including every one recorded before this
+        call. Blocks briefly (any thread)."""
+        op = partial(journal.query, function=function, status=status, last=last)
+        return self._read(op)
+
+    def dead_letters(self, function: str | None = None) -> list[dict[str, Any]]:
+        return self._read(partial(journal.dead_letters, function=function))
+
+    # ------------------------------------------------------------------ state file
+
+    def _prune(self) -> None:
+        self._since_prune = 0
+        j = self.config.settings.journal
+        op = partial(journal.prune, now=self.clock.time(), max_rows=j.max_rows, max_days=j.max_days)
+        self.writer.submit(op, wait=False)
+
+    async def _db(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.wrap_future(self.writer.submit(op))
+
+    def _read(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        if self.writer.running:
+            return self.writer.submit(op).result()
+        with closing(self.store.connect()) as conn:
+            return op(conn)
+
+
+def _lock(store: Store) -> Any:
+    """One queue owner per state dir: two daemons on one queue would run events twice."""
+    path = store.dir / "dispatch.lock"
+    f = open(path, "a+")  # noqa: SIM115 - held open while the queue runs
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no cross-process guard
+        return f
+    try:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        f.close()
+        raise StartupError(
+            f"another router is running on the state dir {store.dir} (settings.state_dir); "
+            "stop it or give this config its own state_dir"
+        ) from None
+    return f

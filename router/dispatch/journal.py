@@ -1,0 +1,126 @@
+"""The journal: every invocation attempt (sync or async, every retry), as SPEC's record.
+
+Rows live in the ``journal`` table of the state file; ``prune`` keeps it bounded by
+``settings.journal.max_rows`` and ``max_days``. Dead letters (async events that failed
+with no on-failure destination, or whose destination failed) live in ``dead_letters``.
+Functions here take a connection: the dispatcher runs them on its writer thread, the
+``history`` and ``replay`` commands on their own connection.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import InvocationError
+from ..invocation import Invocation
+
+
+class UnknownInvocation(InvocationError):
+    """No journaled invocation and no dead letter has that id."""
+
+
+@dataclass(frozen=True)
+class Replayable:
+    """What ``replay`` needs of a past invocation: where and what to run again."""
+
+    id: str
+    function: str
+    trigger: str | None
+    event: Any
+    origin: str  # "journal" | "dead-letter"
+
+
+def insert(conn: sqlite3.Connection, inv: Invocation) -> None:
+    conn.execute(
+        "INSERT INTO journal (id, function, trigger, source, status, attempt, started_at,"
+        " duration_ms, init_duration_ms, event_id, record) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        (inv.id, inv.function, inv.trigger, inv.source, inv.status, inv.attempt, inv.started_at,
+         inv.duration_ms, inv.init_duration_ms, inv.event_id, inv.to_json()),
+    )  # fmt: skip
+
+
+def prune(conn: sqlite3.Connection, *, now: float, max_rows: int, max_days: float) -> int:
+    """Drop rows older than ``max_days`` and all but the newest ``max_rows``; how many went."""
+    gone = conn.execute("DELETE FROM journal WHERE started_at < ?", (now - max_days * 86400,)).rowcount
+    top = conn.execute("SELECT MAX(seq) FROM journal").fetchone()[0]
+    if top is not None:
+        gone += conn.execute("DELETE FROM journal WHERE seq <= ?", (top - max_rows,)).rowcount
+    return int(gone)
+
+
+def query(
+    conn: sqlite3.Connection,
+    *,
+    function: str | None = None,
+    status: str | None = None,
+    last: int | None = None,
+    after_seq: int | None = None,
+) -> list[Invocation]:
+    """Journaled invocations, oldest first: the ``last`` N matching ones, or all of them."""
+    where: list[str] = []
+    params: list[Any] = []
+    for column, value in (("function", function), ("status", status)):
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if after_seq is not None:
+        where.append("seq > ?")
+        params.append(after_seq)
+    sql = "SELECT record FROM journal"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY seq DESC"
+    if last is not None:
+        sql += f" LIMIT {int(last)}"
+    rows = conn.execute(sql, params).fetchall()
+    return [Invocation.from_dict(json.loads(row[0])) for row in reversed(rows)]
+
+
+def find(conn: sqlite3.Connection, invocation_id: str) -> Invocation | None:
+    """The latest journaled attempt with that request id."""
+    row = conn.execute(
+        "SELECT record FROM journal WHERE id = ? ORDER BY seq DESC LIMIT 1", (invocation_id,)
+    ).fetchone()
+    return Invocation.from_dict(json.loads(row[0])) if row else None
+
+
+def add_dead_letter(
+    conn: sqlite3.Connection, *, event_id: str, function: str, trigger: str | None,
+    failed_at: float, condition: str, record: dict[str, Any],
+) -> None:  # fmt: skip
+    conn.execute(
+        "INSERT OR REPLACE INTO dead_letters (id, function, trigger, failed_at, condition, record)"
+        " VALUES (?,?,?,?,?,?)",
+        (event_id, function, trigger, failed_at, condition, json.dumps(record, default=str)),
+    )
+
+
+def dead_letters(conn: sqlite3.Connection, function: str | None = None) -> list[dict[str, Any]]:
+    """Dead letters, oldest first: ``{id, function, trigger, failed_at, condition, record}``."""
+    sql = "SELECT id, function, trigger, failed_at, condition, record FROM dead_letters"
+    rows = conn.execute(
+        sql + (" WHERE function = ?" if function else "") + " ORDER BY failed_at",
+        (function,) if function else (),
+    ).fetchall()
+    return [
+        {"id": r[0], "function": r[1], "trigger": r[2], "failed_at": r[3], "condition": r[4],
+         "record": json.loads(r[5])}
+        for r in rows
+    ]  # fmt: skip
+
+
+def replayable(conn: sqlite3.Connection, invocation_id: str) -> Replayable:
+    """The journaled invocation or the dead letter with that id, or UnknownInvocation."""
+    inv = find(conn, invocation_id)
+    if inv is not None:
+        return Replayable(inv.id, inv.function, inv.trigger, inv.event, "journal")
+    row = conn.execute(
+        "SELECT function, trigger, record FROM dead_letters WHERE id = ?", (invocation_id,)
+    ).fetchone()
+    if row is not None:
+        record = json.loads(row[2])
+        return Replayable(invocation_id, row[0], row[1], record.get("requestPayload"), "dead-letter")
+    raise UnknownInvocation(f"no invocation or dead letter with id {invocation_id!r} in the journal")

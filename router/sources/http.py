@@ -1,0 +1,305 @@
+"""The HTTP source: API Gateway in front of the functions, on one local server.
+
+Every enabled ``http:`` trigger is a route on the server of ``settings.http``. A request
+is matched (:mod:`.http_routes`), turned into a REST proxy event (payload 1.0) or an
+HTTP API event (payload 2.0) by :mod:`router.events`, invoked synchronously through the
+context, and the result is mapped back to the response as API Gateway maps it. What API
+Gateway itself answers, and why (AWS documentation):
+
+- no route: REST 403 ``{"message":"Missing Authentication Token"}`` (the MISSING_AUTHENTICATION_TOKEN
+  gateway response, also for a known path with an unknown method); HTTP API 404
+  ``{"message":"Not Found"}`` ("Routing API requests"). API Gateway never answers 405.
+- a function error (raised, timed out, crashed) or a malformed result: REST 502
+  ``{"message": "Internal server error"}``, HTTP API 500 ``{"message":"Internal Server Error"}``.
+- a throttled function: "If the Lambda API rejects the invocation request, API Gateway
+  returns a 500 error code" (Lambda developer guide, "Handling Lambda errors with an API
+  Gateway API"); the same 500 bodies. Requests first wait, up to :data:`QUEUE_FACTOR` x
+  the function's concurrency of them, for a worker.
+- the integration timeout (REST 29 s, HTTP API 30 s) passing before the function answers:
+  REST 504 ``{"message": "Endpoint request timed out"}`` (INTEGRATION_TIMEOUT), HTTP API 503
+  ``{"message":"Service Unavailable"}``; the invocation runs on, as in AWS.
+- a request body over 10 MB: 413 (REQUEST_TOO_LARGE); an event over Lambda's 6 MB
+  synchronous payload limit: the invocation is rejected, so 500 as above.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import uuid
+from collections import Counter
+from contextlib import AsyncExitStack
+from typing import Any
+
+from ..config import CorsConfig, TriggerConfig
+from ..errors import StartupError
+from ..events import apigw, http_api
+from ..events.http import (
+    REST_MAX_BODY,
+    SYNC_PAYLOAD_LIMIT,
+    HttpRequest,
+    HttpResponse,
+    json_response,
+    media_type_matches,
+)
+from ..invocation import Invocation
+from .base import SourceContext
+from .http_routes import Match, Route, RouteTable
+from .http_server import HttpServer
+
+log = logging.getLogger(__name__)
+
+QUEUE_FACTOR = 10  # requests that may wait for a busy function: this x its concurrency
+TIMEOUT = {"1.0": 29.0, "2.0": 30.0}  # API Gateway quotas: maximum integration timeout
+_REST_ERROR = apigw.INTERNAL_ERROR
+_HTTP_API_ERROR = http_api.INTERNAL_ERROR
+
+
+class HttpSource:
+    """All ``http`` triggers of a config, served by one :class:`HttpServer`."""
+
+    def __init__(self, triggers: list[TriggerConfig], ctx: SourceContext) -> None:
+        self.ctx = ctx
+        self.table = RouteTable(triggers)
+        settings = ctx.config.settings
+        self.host = settings.http.host
+        self.port = settings.http.port
+        self.account = settings.account
+        seed = hashlib.sha256(str(ctx.config.path).encode()).hexdigest()
+        # a stable 10-character API id per config and kind, like "abcde12345"
+        self.api_ids = {"1.0": _api_id(seed + "rest"), "2.0": _api_id(seed + "http")}
+        self.timeouts = dict(TIMEOUT)
+        self.queue_factor = QUEUE_FACTOR
+        self._server: HttpServer | None = None
+        self._inflight: Counter[str] = Counter()
+        self._background: set[asyncio.Task[Invocation]] = set()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self, stack: AsyncExitStack) -> None:
+        server = HttpServer(self.handle, host=self.host, port=self.port, max_body=REST_MAX_BODY,
+                            error_response=_server_error)  # fmt: skip
+        try:
+            await server.start()
+        except OSError as e:
+            raise StartupError(
+                f"settings.http: cannot listen on {self.host}:{self.port}: {e.strerror or e}"
+                + (" (is another router or server running? set settings.http.port)"
+                   if e.errno in (98, 48) else "")  # fmt: skip
+            ) from None
+        self._server = server
+        self.port = server.port
+        stack.push_async_callback(self._stop)
+        log.debug("http source listening on %s with %d route(s)", self.base_url, len(self.table))
+
+    async def _stop(self) -> None:
+        if self._server is not None:
+            await self._server.stop()
+        if self._background:
+            await asyncio.wait(self._background, timeout=5)
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def urls(self) -> list[str]:
+        """Each route's full URL (``$default`` shows as ``/{proxy+}``)."""
+        return [self.base_url + r.path for r in self.table.routes]
+
+    def describe(self) -> list[str]:
+        lines = []
+        for route, url in zip(self.table.routes, self.urls(), strict=True):
+            method = "ANY" if route.is_default else route.method
+            extra = f"payload {route.payload}" + (", cors" if route.cors else "")
+            name = route.route_key if route.is_default else method
+            lines.append(f"http            {name:<7} {url} -> {route.function} ({extra})")
+        return lines
+
+    # ------------------------------------------------------------------ requests
+    async def handle(self, request: HttpRequest) -> HttpResponse:
+        """One request, answered as API Gateway would."""
+        if request.method == "OPTIONS":
+            preflight = self._preflight(request)
+            if preflight is not None:
+                return preflight
+        found = self.table.match(request.method, request.path)
+        if found.route is None:
+            return self._no_route(request, found)
+        return await self._invoke(request, found)
+
+    async def _invoke(self, request: HttpRequest, found: Match) -> HttpResponse:
+        route = found.route
+        assert route is not None and found.matched is not None
+        payload = route.payload
+        if found.path != request.path:
+            request = dataclasses.replace(request, path=found.path)
+        event = self._event(request, found)
+        if len(request.body) > SYNC_PAYLOAD_LIMIT // 2 and _size(event) > SYNC_PAYLOAD_LIMIT:
+            return self._gateway_error(route, "the event is over Lambda's 6 MB payload limit")
+        function = route.function
+        fconf = self.ctx.config.functions[function]
+        free = self.ctx.free_slots(function)
+        inflight = self._inflight[function]
+        if free <= 0 and inflight >= fconf.concurrency * (1 + self.queue_factor):
+            return self._gateway_error(route, f"function {function!r} is throttled")
+        cap = self.timeouts[payload]
+        self._inflight[function] = inflight + 1
+        try:
+            if free > 0 and inflight < fconf.concurrency and fconf.timeout < cap:
+                # a worker is free and the function's own timeout ends it first: no timer
+                inv = await self.ctx.invoke(route.trigger, event)
+            else:
+                maybe = await self._invoke_capped(route, event, cap)
+                if maybe is None:
+                    return _integration_timeout(payload)
+                inv = maybe
+        finally:
+            self._inflight[function] -= 1
+        return self._response(request, route, event, inv)
+
+    async def _invoke_capped(self, route: Route, event: Any, cap: float) -> Invocation | None:
+        """The invocation, or None when API Gateway's integration timeout passes first (the
+        invocation then runs on in the background)."""
+        task = asyncio.ensure_future(self.ctx.invoke(route.trigger, event))
+        done, _ = await asyncio.wait({task}, timeout=cap)
+        if task in done:
+            return task.result()
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        log.warning("%s: no answer within API Gateway's %gs integration timeout",
+                    route.route_key, cap)  # fmt: skip
+        return None
+
+    def _event(self, request: HttpRequest, found: Match) -> Any:
+        route, matched = found.route, found.matched
+        assert route is not None and matched is not None
+        common = dict(request_id=str(uuid.uuid4()), time=self.ctx.clock.time(),
+                      account=self.account, api_id=self.api_ids[route.payload])  # fmt: skip
+        if route.payload == "1.0":
+            return apigw.build_event(request, matched, binary_media_types=route.binary_media_types,
+                                     **common)  # type: ignore[arg-type]  # fmt: skip
+        common["request_id"] = base64.b64encode(os.urandom(11)).decode()  # "JKJaXmPLvHcESHA="
+        return http_api.build_event(request, matched, **common)  # type: ignore[arg-type]
+
+    def _response(self, request: HttpRequest, route: Route, event: Any,
+                  inv: Invocation) -> HttpResponse:  # fmt: skip
+        request_id = event["requestContext"]["requestId"]
+        if inv.status == "throttled":
+            return self._gateway_error(route, f"function {route.function!r} is throttled")
+        error = None if inv.ok else (inv.error or {"errorType": inv.status})
+        if route.payload == "1.0":
+            result = _rest_binary(inv.result, request, route) if error is None else None
+            resp = apigw.map_response(result, error)
+            ids = [("x-amzn-RequestId", request_id)]
+        else:
+            resp = http_api.map_response(inv.result if error is None else None, error)
+            ids = [("Apigw-Requestid", request_id)]
+            if route.cors is not None:
+                resp = _with_cors(resp, route.cors, request.header("origin"))
+        if resp.error:
+            log.warning("%s %s -> %d: %s", request.method, request.path, resp.status, resp.error)
+        return dataclasses.replace(resp, headers=[*resp.headers, *ids])
+
+    # ------------------------------------------------------------------ API Gateway's own answers
+    def _no_route(self, request: HttpRequest, found: Match) -> HttpResponse:
+        if found.partial:
+            methods = ", ".join(sorted({r.method for r in found.partial}))
+            log.info("no route for %s %s (that path serves %s)", request.method, request.path, methods)
+        else:
+            log.info("no route for %s %s", request.method, request.path)
+        if found.payload == "1.0":
+            return json_response(403, {"message": "Missing Authentication Token"},
+                                 headers=[("x-amzn-ErrorType", "MissingAuthenticationTokenException")])  # fmt: skip
+        return json_response(404, {"message": "Not Found"})
+
+    def _gateway_error(self, route: Route, why: str) -> HttpResponse:
+        log.warning("%s -> 500: %s", route.route_key, why)
+        if route.payload == "1.0":
+            return json_response(500, _REST_ERROR,
+                                 headers=[("x-amzn-ErrorType", "InternalServerErrorException")])  # fmt: skip
+        return json_response(500, _HTTP_API_ERROR)
+
+    def _preflight(self, request: HttpRequest) -> HttpResponse | None:
+        """A CORS preflight for a route with ``cors``: answered by API Gateway itself, even
+        without an OPTIONS route ("Configure CORS for HTTP APIs")."""
+        want = request.header("access-control-request-method")
+        origin = request.header("origin")
+        if not want or origin is None:
+            return None
+        route = self.table.for_preflight(want.strip().upper(), request.path)
+        if route is None or route.cors is None:
+            return None
+        cors = route.cors
+        headers = _allow_origin(cors, origin)
+        if headers:
+            asked = request.header("access-control-request-headers")
+            allow_headers = ",".join(cors.allow_headers)
+            if "*" in cors.allow_headers and asked:
+                allow_headers = asked
+            headers += [("Access-Control-Allow-Methods", ",".join(cors.allow_methods)),
+                        ("Access-Control-Allow-Headers", allow_headers)]  # fmt: skip
+            if cors.max_age is not None:
+                headers.append(("Access-Control-Max-Age", str(cors.max_age)))
+        status = 204 if route.payload == "2.0" else 200
+        return HttpResponse(status, headers, b"")
+
+
+def _allow_origin(cors: CorsConfig, origin: str | None) -> list[tuple[str, str]]:
+    """Access-Control-Allow-Origin (and -Credentials) for ``origin``; [] when not allowed."""
+    if origin is None:
+        return []
+    if "*" in cors.allow_origins and not cors.allow_credentials:
+        return [("Access-Control-Allow-Origin", "*")]
+    if "*" not in cors.allow_origins and origin not in cors.allow_origins:
+        return []
+    out = [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")]
+    if cors.allow_credentials:
+        out.append(("Access-Control-Allow-Credentials", "true"))
+    return out
+
+
+def _with_cors(resp: HttpResponse, cors: CorsConfig, origin: str | None) -> HttpResponse:
+    """HTTP API: the configured CORS headers replace any the function returned."""
+    headers = [(k, v) for k, v in resp.headers if not k.lower().startswith("access-control-")]
+    allowed = _allow_origin(cors, origin)
+    if allowed and cors.expose_headers:
+        allowed.append(("Access-Control-Expose-Headers", ",".join(cors.expose_headers)))
+    return dataclasses.replace(resp, headers=headers + allowed)
+
+
+def _rest_binary(result: Any, request: HttpRequest, route: Route) -> Any:
+    """REST sends a base64 body as binary only when the first Accept type is one of the
+    API's binaryMediaTypes; otherwise the client gets the base64 text ("Return binary
+    media from a Lambda proxy integration")."""
+    if not (isinstance(result, dict) and result.get("isBase64Encoded") is True):
+        return result
+    accept = (request.header("accept") or "").split(",", 1)[0].split(";", 1)[0].strip().lower()
+    if route.binary_media_types and media_type_matches(accept, route.binary_media_types):
+        return result
+    return {**result, "isBase64Encoded": False}
+
+
+def _integration_timeout(payload: str) -> HttpResponse:
+    if payload == "1.0":
+        return json_response(504, {"message": "Endpoint request timed out"},
+                             headers=[("x-amzn-ErrorType", "IntegrationTimeoutException")])  # fmt: skip
+    return json_response(503, {"message": "Service Unavailable"})
+
+
+def _server_error(status: int, message: str) -> HttpResponse:
+    return json_response(status, {"message": message})
+
+
+def _size(event: Any) -> int:
+    return len(json.dumps(event, separators=(",", ":")).encode())
+
+
+def _api_id(seed: str) -> str:
+    digest = hashlib.sha256(seed.encode()).digest()
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(alphabet[b % 36] for b in digest[:10])

@@ -1,0 +1,300 @@
+"""A small, fast HTTP/1.1 server: an :class:`asyncio.Protocol` around httptools' parser.
+
+This is the one module that imports the HTTP server library. It knows nothing of API
+Gateway: it turns bytes into :class:`~router.events.http.HttpRequest`, awaits the
+handler it was given, and writes the :class:`~router.events.http.HttpResponse` back.
+
+- keep-alive (HTTP/1.1 default, ``Connection: close`` honoured, HTTP/1.0 closes unless
+  asked), pipelining-safe: requests on one connection are handled one after another and
+  answered in order; reading pauses while too many wait;
+- a body over ``max_body`` bytes gets a 413 (from Content-Length before reading it, or as
+  it streams in) and the connection closes; a malformed request gets a 400 and closes;
+- ``Expect: 100-continue`` is answered, so clients that ask do not stall;
+- no thread, no blocking call: one task per request, on the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Coroutine
+from email.utils import formatdate
+from http import HTTPStatus
+
+import httptools
+
+from ..events.http import HttpRequest, HttpResponse, json_response
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[HttpRequest], Coroutine[object, object, HttpResponse]]
+ErrorResponse = Callable[[int, str], HttpResponse]
+
+MAX_WAITING = 32  # pipelined requests queued on one connection before reading pauses
+_HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "date"})
+_STATUS_LINES: dict[int, bytes] = {}
+
+
+def status_line(status: int) -> bytes:
+    line = _STATUS_LINES.get(status)
+    if line is None:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = ""
+        line = _STATUS_LINES[status] = f"HTTP/1.1 {status} {phrase}\r\n".encode()
+    return line
+
+
+class _Date:
+    """The Date header, formatted once a second."""
+
+    def __init__(self) -> None:
+        self.second = 0
+        self.value = b""
+
+    def header(self) -> bytes:
+        now = int(time.time())
+        if now != self.second:
+            self.second = now
+            self.value = b"Date: " + formatdate(now, usegmt=True).encode() + b"\r\n"
+        return self.value
+
+
+_DATE = _Date()
+
+
+def encode_response(resp: HttpResponse, *, keep_alive: bool, head: bool = False) -> bytes:
+    """The response on the wire. Hop-by-hop headers from ``resp`` are replaced by ours;
+    a header with a line break in its name or value is dropped (no response splitting)."""
+    out = [status_line(resp.status)]
+    for name, value in resp.headers:
+        if name.lower() in _HOP:
+            continue
+        if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
+            log.warning("dropped response header %r: a line break or colon in it", name)
+            continue
+        out.append(f"{name}: {value}\r\n".encode())
+    out.append(_DATE.header())
+    if not keep_alive:
+        out.append(b"Connection: close\r\n")
+    no_body = resp.status in (204, 304) or 100 <= resp.status < 200
+    if not no_body:
+        out.append(b"Content-Length: %d\r\n" % len(resp.body))
+    out.append(b"\r\n")
+    if not (head or no_body):
+        out.append(resp.body)
+    return b"".join(out)
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode()
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def plain_error(status: int, message: str) -> HttpResponse:
+    return json_response(status, {"message": message})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One client connection."""
+
+    def __init__(self, server: HttpServer) -> None:
+        self.server = server
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpRequestParser(self)
+        self.peer = "127.0.0.1"
+        self.url = b""
+        self.headers: list[tuple[str, str]] = []
+        self.body: list[bytes] = []
+        self.size = 0
+        self.waiting: deque[tuple[HttpRequest | HttpResponse, bool]] = deque()
+        self.task: asyncio.Task[HttpResponse] | None = None
+        self.current_keep_alive = True
+        self.current_head = False
+        self.closing = False
+        self.paused = False
+
+    # ------------------------------------------------------------------ connection
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and peer:
+            self.peer = str(peer[0])
+        self.server.connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.waiting.clear()
+        self.server.connections.discard(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserCallbackError as e:
+            if isinstance(e.__context__, _TooLarge):
+                self._fail(413, "Request Too Long")
+            else:
+                log.exception("HTTP request handling failed")
+                self._fail(500, "Internal Server Error")
+        except httptools.HttpParserUpgrade:
+            self._fail(400, "Bad Request")  # no WebSocket/h2c upgrades here
+        except httptools.HttpParserError as e:
+            log.debug("malformed HTTP request from %s: %s", self.peer, e)
+            self._fail(400, "Bad Request")
+
+    def _fail(self, status: int, message: str) -> None:
+        """Answer ``status`` after what is already queued, then close; read no more."""
+        self.closing = True
+        self.waiting.append((self.server.error_response(status, message), False))
+        if self.task is None:
+            self._next()
+
+    def close_idle(self) -> None:
+        if self.task is None and not self.waiting and self.transport is not None:
+            self.transport.close()
+
+    # ------------------------------------------------------------------ parser callbacks
+    def on_message_begin(self) -> None:
+        self.url = b""
+        self.headers = []
+        self.body = []
+        self.size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self.url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name.decode("latin-1"), _decode(value)))
+
+    def on_headers_complete(self) -> None:
+        length = next((v for k, v in self.headers if k.lower() == "content-length"), None)
+        if length is not None and length.isdigit() and int(length) > self.server.max_body:
+            raise _TooLarge
+        expect = next((v for k, v in self.headers if k.lower() == "expect"), None)
+        if expect is not None and expect.lower() == "100-continue" and self.transport is not None:
+            self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+
+    def on_body(self, body: bytes) -> None:
+        self.size += len(body)
+        if self.size > self.server.max_body:
+            raise _TooLarge
+        self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        url = self.url
+        if not url.startswith(b"/"):
+            parsed = httptools.parse_url(url)  # absolute-form or "*"
+            path, query = parsed.path or b"/", parsed.query or b""
+        else:
+            path, _, query = url.partition(b"?")
+            path = path.split(b"#", 1)[0]
+        version = self.parser.get_http_version()
+        request = HttpRequest(
+            method=self.parser.get_method().decode("ascii"),
+            path=_decode(path),
+            query_string=_decode(query.split(b"#", 1)[0]),
+            headers=self.headers,
+            body=b"".join(self.body) if len(self.body) != 1 else self.body[0],
+            source_ip=self.peer,
+            protocol=f"HTTP/{version}",
+        )
+        self.waiting.append((request, self.parser.should_keep_alive()))
+        if self.task is None:
+            self._next()
+        elif len(self.waiting) > MAX_WAITING and not self.paused and self.transport is not None:
+            self.paused = True
+            self.transport.pause_reading()
+
+    # ------------------------------------------------------------------ handling
+    def _next(self) -> None:
+        while self.waiting:
+            item, keep_alive = self.waiting.popleft()
+            if isinstance(item, HttpResponse):
+                self._write(item, keep_alive=False, head=False)
+                return
+            self.current_keep_alive = keep_alive
+            self.current_head = item.method == "HEAD"
+            self.task = self.server.loop.create_task(self.server.handle(item))
+            self.task.add_done_callback(self._done)
+            return
+        if self.paused and self.transport is not None and not self.closing:
+            self.paused = False
+            self.transport.resume_reading()
+
+    def _done(self, task: asyncio.Task[HttpResponse]) -> None:
+        self.task = None
+        if task.cancelled():
+            resp = self.server.error_response(503, "Service Unavailable")
+        elif (exc := task.exception()) is not None:
+            log.error("HTTP handler failed", exc_info=exc)
+            resp = self.server.error_response(500, "Internal Server Error")
+        else:
+            resp = task.result()
+        keep_alive = self.current_keep_alive and not self.server.stopping
+        if self.transport is None or self.transport.is_closing():
+            return
+        self._write(resp, keep_alive=keep_alive, head=self.current_head)
+        if keep_alive:
+            self._next()
+
+    def _write(self, resp: HttpResponse, *, keep_alive: bool, head: bool) -> None:
+        assert self.transport is not None
+        self.transport.write(encode_response(resp, keep_alive=keep_alive, head=head))
+        if not keep_alive:
+            self.closing = True
+            self.transport.close()
+
+
+class HttpServer:
+    """Listens on ``host:port`` (0: a free port) and hands each request to ``handler``."""
+
+    def __init__(self, handler: Handler, *, host: str, port: int, max_body: int,
+                 error_response: ErrorResponse = plain_error) -> None:  # fmt: skip
+        self.handle = handler
+        self.host = host
+        self.port = port
+        self.max_body = max_body
+        self.error_response = error_response
+        self.connections: set[HttpProtocol] = set()
+        self.stopping = False
+        self._server: asyncio.Server | None = None
+        self.loop = asyncio.get_event_loop()
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self._server = await self.loop.create_server(
+            lambda: HttpProtocol(self), self.host, self.port, reuse_address=True, backlog=1024
+        )
+        sock = self._server.sockets[0]
+        self.port = int(sock.getsockname()[1])
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop listening, close idle connections, give in-flight requests ``grace``
+        seconds to be answered, then close everything."""
+        self.stopping = True
+        if self._server is not None:
+            self._server.close()
+        for conn in list(self.connections):
+            conn.close_idle()
+        tasks = [c.task for c in self.connections if c.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+        for conn in list(self.connections):
+            if conn.transport is not None:
+                conn.transport.close()
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), timeout=grace)

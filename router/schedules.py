@@ -45,18 +45,14 @@ class Expression(ABC):
     """A parsed schedule expression; ``str()`` gives its canonical text."""
 
     @abstractmethod
-    def next_fire(
-        self, after: datetime, tz: tzinfo, *, anchor: datetime | None = None
-    ) -> datetime | None:
+    def next_fire(self, after: datetime, tz: tzinfo, *, anchor: datetime | None = None) -> datetime | None:
         """The first fire time strictly after ``after`` (aware), in ``tz``; None if none."""
 
     @abstractmethod
     def describe(self) -> str:
         """A sentence for humans: ``every 5 minutes``, ``at 10:15 on the last Friday ...``."""
 
-    def fire_times(
-        self, after: datetime, tz: tzinfo, count: int, *, anchor: datetime | None = None
-    ) -> list[datetime]:
+    def fire_times(self, after: datetime, tz: tzinfo, count: int, *, anchor: datetime | None = None) -> list[datetime]:
         """Up to ``count`` successive fire times after ``after`` (fewer if the schedule ends)."""
         times: list[datetime] = []
         while len(times) < count:
@@ -97,9 +93,7 @@ class RateExpression(Expression):
     def __str__(self) -> str:
         return f"rate({self.value} {self.unit}{'s' if self.value != 1 else ''})"
 
-    def next_fire(
-        self, after: datetime, tz: tzinfo, *, anchor: datetime | None = None
-    ) -> datetime | None:
+    def next_fire(self, after: datetime, tz: tzinfo, *, anchor: datetime | None = None) -> datetime | None:
         """Fire times are ``anchor + k * period`` for k >= 1 (anchor defaults to ``after``)."""
         t = _utc(after, "after")
         start = t if anchor is None else _utc(anchor, "anchor")
@@ -124,9 +118,7 @@ class AtExpression(Expression):
     def __str__(self) -> str:
         return f"at({self.when.strftime('%Y-%m-%dT%H:%M:%S')})"
 
-    def next_fire(
-        self, after: datetime, tz: tzinfo, *, anchor: datetime | None = None
-    ) -> datetime | None:
+    def next_fire(self, after: datetime, tz: tzinfo, *, anchor: datetime | None = None) -> datetime | None:
         # fold=0: a repeated wall time is its first occurrence; one inside a DST gap reads
         # with the offset before the gap (02:30 -> 03:30 DST), as PEP 495 and java.time do.
         instant = self.when.replace(tzinfo=tz, fold=0).astimezone(UTC)
@@ -278,9 +270,7 @@ class CronExpression(Expression):
     def __str__(self) -> str:
         return self.text
 
-    def next_fire(
-        self, after: datetime, tz: tzinfo, *, anchor: datetime | None = None
-    ) -> datetime | None:
+    def next_fire(self, after: datetime, tz: tzinfo, *, anchor: datetime | None = None) -> datetime | None:
         t = _utc(after, "after")
         wall = t.astimezone(tz).replace(tzinfo=None, fold=0, second=0, microsecond=0) + MINUTE
         while (candidate := self.next_wall_time(wall)) is not None:
@@ -368,9 +358,7 @@ def parse_expression(text: str) -> Expression:
 def _parse_rate(body: str) -> RateExpression:
     parts = body.split()
     if len(parts) != 2:
-        raise ValueError(
-            f"rate() takes a value and a unit, as in rate(5 minutes); got rate({body})"
-        )
+        raise ValueError(f"rate() takes a value and a unit, as in rate(5 minutes); got rate({body})")
     value_text, unit = parts
     if not _NUMBER.fullmatch(value_text) or int(value_text) < 1:
         raise ValueError(f"rate(): the value must be a positive whole number; got {value_text!r}")
@@ -382,10 +370,7 @@ def _parse_rate(body: str) -> RateExpression:
     if value == 1 and unit != singular:
         raise ValueError(f"rate(1 {unit}): the unit must be singular for 1; use rate(1 {singular})")
     if value > 1 and unit == singular:
-        raise ValueError(
-            f"rate({value} {unit}): the unit must be plural for a value over 1; "
-            f"use rate({value} {unit}s)"
-        )
+        raise ValueError(f"rate({value} {unit}): the unit must be plural for a value over 1; use rate({value} {unit}s)")
     expression = RateExpression(value, singular)
     try:
         datetime(1970, 1, 1, tzinfo=UTC) + expression.period
@@ -397,9 +382,7 @@ def _parse_rate(body: str) -> RateExpression:
 def _parse_at(body: str) -> AtExpression:
     match = _AT.fullmatch(body)
     if match is None:
-        raise ValueError(
-            f"at(): expected at(yyyy-mm-ddThh:mm:ss), as in at(2026-11-22T03:00:00); got at({body})"
-        )
+        raise ValueError(f"at(): expected at(yyyy-mm-ddThh:mm:ss), as in at(2026-11-22T03:00:00); got at({body})")
     try:
         year, month, day, hour, minute, second = (int(part) for part in match.groups())
         when = datetime(year, month, day, hour, minute, second)
@@ -441,8 +424,7 @@ def _day_of_month(text: str) -> DaySpec | None:
         raise ValueError(f"day-of-month: '?' must be the whole field; got {text!r}")
     if "L" in text or "W" in text:
         raise ValueError(
-            "day-of-month: L and W must be the whole field (L, LW, or a day and W as in 15W); "
-            f"got {text!r}"
+            f"day-of-month: L and W must be the whole field (L, LW, or a day and W as in 15W); got {text!r}"
         )
     return MonthDays(_values("day-of-month", text, 1, 31))
 
@@ -461,15 +443,11 @@ def _day_of_week(text: str) -> DaySpec | None:
             raise ValueError(f"{field}: in {text}, the number after # must be 1-5")
         return NthWeekday(weekday, int(match[2]))
     if "#" in text:  # "3#1,6#3" is invalid: it is read as two expressions (eb-cron-expressions)
-        raise ValueError(
-            f"{field}: # takes one day and one number, as in 3#2 (no lists or ranges); got {text!r}"
-        )
+        raise ValueError(f"{field}: # takes one day and one number, as in 3#2 (no lists or ranges); got {text!r}")
     if "?" in text:
         raise ValueError(f"{field}: '?' must be the whole field; got {text!r}")
     if "L" in text:
-        raise ValueError(
-            f"{field}: L must be the whole field (L, or a day and L as in 6L); got {text!r}"
-        )
+        raise ValueError(f"{field}: L must be the whole field (L, or a day and L as in 6L); got {text!r}")
     if "/" in text:  # AWS lists , - * ? L # for day-of-week (eb-cron-expressions)
         raise ValueError(f"{field}: '/' is not allowed here (allowed: , - * ? L #)")
     return WeekDays(_values(field, text, 1, 7, DAY_NAMES))
@@ -486,9 +464,7 @@ def _values(
             raise ValueError(f"{field}: empty entry in the list {text!r}")
         base, slash, step_text = item.partition("/")
         if slash and (not _NUMBER.fullmatch(step_text) or int(step_text) == 0):
-            raise ValueError(
-                f"{field}: the increment after / must be a positive number in {item!r}"
-            )
+            raise ValueError(f"{field}: the increment after / must be a positive number in {item!r}")
         if base == "*":
             run = list(range(lo, hi + 1))
         elif "-" in base:

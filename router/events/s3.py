@@ -88,10 +88,12 @@ def build_record(
     version_id: str | None = None,
     source_ip: str = "127.0.0.1",
     principal_id: str = "EXAMPLE",
+    owner_id: str | None = None,
 ) -> S3Record:
     """One notification record. ``key`` is the plain object key (it is encoded here).
 
     Removal records carry no size and no eTag, as S3 sends them; creation records need both.
+    ``principal_id`` is who made the request, ``owner_id`` the bucket owner (default: the same).
     """
     event_name = event_name.removeprefix("s3:")
     if event_name not in EVENT_NAMES:
@@ -117,7 +119,7 @@ def build_record(
             "configurationId": configuration_id,
             "bucket": {
                 "name": bucket,
-                "ownerIdentity": {"principalId": principal_id},
+                "ownerIdentity": {"principalId": owner_id or principal_id},
                 "arn": f"arn:aws:s3:::{bucket}",
             },
             "object": obj,

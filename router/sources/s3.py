@@ -1,0 +1,253 @@
+"""``s3:`` triggers: what happens to files in a local folder becomes what S3 would notify.
+
+- a file created and finished writing, overwritten, or moved in -> ``ObjectCreated:Put``
+  (an overwrite again, with a larger sequencer);
+- deleted or moved out -> ``ObjectRemoved:Delete``; renamed inside -> Delete + Put.
+
+Key = the path relative to ``dir`` with ``/``; bucket = ``bucket`` or the folder's name.
+Each file is put into the bucket of the embedded AWS (its exact bytes; deleted there on
+delete) before its event is queued, so a handler's ``get_object`` reads what was dropped.
+Filters (``events``, ``prefix``, ``suffix``) select notifications as S3's do; ``ignore``
+patterns (editor and temporary files by default) keep files out entirely.
+
+Parts: :mod:`.s3_watch` (watchdog -> hints), :mod:`.s3_sync` (hints -> buckets, events,
+state), this module (the triggers, the source's lifecycle, and ``drop``/``remove``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import logging
+import os
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import Config, S3Trigger, TriggerConfig
+from ..errors import ConfigError, ConfigIssue, UsageError
+from ..events import s3 as s3_events
+from .base import SourceContext
+from .s3_sync import Syncer
+from .s3_watch import Watcher
+
+log = logging.getLogger(__name__)
+
+MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
+
+
+@dataclass(frozen=True)
+class Target:
+    """One s3 trigger, resolved: its folder, bucket and filters."""
+
+    trigger: TriggerConfig
+    root: Path  # absolute, symlinks resolved
+    bucket: str
+    created: bool = False  # the folder did not exist and was made at start
+
+    @property
+    def name(self) -> str:
+        return self.trigger.name
+
+    @property
+    def spec(self) -> S3Trigger:
+        s3: S3Trigger = self.trigger.source
+        return s3
+
+    @property
+    def settle(self) -> float:
+        return self.spec.settle
+
+    def key_of(self, path: str) -> str | None:
+        """The object key of ``path`` (under ``root``), or None (with a warning if the name
+        cannot be a key)."""
+        rel = os.path.relpath(path, self.root)
+        if rel == "." or rel.startswith(".." + os.sep) or rel == ".." or os.path.isabs(rel):
+            return None
+        key = rel.replace(os.sep, "/")
+        try:
+            size = len(key.encode("utf-8"))
+        except UnicodeEncodeError:
+            log.warning(
+                "s3: the name of %s is not valid UTF-8, so it cannot be an S3 key; skipped", path
+            )
+            return None
+        if size > MAX_KEY_BYTES:
+            log.warning(
+                "s3: the key of %s is %d bytes long (S3's limit: %d); skipped",
+                path,
+                size,
+                MAX_KEY_BYTES,
+            )
+            return None
+        return key
+
+    def path_of_key(self, key: str) -> Path:
+        return self.root.joinpath(*key.split("/"))
+
+    def ignores(self, key: str) -> bool:
+        name = key.rsplit("/", 1)[-1]
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in self.spec.ignore)
+
+    def wants(self, event_name: str, key: str) -> bool:
+        """S3's notification filter: event types, then literal prefix and suffix rules."""
+        s = self.spec
+        return (
+            s3_events.matches(event_name, s.events)
+            and key.startswith(s.prefix)
+            and key.endswith(s.suffix)
+        )
+
+    def describe(self) -> str:
+        s = self.spec
+        parts = [f"s3 watch        {self.root}", f"bucket {self.bucket}",
+                 "events " + ",".join(e.removeprefix("s3:") for e in s.events)]  # fmt: skip
+        if s.prefix:
+            parts.append(f"prefix {s.prefix}")
+        if s.suffix:
+            parts.append(f"suffix {s.suffix}")
+        if s.catch_up:
+            parts.append("catch_up")
+        text = "  ".join(parts) + f"  -> {self.trigger.function}  [{self.name}]"
+        return text + ("  (folder created)" if self.created else "")
+
+
+def resolve_target(trigger: TriggerConfig, config: Config) -> Target:
+    """The trigger's folder (created when missing and allowed), bucket and filters."""
+    s3: S3Trigger = trigger.source
+    folder = (config.root / s3.dir).absolute()
+    index = next((i for i, t in enumerate(config.triggers) if t.name == trigger.name), 0)
+
+    def problem(message: str) -> ConfigError:
+        where = f"triggers[{index}].s3.dir"
+        return ConfigError(
+            [ConfigIssue(f"{message} (trigger {trigger.name!r})", where, str(config.path))]
+        )
+
+    created = False
+    if not folder.exists():
+        if not s3.create:
+            raise problem(f"the folder {folder} does not exist and create is false")
+        try:
+            folder.mkdir(parents=True)
+        except OSError as exc:
+            raise problem(f"cannot create the folder {folder}: {exc.strerror or exc}") from None
+        created = True
+        log.info("s3: created the folder %s for trigger %s", folder, trigger.name)
+    if not folder.is_dir():
+        raise problem(f"{folder} is not a folder")
+    return Target(trigger, folder.resolve(), s3.bucket or Path(s3.dir).name, created)
+
+
+class S3Source:
+    """Every enabled ``s3`` trigger: one watcher and one worker thread for all of them."""
+
+    def __init__(
+        self, triggers: list[TriggerConfig], ctx: SourceContext, *, polling: bool = False
+    ) -> None:
+        self.ctx = ctx
+        self.targets: dict[str, Target] = {}
+        for t in triggers:
+            self.targets[t.name] = resolve_target(t, ctx.config)
+        self.roots: dict[str, list[Target]] = {}
+        for target in self.targets.values():
+            self.roots.setdefault(str(target.root), []).append(target)
+        self.polling = polling
+        self.watcher: Watcher | None = None
+        self.syncer: Syncer | None = None
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        await asyncio.to_thread(self._start)
+        stack.push_async_callback(self._stop_async)
+
+    def _start(self) -> None:
+        mirror = self.ctx.aws.mode != "aws"  # never write into a real AWS account's buckets
+        if not mirror:
+            log.info("s3: settings.aws.endpoint is real AWS: dropped files are not uploaded")
+        conn = self.ctx.store.connect()
+        self.syncer = Syncer(
+            self.roots,
+            conn=conn,
+            s3=self.ctx.aws.client("s3") if mirror else None,
+            emit=self.ctx.emit_async_threadsafe,
+            now=self.ctx.clock.time,
+            region=self.ctx.config.settings.region,
+        )
+        self.watcher = Watcher(self.roots, self.syncer.submit, polling=self.polling)
+        self.watcher.start()  # watching before the first scan: nothing falls in between
+        initial = [(root, any(t.spec.catch_up for t in ts)) for root, ts in self.roots.items()]
+        self.syncer.start(initial)
+
+    async def _stop_async(self) -> None:
+        await asyncio.to_thread(self.stop)  # the loop keeps serving the worker's emits meanwhile
+
+    def stop(self) -> None:
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
+        if self.syncer is not None:
+            self.syncer.stop()
+            self.syncer.state.conn.close()
+            self.syncer = None
+
+    def describe(self) -> list[str]:
+        kind = self.watcher.kind if self.watcher is not None else "watchdog"
+        return [t.describe() + f"  ({kind})" for t in self.targets.values()]
+
+    # ------------------------------------------------------------------ the Python API
+
+    def _target(self, trigger_name: str) -> Target:
+        try:
+            return self.targets[trigger_name]
+        except KeyError:
+            raise UsageError(f"no enabled s3 trigger named {trigger_name!r} "
+                             f"(have: {', '.join(self.targets) or 'none'})") from None  # fmt: skip
+
+    def folder(self, trigger_name: str) -> Path:
+        return self._target(trigger_name).root
+
+    def path(self, trigger_name: str, key: str) -> Path:
+        """Where ``key`` lives in the trigger's folder; refuses keys that leave it."""
+        target = self._target(trigger_name)
+        parts = key.split("/")
+        if (
+            not key
+            or key.startswith("/")
+            or any(p in ("", ".", "..") for p in parts)
+            or "\\" in key
+        ):
+            raise UsageError(f"s3 key {key!r}: expected a relative path with '/' separators, "
+                             "no empty, '.' or '..' parts")  # fmt: skip
+        return target.path_of_key(key)
+
+    def drop(self, trigger_name: str, key: str, data: bytes) -> Path:
+        """Write ``data`` as ``key`` in the trigger's folder (one close, so one Put event)."""
+        path = self.path(trigger_name, key)
+        target = self._target(trigger_name)
+        if target.ignores(key):
+            log.warning(
+                "s3: %s matches an ignore pattern of trigger %s: no event will follow",
+                key,
+                trigger_name,
+            )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def remove(self, trigger_name: str, key: str) -> None:
+        """Delete ``key``'s file from the trigger's folder (an ObjectRemoved:Delete event)."""
+        path = self.path(trigger_name, key)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise UsageError(f"s3 trigger {trigger_name!r} has no file {key!r} ({path})") from None
+
+    def stats(self) -> dict[str, Any]:
+        s = self.syncer
+        return (
+            {}
+            if s is None
+            else {"emitted": s.emitted, "pending": len(s.pending), "queued": s.queue.qsize()}
+        )

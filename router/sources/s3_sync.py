@@ -1,0 +1,500 @@
+"""The S3 source's worker: turns watcher hints into bucket writes and notifications.
+
+One thread owns all state, so the order of changes to a key is the order of its
+notifications, and sequencers only grow. For each change it reads the file once, puts
+those exact bytes into the bucket(s), queues the event (durable when ``emit`` returns),
+and only then records the change in ``s3_objects`` (so a crash in between is seen again
+by the next catch-up or rescan).
+
+Two ways a change is noticed:
+- *edge*: a file was closed after writing, or moved in. Always a Put, except when a scan
+  already reported exactly this version (same size, mtime and MD5).
+- *level*: a scan (a new directory, an inotify overflow, start-up, a platform without close
+  events) found a file that differs from what ``s3_objects`` holds. The file must first stay
+  unchanged for the trigger's ``settle`` time; then it is compared again and reported.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import os
+import queue
+import sqlite3
+import stat
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ..events import s3 as s3_events
+from .s3_watch import Hint
+
+if TYPE_CHECKING:
+    from .s3 import Target
+
+log = logging.getLogger(__name__)
+
+Emit = Callable[[Any, Any], str]  # (trigger config, event) -> event id; blocks until committed
+
+
+class Ident(NamedTuple):
+    size: int
+    mtime_ns: int
+    etag: str
+
+
+class Row(NamedTuple):
+    ident: Ident
+    seq: int
+
+
+class Read(NamedTuple):
+    data: bytes
+    ident: Ident
+
+
+# ---------------------------------------------------------------------------- state (s3_objects)
+
+
+class State:
+    """What each trigger last reported per key, in memory and in ``s3_objects``."""
+
+    def __init__(self, conn: sqlite3.Connection, triggers: list[str]) -> None:
+        self.conn = conn
+        self.rows: dict[str, dict[str, Row]] = {t: {} for t in triggers}
+        marks = ",".join("?" * len(triggers))
+        query = "SELECT trigger, key, size, mtime_ns, etag, sequencer FROM s3_objects"
+        for r in conn.execute(f"{query} WHERE trigger IN ({marks})", triggers):
+            self.rows[r[0]][r[1]] = Row(Ident(r[2], r[3], r[4]), r[5])
+        top = conn.execute("SELECT MAX(sequencer) FROM s3_objects").fetchone()[0]
+        self.last_seq = int(top or 0)
+
+    def get(self, trigger: str, key: str) -> Row | None:
+        return self.rows[trigger].get(key)
+
+    def keys_under(self, trigger: str, prefix: str) -> list[str]:
+        return [k for k in self.rows[trigger] if k.startswith(prefix)]
+
+    def put(self, trigger: str, key: str, row: Row) -> None:
+        i = row.ident
+        self.conn.execute(
+            "INSERT OR REPLACE INTO s3_objects (trigger, key, size, mtime_ns, etag, sequencer)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (trigger, key, i.size, i.mtime_ns, i.etag, row.seq),
+        )
+        self.rows[trigger][key] = row
+
+    def drop(self, trigger: str, key: str) -> None:
+        self.conn.execute("DELETE FROM s3_objects WHERE trigger = ? AND key = ?", (trigger, key))
+        self.rows[trigger].pop(key, None)
+
+    def next_seq(self, now: float) -> int:
+        """Milliseconds in the high bits, a counter in the low 16: grows across restarts."""
+        self.last_seq = max(self.last_seq + 1, int(now * 1000) << 16)
+        return self.last_seq
+
+
+def sequencer_text(seq: int) -> str:
+    """The 18-hex-digit form of ``events.s3.make_sequencer``: 11 digits of ms, 7 of counter."""
+    return f"{seq >> 16:011X}{seq & 0xFFFF:07X}"
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def read_file(root: str, path: str) -> Read | None:
+    """The bytes and identity of a regular file under ``root``; None (and a warning) when it
+    vanished, is unreadable, or is a symlink leading out of ``root``."""
+    real = os.path.realpath(path)
+    if real != path and not _within(real, root):
+        log.warning(
+            "s3: %s is a symlink to %s, outside the watched folder %s; skipped", path, real, root
+        )
+        return None
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)  # NONBLOCK: a FIFO must not hang us
+    except FileNotFoundError:
+        log.warning("s3: %s vanished before it could be read; skipped", path)
+        return None
+    except OSError as exc:
+        log.warning("s3: cannot read %s (%s); skipped", path, exc.strerror or exc)
+        return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        try:
+            data = f.read()
+        except OSError as exc:
+            log.warning("s3: cannot read %s (%s); skipped", path, exc.strerror or exc)
+            return None
+    return Read(data, Ident(len(data), st.st_mtime_ns, s3_events.etag(data)))
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def walk_files(top: str) -> Iterator[tuple[str, os.stat_result]]:
+    """Regular files (and symlinks) below ``top``; never descends into a symlinked directory."""
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.warning("s3: cannot list %s (%s); skipped", folder, exc.strerror or exc)
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=True):
+                    yield entry.path, entry.stat(follow_symlinks=True)
+            except OSError:
+                continue
+
+
+# ---------------------------------------------------------------------------- the worker
+
+
+@dataclass
+class Pending:
+    due: float
+    sig: tuple[int, int]  # (size, mtime_ns) when last looked at
+    root: str
+
+
+_STOP = object()
+
+
+class Syncer:
+    """Consumes hints on its own thread. ``roots`` maps a watched folder to its targets."""
+
+    def __init__(self, roots: dict[str, list[Target]], *, conn: sqlite3.Connection, s3: Any | None,
+                 emit: Emit, now: Callable[[], float], region: str) -> None:  # fmt: skip
+        self.roots = roots
+        self.targets = [t for ts in roots.values() for t in ts]
+        self.state = State(conn, [t.name for t in self.targets])
+        self.s3 = s3  # None: no bucket to mirror into (real AWS)
+        self.emit = emit
+        self.now = now
+        self.region = region
+        self.queue: queue.Queue[Any] = queue.Queue()
+        self.pending: dict[str, Pending] = {}
+        self._timers: list[tuple[float, str]] = []
+        self.scanned: dict[tuple[str, str], tuple[Ident, float]] = {}
+        self._thread: threading.Thread | None = None
+        self.deadline = float("inf")
+        self.dropped = 0
+        self.emitted = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self, initial: list[tuple[str, bool]]) -> None:
+        """Start the thread; first it syncs each (root, catch_up) with the folder."""
+        for root, catch_up in initial:
+            self.queue.put(Hint("start_catch_up" if catch_up else "start", root))
+        self._thread = threading.Thread(target=self._run, name="router-s3", daemon=True)
+        self._thread.start()
+
+    def submit(self, hint: Hint) -> None:
+        self.queue.put(hint)
+
+    def stop(self, drain: float = 30.0) -> None:
+        """Finish what was noticed (for at most ``drain`` seconds), then end the thread."""
+        if self._thread is None:
+            return
+        self.deadline = time.monotonic() + drain
+        self.queue.put(_STOP)
+        self._thread.join()
+        self._thread = None
+        if self.dropped:
+            log.warning(
+                "s3: %d file change(s) were not notified before stopping "
+                "(catch_up: true notices them at the next start)",
+                self.dropped,
+            )
+
+    def _run(self) -> None:
+        while True:
+            try:
+                item = self.queue.get(timeout=self._wait())
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                break
+            if item is not None:
+                self._guard(self.handle, item)
+            self._fire_due(time.monotonic())
+        self._fire_due(float("inf"))  # settle what is left now
+
+    def _wait(self) -> float | None:
+        if not self._timers:
+            return None
+        return max(0.0, self._timers[0][0] - time.monotonic())
+
+    def _guard(self, fn: Callable[[Hint], None], hint: Hint) -> None:
+        if time.monotonic() > self.deadline:
+            self.dropped += 1
+            return
+        try:
+            fn(hint)
+        except Exception:  # one bad file must not stop the watcher
+            log.exception("s3: failed to handle %s %s", hint.kind, hint.path or hint.root)
+
+    # ------------------------------------------------------------------ hints
+
+    def handle(self, hint: Hint) -> None:
+        kind, root, path = hint.kind, hint.root, hint.path
+        if kind == "closed":
+            self.changed(root, path, edge=True)
+        elif kind == "touched":
+            self.settle_later(root, path)
+        elif kind == "removed":
+            self.removed(root, path)
+        elif kind == "moved":
+            self.removed(root, path)
+            self.changed(root, hint.dest, edge=True)
+        elif kind == "dir_added":
+            self.scan(root, path, settle=True)
+        elif kind == "dir_removed":
+            self.removed_under(root, path)
+        elif kind == "dir_moved":
+            self.removed_under(root, path)
+            self.scan(root, hint.dest, settle=False)
+        elif kind in ("overflow", "start_catch_up"):
+            if kind == "overflow":
+                log.warning(
+                    "s3: events were lost under %s (inotify queue overflow); rescanning", root
+                )
+            self.reconcile(root)
+        elif kind == "start":
+            self.mirror(root)
+        elif kind == "root_gone":
+            log.warning("s3: the watched folder %s was deleted; its objects are removed and "
+                        "nothing more is watched there until the next start", root)  # fmt: skip
+            self.removed_under(root, root)
+
+    def _keyed(self, root: str, path: str) -> list[tuple[Target, str]]:
+        out = []
+        for t in self.roots[root]:
+            key = t.key_of(path)
+            if key is not None and not t.ignores(key):
+                out.append((t, key))
+        return out
+
+    def changed(self, root: str, path: str, *, edge: bool) -> None:
+        """A file to report if it differs (level) or unless a scan just reported it (edge)."""
+        self.pending.pop(path, None)
+        keyed = self._keyed(root, path)
+        if not keyed:
+            return
+        got = read_file(root, path)
+        if got is None:
+            return
+        chosen = []
+        for t, key in keyed:
+            if edge:
+                seen = self.scanned.pop((t.name, key), None)
+                if seen is not None and seen[0] == got.ident:
+                    continue
+            else:
+                row = self.state.get(t.name, key)
+                if row is not None and row.ident == got.ident:
+                    continue
+            chosen.append((t, key))
+        self.put(chosen, got, notify=True)
+        if not edge:
+            stamp = time.monotonic()
+            for t, key in chosen:
+                self.scanned[(t.name, key)] = (got.ident, stamp)
+            self._prune_scanned(stamp)
+
+    def put(self, chosen: list[tuple[Target, str]], got: Read, *, notify: bool = True,
+            upload: list[tuple[Target, str]] | None = None) -> None:  # fmt: skip
+        """Put the bytes into the buckets of ``upload`` (default: of ``chosen``), then queue
+        the ``chosen`` triggers' events and record them."""
+
+        def upload_one(bucket: str, key: str) -> None:
+            self._put_object(bucket, key, got.data)
+
+        written = self._to_buckets(chosen if upload is None else upload, upload_one)
+        for t, key in chosen:
+            if t.bucket not in written:
+                continue
+            seq = self.state.next_seq(self.now())
+            if notify and not self._notify(t, "ObjectCreated:Put", key, seq, got.ident):
+                continue
+            self.state.put(t.name, key, Row(got.ident, seq))
+
+    def removed(self, root: str, path: str) -> None:
+        self.pending.pop(path, None)
+        chosen = [
+            (t, k) for t, k in self._keyed(root, path) if self.state.get(t.name, k) is not None
+        ]
+        self.delete(chosen, notify=True)
+
+    def delete(self, chosen: list[tuple[Target, str]], *, notify: bool) -> None:
+        written = self._to_buckets(chosen, self._delete_object)
+        for t, key in chosen:
+            if t.bucket not in written:
+                continue
+            seq = self.state.next_seq(self.now())
+            if notify and not self._notify(t, "ObjectRemoved:Delete", key, seq, None):
+                continue
+            self.state.drop(t.name, key)
+            self.scanned.pop((t.name, key), None)
+
+    def removed_under(self, root: str, folder: str) -> None:
+        """Delete what we know below ``folder`` that is no longer on disk."""
+        for t in self.roots[root]:
+            rel = "" if folder == root else t.key_of(folder)
+            if rel is None:
+                continue
+            keys = self.state.keys_under(t.name, rel + "/" if rel else "")
+            gone = [(t, k) for k in keys if not os.path.lexists(t.path_of_key(k))]
+            self.delete(gone, notify=True)
+
+    # ------------------------------------------------------------------ scans
+
+    def scan(self, root: str, folder: str, *, settle: bool) -> None:
+        for path, st in walk_files(folder):
+            if settle:
+                self.settle_later(root, path, st)
+            else:
+                self.changed(root, path, edge=False)
+
+    def reconcile(self, root: str) -> None:
+        """Rescan ``root``: changed or new files (by size and mtime) settle, then are
+        compared and reported; known keys whose files are gone are deleted."""
+        for path, st in walk_files(root):
+            for t, key in self._keyed(root, path):
+                row = self.state.get(t.name, key)
+                if row is None or (row.ident.size, row.ident.mtime_ns) != (
+                    st.st_size,
+                    st.st_mtime_ns,
+                ):
+                    self.settle_later(root, path, st)
+                    break
+        self.removed_under(root, root)
+
+    def mirror(self, root: str) -> None:
+        """Start without catch-up: put what is there into the bucket(s), record it quietly."""
+        for path, _st in walk_files(root):
+            keyed = self._keyed(root, path)
+            if not keyed:
+                continue
+            got = read_file(root, path)
+            if got is None:
+                continue
+            fresh = [
+                (t, k)
+                for t, k in keyed
+                if (r := self.state.get(t.name, k)) is None or r.ident != got.ident
+            ]
+            self.put(fresh, got, notify=False, upload=keyed)
+        for t in self.roots[root]:
+            gone = [
+                (t, k)
+                for k in self.state.keys_under(t.name, "")
+                if not os.path.lexists(t.path_of_key(k))
+            ]
+            self.delete(gone, notify=False)
+
+    def settle_later(self, root: str, path: str, st: os.stat_result | None = None) -> None:
+        if st is None:
+            try:
+                st = os.stat(path)
+            except OSError:
+                return
+        settle = max(t.settle for t in self.roots[root])
+        due = time.monotonic() + settle
+        self.pending[path] = Pending(due, (st.st_size, st.st_mtime_ns), root)
+        heapq.heappush(self._timers, (due, path))
+
+    def _fire_due(self, now: float) -> None:
+        while self._timers and self._timers[0][0] <= now:
+            due, path = heapq.heappop(self._timers)
+            p = self.pending.get(path)
+            if p is None or p.due != due:
+                continue  # handled by an edge event, or rescheduled
+            root = p.root
+            try:
+                st = os.stat(path)
+            except OSError:
+                self.pending.pop(path, None)
+                continue
+            if (st.st_size, st.st_mtime_ns) != p.sig and now != float("inf"):
+                self.settle_later(root, path, st)  # still being written
+                continue
+            self.pending.pop(path, None)
+            if time.monotonic() > self.deadline:
+                self.dropped += 1
+                continue
+            try:
+                self.changed(root, path, edge=False)
+            except Exception:
+                log.exception("s3: failed to handle %s", path)
+
+    def _prune_scanned(self, now: float) -> None:
+        if len(self.scanned) > 10_000:
+            self.scanned = {k: v for k, v in self.scanned.items() if now - v[1] < 60}
+
+    # ------------------------------------------------------------------ AWS
+
+    def _to_buckets(
+        self, chosen: list[tuple[Target, str]], op: Callable[[str, str], None]
+    ) -> set[str]:
+        """Apply ``op(bucket, key)`` once per bucket; the buckets where it worked."""
+        done: set[str] = set()
+        for t, key in chosen:
+            if t.bucket in done:
+                continue
+            try:
+                op(t.bucket, key)
+            except Exception as exc:
+                log.error(
+                    "s3: cannot update s3://%s/%s (%s); no notification for it", t.bucket, key, exc
+                )
+                continue
+            done.add(t.bucket)
+        return done
+
+    def _put_object(self, bucket: str, key: str, data: bytes) -> None:
+        if self.s3 is not None:
+            self.s3.put_object(Bucket=bucket, Key=key, Body=data)
+
+    def _delete_object(self, bucket: str, key: str) -> None:
+        if self.s3 is not None:
+            self.s3.delete_object(Bucket=bucket, Key=key)
+
+    def _notify(self, t: Target, name: str, key: str, seq: int, ident: Ident | None) -> bool:
+        """Queue the event when the trigger's filters select it; False if queueing failed."""
+        if not t.wants(name, key):
+            return True
+        sequencer = sequencer_text(seq)
+        request_id, host_id = s3_events.make_ids(f"{t.bucket}/{key}/{sequencer}".encode())
+        record = s3_events.build_record(
+            event_name=name, bucket=t.bucket, key=key,
+            size=None if ident is None else ident.size, etag=None if ident is None else ident.etag,
+            sequencer=sequencer, configuration_id=t.name, region=self.region, event_time=self.now(),
+            request_id=request_id, host_id=host_id,
+        )  # fmt: skip
+        try:
+            self.emit(t.trigger, s3_events.build_event([record]))
+        except Exception as exc:
+            log.error(
+                "s3: could not queue %s for s3://%s/%s (trigger %s): %s",
+                name,
+                t.bucket,
+                key,
+                t.name,
+                exc,
+            )
+            return False
+        self.emitted += 1
+        return True

@@ -34,6 +34,7 @@ __all__ = [
 ]  # fmt: skip
 
 MINUTE = timedelta(minutes=1)
+BEFORE_1970 = datetime(1969, 12, 31, tzinfo=UTC)  # earlier than 1970-01-01 00:00 in every zone
 MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")  # AWS day-of-week 1..7
 DAY_WORDS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -116,16 +117,20 @@ class AtExpression(Expression):
     when: datetime
 
     def __str__(self) -> str:
-        return f"at({self.when.strftime('%Y-%m-%dT%H:%M:%S')})"
+        return f"at({self.when.isoformat()})"
 
     def next_fire(self, after: datetime, tz: tzinfo, *, anchor: datetime | None = None) -> datetime | None:
         # fold=0: a repeated wall time is its first occurrence; one inside a DST gap reads
         # with the offset before the gap (02:30 -> 03:30 DST), as PEP 495 and java.time do.
-        instant = self.when.replace(tzinfo=tz, fold=0).astimezone(UTC)
-        return instant.astimezone(tz) if instant > _utc(after, "after") else None
+        t = _utc(after, "after")
+        try:
+            instant = self.when.replace(tzinfo=tz, fold=0).astimezone(UTC)
+        except OverflowError:  # at(0001-01-01T00:00:00) east of UTC
+            return None
+        return instant.astimezone(tz) if instant > t else None
 
     def describe(self) -> str:
-        return f"once, at {self.when.strftime('%Y-%m-%d %H:%M:%S')} (schedule time zone)"
+        return f"once, at {self.when.isoformat(' ')} (schedule time zone)"
 
 
 # --- days of a month ----------------------------------------------------------------------
@@ -272,7 +277,11 @@ class CronExpression(Expression):
 
     def next_fire(self, after: datetime, tz: tzinfo, *, anchor: datetime | None = None) -> datetime | None:
         t = _utc(after, "after")
-        wall = t.astimezone(tz).replace(tzinfo=None, fold=0, second=0, microsecond=0) + MINUTE
+        if t.year > self.years[-1] + 1:
+            return None
+        # no year before 1970 matches: start the walk there (which also keeps far dates in range)
+        local = max(t, BEFORE_1970).astimezone(tz)
+        wall = local.replace(tzinfo=None, fold=0, second=0, microsecond=0) + MINUTE
         while (candidate := self.next_wall_time(wall)) is not None:
             instant = _wall_to_instant(candidate, tz)
             if instant is not None and instant > t:

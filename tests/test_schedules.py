@@ -467,3 +467,15 @@ def test_cron_matches_a_brute_force_walk(
     start = after.replace(tzinfo=UTC)
     expected = _brute_force(set(minutes), set(hours), weekdays and set(weekdays), start, tz)
     assert parse_expression(text).next_fire(start, tz) == expected
+
+
+def test_dates_far_outside_aws_years_do_not_overflow() -> None:
+    ny = ZoneInfo("America/New_York")
+    daily = parse_expression("cron(0 0 * * ? *)")
+    first = daily.next_fire(datetime(1, 1, 1, tzinfo=UTC), ny)
+    assert first is not None and first.isoformat() == "1970-01-01T00:00:00-05:00"
+    assert daily.next_fire(datetime(9999, 12, 31, 23, 59, tzinfo=UTC), ny) is None
+    assert (
+        parse_expression("at(0001-01-01T00:00:00)").next_fire(datetime(1, 1, 1, tzinfo=UTC), ZoneInfo("Asia/Tokyo"))
+        is None
+    )

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from ..clock import Clock
 from ..config import Config
-from ..errors import InvocationError, StartupError
+from ..errors import InvocationError, StartupError, ThrottledError
 from ..invocation import Invocation
 from ..store import Store
 from . import journal, queue
@@ -99,6 +99,9 @@ class Dispatcher:
         the function is at its concurrency instead of waiting for a worker."""
         self.check_function(function)
         request_id = str(uuid.uuid4())
+        if not wait and self.queue.slots.available(function) <= 0:
+            limit = self.config.functions[function].concurrency
+            raise ThrottledError(f"{function} is at its reserved concurrency ({limit})")
         self.queue.slots.acquire(function)
         try:
             outcome = await self.runtimes.invoke(

@@ -1,0 +1,175 @@
+"""The Lambda Invoke API on the embedded AWS endpoint, so ``boto3.client("lambda").invoke``
+works unchanged, from tests and from inside handlers (functions calling functions).
+
+``POST /2015-03-31/functions/{FunctionName}/invocations`` (AWS Lambda API reference, Invoke):
+
+- ``X-Amz-Invocation-Type: RequestResponse`` (default): 200 and the response payload (the
+  result, or the error object with ``X-Amz-Function-Error: Unhandled``);
+  ``X-Amz-Log-Type: Tail`` adds ``X-Amz-Log-Result``, the last 4 KB of the log, base64.
+- ``Event``: 202, queued under the function's async rules (retries, age, destinations).
+- ``DryRun``: 204, nothing runs.
+
+Errors are AWS's: 404 ResourceNotFoundException, 400 InvalidRequestContentException,
+413 RequestTooLargeException (6 MB sync, 1 MB async), 429 TooManyRequestsException when
+the function is at its reserved concurrency (as Lambda, a sync Invoke does not wait).
+The callable runs on the embedded server's request thread; it hands the work to the
+dispatcher's event loop and waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote
+
+from ..errors import RouterError, ThrottledError
+from .dispatcher import Dispatcher
+from .records import function_arn
+
+log = logging.getLogger(__name__)
+
+Answer = tuple[int, dict[str, str], bytes]
+LambdaApi = Callable[[str, str, dict[str, str], bytes], Answer | None]
+
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # API_Invoke: 6 MB for synchronous invocations
+ASYNC_PAYLOAD_LIMIT = 1024 * 1024  # API_Invoke: 1 MB for asynchronous invocations
+LOG_TAIL_BYTES = 4096  # LogType Tail: "the last 4 KB of the execution log"
+CLIENT_CONTEXT_LIMIT = 3583  # bytes of the ClientContext JSON
+ENQUEUE_WAIT = 30.0  # seconds an Event invoke waits for its commit
+
+_PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+# FunctionName: a name, NAME:QUALIFIER, ACCOUNT:function:NAME, or a full ARN
+_REF = re.compile(
+    r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?(?:function:)?"
+    r"(?P<name>[a-zA-Z0-9_.-]+)(?::(?P<qualifier>[a-zA-Z0-9$_-]+))?$"
+)
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, kind: str, message: str, **extra: str) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.message, self.extra = status, kind, message, extra
+
+    def answer(self) -> Answer:
+        body = {"Type": "User" if self.status < 500 else "Service", "Message": self.message, **self.extra}
+        headers = {"Content-Type": "application/json", "x-amzn-ErrorType": self.kind,
+                   "x-amzn-RequestId": str(uuid.uuid4())}  # fmt: skip
+        return self.status, headers, json.dumps(body).encode()
+
+
+def make_lambda_api(dispatcher: Dispatcher, loop: asyncio.AbstractEventLoop) -> LambdaApi:
+    """The ``aws.lambda_api`` hook: answers Invoke requests, None for every other path."""
+
+    def lambda_api(method: str, path: str, headers: dict[str, str], body: bytes) -> Answer | None:
+        match = _PATH.match(path.split("?", 1)[0])
+        if match is None or method.upper() != "POST":
+            return None  # not Invoke: moto answers
+        try:
+            return _invoke(dispatcher, loop, unquote(match["name"]), {k.lower(): v for k, v in headers.items()},
+                           body)  # fmt: skip
+        except ApiError as exc:
+            return exc.answer()
+        except Exception as exc:  # router's own failure: a 500, never a dropped connection
+            log.exception("Invoke API request for %s failed", path)
+            return ApiError(500, "ServiceException", f"router could not invoke: {exc}").answer()
+
+    return lambda_api
+
+
+def _invoke(
+    dispatcher: Dispatcher, loop: asyncio.AbstractEventLoop, ref: str, headers: dict[str, str], body: bytes
+) -> Answer:
+    if _on_loop(loop):  # waiting here would block the loop that must do the work
+        raise ApiError(500, "ServiceException", "the Invoke API was called on the dispatcher's own loop")
+    name = _function_name(dispatcher, ref)
+    kind = headers.get("x-amz-invocation-type", "RequestResponse")
+    if kind not in ("RequestResponse", "Event", "DryRun"):
+        raise ApiError(400, "InvalidParameterValueException",
+                       f"Invalid InvocationType {kind!r}: expected RequestResponse, Event or DryRun")  # fmt: skip
+    log_type = headers.get("x-amz-log-type", "None")
+    if log_type not in ("None", "Tail"):
+        raise ApiError(400, "InvalidParameterValueException", f"Invalid LogType {log_type!r}: expected None or Tail")
+    limit = ASYNC_PAYLOAD_LIMIT if kind == "Event" else SYNC_PAYLOAD_LIMIT
+    if len(body) > limit:
+        message = f"{len(body)} byte payload is too large for the {kind} invocation type (limit {limit} bytes)"
+        raise ApiError(413, "RequestTooLargeException", message)
+    event = _payload(body)
+    if kind == "DryRun":
+        return 204, {"x-amzn-RequestId": str(uuid.uuid4())}, b""
+    if kind == "Event":
+        future = asyncio.run_coroutine_threadsafe(dispatcher.enqueue(name, event, source="lambda-api"), loop)
+        event_id = future.result(ENQUEUE_WAIT)
+        return 202, {"x-amzn-RequestId": event_id, "Content-Length": "0"}, b""
+    context = _client_context(headers.get("x-amz-client-context"))
+    timeout = dispatcher.config.functions[name].timeout + 60
+    coro = dispatcher.invoke(name, event, source="lambda-api", client_context=context, wait=False)
+    try:
+        inv = asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+    except ThrottledError:
+        raise ApiError(429, "TooManyRequestsException", "Rate Exceeded.",
+                       Reason="ReservedFunctionConcurrentInvocationLimitExceeded") from None  # fmt: skip
+    except RouterError as exc:
+        raise ApiError(500, "ServiceException", str(exc)) from None
+    out = {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": inv.id}
+    if not inv.ok:
+        out["X-Amz-Function-Error"] = "Unhandled"
+    if log_type == "Tail":
+        out["X-Amz-Log-Result"] = base64.b64encode(inv.logs.encode()[-LOG_TAIL_BYTES:]).decode()
+    payload = inv.result if inv.ok else inv.error
+    return 200, out, json.dumps(payload).encode()
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _function_name(dispatcher: Dispatcher, ref: str) -> str:
+    s = dispatcher.config.settings
+    match = _REF.match(ref)
+    name = match["name"] if match else ref
+    arn = function_arn(s.region, s.account, name, None)
+    if (
+        match is None
+        or name not in dispatcher.config.functions
+        or match["region"] not in (None, s.region)
+        or match["account"] not in (None, s.account)
+        or match["qualifier"] not in (None, "$LATEST")
+    ):
+        qualifier = f":{match['qualifier']}" if match and match["qualifier"] else ""
+        raise ApiError(404, "ResourceNotFoundException", f"Function not found: {arn}{qualifier}")
+    return name
+
+
+def _payload(body: bytes) -> Any:
+    if not body.strip():
+        return {}  # no Payload: the function gets an empty object
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(400, "InvalidRequestContentException",
+                       f"Could not parse request body into json: {exc}") from None  # fmt: skip
+
+
+def _client_context(header: str | None) -> dict[str, Any] | None:
+    if header is None:
+        return None
+    try:
+        raw = base64.b64decode(header, validate=True)
+        value = json.loads(raw)
+    except (binascii.Error, ValueError):
+        raise ApiError(400, "InvalidRequestContentException",
+                       "Client context must be a valid Base64-encoded JSON object.") from None  # fmt: skip
+    if len(raw) > CLIENT_CONTEXT_LIMIT or not isinstance(value, dict):
+        raise ApiError(400, "InvalidRequestContentException",
+                       f"Client context must be a JSON object of at most {CLIENT_CONTEXT_LIMIT} bytes.")  # fmt: skip
+    return value

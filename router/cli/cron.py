@@ -57,9 +57,13 @@ def _start(text: str | None, tz: tzinfo) -> datetime:
     "Without an offset it is read in --tz.",
 )
 @click.option(
-    "--tz", "zone", metavar="ZONE", default="UTC", show_default=True,
+    "--tz",
+    "zone",
+    metavar="ZONE",
+    default="UTC",
+    show_default=True,
     help="The IANA time zone the expression is evaluated in (a trigger's timezone:).",
-)  # fmt: skip
+)
 def command(expression: str, count: int, start: str | None, zone: str) -> None:
     """Print the next fire times of an AWS schedule expression: rate(5 minutes),
     cron(0 12 * * ? *) or at(2026-11-22T03:00:00)."""

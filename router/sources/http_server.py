@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[HttpRequest], Coroutine[object, object, HttpResponse]]
 ErrorResponse = Callable[[int, str], HttpResponse]
 
+LINGER = 2.0  # seconds an erroring connection is drained before it closes
 MAX_WAITING = 32  # pipelined requests queued on one connection before reading pauses
 _HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "date"})
 _STATUS_LINES: dict[int, bytes] = {}
@@ -223,7 +224,7 @@ class HttpProtocol(asyncio.Protocol):
         while self.waiting:
             item, keep_alive = self.waiting.popleft()
             if isinstance(item, HttpResponse):
-                self._write(item, keep_alive=False, head=False)
+                self._write(item, keep_alive=False, head=False, linger=True)
                 return
             self.current_keep_alive = keep_alive
             self.current_head = item.method == "HEAD"
@@ -250,12 +251,20 @@ class HttpProtocol(asyncio.Protocol):
         if keep_alive:
             self._next()
 
-    def _write(self, resp: HttpResponse, *, keep_alive: bool, head: bool) -> None:
-        assert self.transport is not None
-        self.transport.write(encode_response(resp, keep_alive=keep_alive, head=head))
-        if not keep_alive:
-            self.closing = True
-            self.transport.close()
+    def _write(self, resp: HttpResponse, *, keep_alive: bool, head: bool, linger: bool = False) -> None:
+        transport = self.transport
+        assert transport is not None
+        transport.write(encode_response(resp, keep_alive=keep_alive, head=head))
+        if keep_alive:
+            return
+        self.closing = True
+        if linger and transport.can_write_eof():
+            # the client may still be sending (a body too large): closing now would reset
+            # the connection before it reads our answer, so half-close and drain a while
+            transport.write_eof()
+            self.server.loop.call_later(LINGER, transport.close)
+        else:
+            transport.close()
 
 
 class HttpServer:

@@ -1,0 +1,454 @@
+"""The event source mapping policy for one stream shard: batching, the batching window,
+retries that block the shard, bisection, partial batch responses, the maximum record age,
+on-failure records and parallelization that keeps each partition key in order.
+
+Pure policy over an ``invoke(event) -> Invocation`` callable and a :class:`~router.clock.Clock`:
+the source (I/O) reads the shard and :meth:`ShardConsumer.put` s records in order; the
+consumer calls ``on_checkpoint(sequence_number)`` each time every record up to that one is
+done (delivered, filtered out or discarded), and ``on_discard(Discard)`` for records it gives
+up on. AWS facts: Lambda developer guide, "Using AWS Lambda with Amazon DynamoDB",
+"Lambda parameters for Amazon DynamoDB event source mappings", "Configuring partial batch
+response with DynamoDB and Lambda", "Retain discarded records for a DynamoDB event source".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+import zlib
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from ..clock import Clock
+from ..errors import RouterError
+from ..invocation import Invocation
+from .filters import RecordFilter
+from .records import iso_millis
+
+log = logging.getLogger(__name__)
+
+Condition = Literal["RetryAttemptsExhausted", "RecordAgeExceeded"]
+Invoke = Callable[[dict[str, Any]], Awaitable[Invocation]]
+
+WHOLE_BATCH = -1  # partial_failure_index: the answer is malformed, the whole batch failed
+STREAM_RETENTION = 24 * 3600.0  # DynamoDB Streams keep a record 24 hours: "until the record expires"
+MAX_PAYLOAD = 6 * 1024 * 1024  # a synchronous invocation's payload limit, which also caps a batch
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """The mapping's options, with AWS's names in the comments and AWS's defaults."""
+
+    batch_size: int = 100  # BatchSize 1..10000
+    batching_window: float = 0.0  # MaximumBatchingWindowInSeconds 0..300
+    retries: int = -1  # MaximumRetryAttempts: -1 = until the record expires
+    max_record_age: int = -1  # MaximumRecordAgeInSeconds: -1 = until the record expires
+    bisect_on_error: bool = False  # BisectBatchOnFunctionError
+    report_batch_item_failures: bool = False  # FunctionResponseTypes: [ReportBatchItemFailures]
+    parallelization: int = 1  # ParallelizationFactor 1..10
+    retry_delay: float = 0.2  # backoff before a retry: doubles each time ...
+    retry_delay_max: float = 5.0  # ... up to this
+    retention: float = STREAM_RETENTION
+    read_ahead: int = 0  # records read ahead of processing per shard (0: twice a batch per lane, >= 1000)
+
+    @property
+    def age_limit(self) -> float:
+        return float(self.max_record_age) if self.max_record_age != -1 else self.retention
+
+    @property
+    def capacity(self) -> int:
+        """Records read ahead of processing per shard: the poller waits beyond this."""
+        return self.read_ahead or max(1000, 2 * self.batch_size * self.parallelization)
+
+
+@dataclass
+class Record:
+    """One record as the function will see it, with what the policy needs to know of it."""
+
+    data: dict[str, Any]  # the Lambda-shaped record
+    sequence_number: str
+    arrival: float  # epoch seconds (ApproximateCreationDateTime)
+    key: str = ""  # the partition key, for parallelization
+    size: int = 0  # bytes of JSON in the event
+
+    def __post_init__(self) -> None:
+        if not self.size:
+            self.size = len(json.dumps(self.data, separators=(",", ":"), default=str)) + 1
+
+
+@dataclass
+class Discard:
+    """Records the mapping gave up on, in order, and why."""
+
+    records: list[Record]
+    condition: Condition
+    invoke_count: int
+    last: Invocation | None  # the last failed attempt, None if the records never reached the function
+
+
+@dataclass
+class ConsumerStats:
+    read: int = 0  # records put
+    filtered: int = 0  # dropped by the filter
+    delivered: int = 0  # records of successful batches (or successful parts)
+    discarded: int = 0
+    batches: int = 0  # invocations made
+    failures: int = 0  # invocations that failed (wholly or partly)
+    checkpoint: str | None = None
+
+
+@dataclass
+class _Segment:
+    records: list[Record]
+    retries: int = 0
+    invokes: int = 0
+    last: Invocation | None = field(default=None, repr=False)
+
+
+class _Progress:
+    """The checkpoint: the last sequence number such that it and all before it are done."""
+
+    def __init__(self) -> None:
+        self._order: deque[str] = deque()
+        self._done: set[str] = set()
+        self.checkpoint: str | None = None
+
+    def add(self, sequence_number: str) -> None:
+        self._order.append(sequence_number)
+
+    def finish(self, sequence_numbers: Iterable[str]) -> bool:
+        self._done.update(sequence_numbers)
+        moved = False
+        while self._order and self._order[0] in self._done:
+            self.checkpoint = self._order.popleft()
+            self._done.discard(self.checkpoint)
+            moved = True
+        return moved
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+
+class _Lane:
+    def __init__(self) -> None:
+        self.queue: deque[tuple[Record, float]] = deque()  # (record, monotonic time it arrived)
+        self.arrived = asyncio.Event()
+
+
+class ShardConsumer:
+    """Delivers one shard's records to the function as an event source mapping does."""
+
+    def __init__(
+        self,
+        settings: StreamSettings,
+        *,
+        invoke: Invoke,
+        clock: Clock,
+        record_filter: RecordFilter | None = None,
+        on_checkpoint: Callable[[str], None] | None = None,
+        on_discard: Callable[[Discard], Awaitable[None]] | None = None,
+        name: str = "shard",
+    ) -> None:
+        self.settings = settings
+        self._invoke = invoke
+        self._clock = clock
+        self._filter = record_filter or RecordFilter()
+        self._on_checkpoint = on_checkpoint
+        self._on_discard = on_discard
+        self.name = name
+        self.stats = ConsumerStats()
+        self._progress = _Progress()
+        self._lanes = [_Lane() for _ in range(settings.parallelization)]
+        self._tasks: list[asyncio.Task[None]] = []
+        self._changed = asyncio.Condition()
+        self._stopping = False
+        self._stopped = asyncio.Event()
+
+    # ------------------------------------------------------------------ feeding
+
+    def start(self) -> None:
+        for n, lane in enumerate(self._lanes):
+            self._tasks.append(asyncio.create_task(self._run_lane(lane), name=f"{self.name}-lane{n}"))
+
+    @property
+    def pending(self) -> int:
+        """Records read and not yet done."""
+        return len(self._progress)
+
+    async def put(self, records: Iterable[Record]) -> None:
+        """Take records in shard order; waits while too many are read ahead (the shard is blocked)."""
+        dropped: list[str] = []
+        for record in records:
+            if self.pending >= self.settings.capacity:
+                async with self._changed:
+                    await self._changed.wait_for(lambda: self._stopping or self.pending < self.settings.capacity)
+            if self._stopping:
+                return
+            self.stats.read += 1
+            self._progress.add(record.sequence_number)
+            if not self._filter.matches(record.data):
+                self.stats.filtered += 1
+                dropped.append(record.sequence_number)
+                continue
+            if dropped:
+                await self._finish(dropped)
+                dropped = []
+            lane = self._lanes[self._lane_of(record)]
+            lane.queue.append((record, self._clock.monotonic()))
+            lane.arrived.set()
+        if dropped:
+            await self._finish(dropped)
+
+    def _lane_of(self, record: Record) -> int:
+        if len(self._lanes) == 1:
+            return 0
+        return zlib.crc32(record.key.encode()) % len(self._lanes)
+
+    async def wait_idle(self) -> None:
+        """Until every record put so far is done."""
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.pending == 0 or self._stopping)
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop taking batches; let an invocation in flight finish within ``grace`` seconds."""
+        self._stopping = True
+        self._stopped.set()
+        for lane in self._lanes:
+            lane.arrived.set()
+        async with self._changed:
+            self._changed.notify_all()
+        if self._tasks:
+            _, running = await asyncio.wait(self._tasks, timeout=grace)
+            for task in running:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _finish(self, sequence_numbers: list[str]) -> None:
+        if self._progress.finish(sequence_numbers):
+            self.stats.checkpoint = self._progress.checkpoint
+            if self._on_checkpoint is not None and self._progress.checkpoint is not None:
+                self._on_checkpoint(self._progress.checkpoint)
+        async with self._changed:
+            self._changed.notify_all()
+
+    # ------------------------------------------------------------------ batching
+
+    async def _run_lane(self, lane: _Lane) -> None:
+        while not self._stopping:
+            if not lane.queue:
+                lane.arrived.clear()
+                await lane.arrived.wait()
+                continue
+            batch = await self._gather(lane)
+            if batch and await self._deliver(batch):
+                await self._finish([r.sequence_number for r in batch])
+
+    async def _gather(self, lane: _Lane) -> list[Record]:
+        """Wait for a full batch, the 6 MB payload cap or the end of the batching window."""
+        s = self.settings
+        left = lane.queue[0][1] + s.batching_window - self._clock.monotonic()
+        if left > 0 and len(lane.queue) < s.batch_size and not self._payload_full(lane):
+            window = asyncio.ensure_future(self._clock.sleep(left))  # one timer per batch
+            try:
+                while not (window.done() or self._stopping or len(lane.queue) >= s.batch_size
+                           or self._payload_full(lane)):  # fmt: skip
+                    lane.arrived.clear()
+                    await _first(window, lane.arrived)
+            finally:
+                window.cancel()
+        if self._stopping:
+            return []
+        batch: list[Record] = []
+        size = 20
+        while lane.queue and len(batch) < s.batch_size:
+            record = lane.queue[0][0]
+            if batch and size + record.size > MAX_PAYLOAD:
+                break
+            lane.queue.popleft()
+            batch.append(record)
+            size += record.size
+        return batch
+
+    def _payload_full(self, lane: _Lane) -> bool:
+        return sum(r.size for r, _ in lane.queue) >= MAX_PAYLOAD
+
+    # ------------------------------------------------------------------ delivering
+
+    async def _deliver(self, batch: list[Record]) -> bool:
+        """One batch to the end: success, or records discarded; the lane waits meanwhile.
+        False when the consumer stopped first (the batch is not done: no checkpoint)."""
+        todo: deque[_Segment] = deque([_Segment(batch)])
+        while todo:
+            if self._stopping:
+                return False
+            seg = todo.popleft()
+            await self._drop_aged(seg)
+            if not seg.records:
+                continue
+            inv = await self._attempt(seg)
+            if inv is None:  # the function could not be invoked at all: retry, no retry consumed
+                todo.appendleft(seg)
+                await self._backoff(seg.retries + 1)
+                continue
+            seg.invokes += 1
+            seg.last = inv
+            failed_from = self._failed_from(inv, seg.records)
+            if failed_from is None:
+                self.stats.delivered += len(seg.records)
+                continue
+            self.stats.failures += 1
+            if failed_from > 0:  # a partial batch response: the records before it succeeded
+                self.stats.delivered += failed_from
+                seg.records = seg.records[failed_from:]
+            elif failed_from == WHOLE_BATCH and self.settings.bisect_on_error and len(seg.records) > 1:
+                # on a function error, "regardless of ReportBatchItemFailures";
+                # "Splitting batches doesn't consume the retry quota."
+                half = len(seg.records) // 2
+                todo.appendleft(_Segment(seg.records[half:], seg.retries, seg.invokes, inv))
+                todo.appendleft(_Segment(seg.records[:half], seg.retries, seg.invokes, inv))
+                continue
+            seg.retries += 1
+            if self.settings.retries != -1 and seg.retries > self.settings.retries:
+                await self._discard(Discard(seg.records, "RetryAttemptsExhausted", seg.invokes, inv))
+                continue
+            todo.appendleft(seg)
+            await self._backoff(seg.retries)
+        return True
+
+    async def _attempt(self, seg: _Segment) -> Invocation | None:
+        self.stats.batches += 1
+        try:
+            inv = await self._invoke({"Records": [r.data for r in seg.records]})
+        except RouterError as exc:
+            log.warning("%s: could not invoke the function (%s); retrying", self.name, exc)
+            return None
+        if inv.status == "throttled":
+            return None
+        return inv
+
+    def _failed_from(self, inv: Invocation, records: list[Record]) -> int | None:
+        """None when the batch succeeded, WHOLE_BATCH when it failed, else the index of the
+        first record to retry (a partial batch response)."""
+        if not inv.ok:
+            return WHOLE_BATCH
+        if not self.settings.report_batch_item_failures:
+            return None
+        index = partial_failure_index(inv.result, [r.sequence_number for r in records])
+        if index == WHOLE_BATCH:
+            log.warning("%s: malformed batchItemFailures in %s's answer: the whole batch failed",
+                        self.name, inv.function)  # fmt: skip
+        return index
+
+    async def _drop_aged(self, seg: _Segment) -> None:
+        now = self._clock.time()
+        limit = self.settings.age_limit
+        aged = [r for r in seg.records if now - r.arrival > limit]
+        if aged:
+            seg.records = [r for r in seg.records if now - r.arrival <= limit]
+            await self._discard(Discard(aged, "RecordAgeExceeded", seg.invokes, seg.last))
+
+    async def _discard(self, discard: Discard) -> None:
+        self.stats.discarded += len(discard.records)
+        first, last = discard.records[0], discard.records[-1]
+        log.warning("%s: discarding %d record(s) %s..%s: %s", self.name, len(discard.records),
+                    first.sequence_number, last.sequence_number, discard.condition)  # fmt: skip
+        if self._on_discard is not None:
+            try:
+                await self._on_discard(discard)
+            except Exception:  # a destination problem must not stop the shard
+                log.exception("%s: the on-failure destination failed", self.name)
+
+    async def _backoff(self, retry: int) -> None:
+        s = self.settings
+        timer = asyncio.ensure_future(self._clock.sleep(min(s.retry_delay * 2 ** (retry - 1), s.retry_delay_max)))
+        try:
+            await _first(timer, self._stopped)
+        finally:
+            timer.cancel()
+
+
+async def _first(timer: asyncio.Future[Any], event: asyncio.Event) -> None:
+    """Until ``timer`` is done or ``event`` is set (the timer is left running)."""
+    waker: asyncio.Future[Any] = asyncio.ensure_future(event.wait())
+    try:
+        await asyncio.wait([timer, waker], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waker.cancel()
+
+
+def partial_failure_index(result: Any, sequence_numbers: list[str]) -> int | None:
+    """Read a ``{"batchItemFailures": [{"itemIdentifier": SequenceNumber}]}`` answer.
+
+    None (or an empty or null list, or an empty or null response) means every record
+    succeeded; otherwise the index of the lowest failed sequence number, from which the
+    batch is retried. An empty, null or unknown identifier or a bad key name fails the
+    whole batch (:data:`WHOLE_BATCH`), as Lambda does.
+    """
+    if not isinstance(result, dict):
+        return None
+    failures = result.get("batchItemFailures")
+    if failures is None:
+        return None
+    if not isinstance(failures, list):
+        return WHOLE_BATCH
+    index = {seq: n for n, seq in enumerate(sequence_numbers)}
+    lowest: int | None = None
+    for item in failures:
+        ident = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not isinstance(ident, str) or ident not in index:
+            return WHOLE_BATCH
+        lowest = index[ident] if lowest is None else min(lowest, index[ident])
+    return lowest
+
+
+# ---------------------------------------------------------------------------- on-failure records
+
+
+def failure_record(
+    discard: Discard,
+    *,
+    shard_id: str,
+    stream_arn: str,
+    function_arn: str,
+    timestamp: float,
+    info_key: str = "DDBStreamBatchInfo",
+) -> dict[str, Any]:
+    """What Lambda sends to a stream mapping's on-failure destination: metadata naming the
+    shard and the sequence range, not the records ("Retain discarded records for a DynamoDB
+    event source in Lambda"; powertools' DynamoDBStreamLambdaOnFailureDestinationModel)."""
+    first, last = discard.records[0], discard.records[-1]
+    record: dict[str, Any] = {
+        "requestContext": {
+            "requestId": discard.last.id if discard.last is not None else str(uuid.uuid4()),
+            "functionArn": function_arn,
+            "condition": discard.condition,
+            "approximateInvokeCount": discard.invoke_count,
+        },
+    }
+    if discard.last is not None:
+        response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        if not discard.last.ok:
+            response["functionError"] = "Unhandled"
+        record["responseContext"] = response
+    record["version"] = "1.0"
+    record["timestamp"] = iso_millis(timestamp)
+    record[info_key] = {
+        "shardId": shard_id,
+        "startSequenceNumber": first.sequence_number,
+        "endSequenceNumber": last.sequence_number,
+        "approximateArrivalOfFirstRecord": _iso_seconds(first.arrival),
+        "approximateArrivalOfLastRecord": _iso_seconds(last.arrival),
+        "batchSize": len(discard.records),
+        "streamArn": stream_arn,
+    }
+    return record
+
+
+def _iso_seconds(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

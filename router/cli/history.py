@@ -1,0 +1,68 @@
+"""``router history [-c CONFIG] [--function F] [--last N] [--status S] [--json]``: past
+invocations from the journal in the state file (settings.state_dir), oldest first."""
+
+from __future__ import annotations
+
+import json
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from ..invocation import Invocation
+from .common import config_option, load, user_errors
+
+STATUSES = ("ok", "error", "timeout", "crashed", "throttled")
+HEADERS = ["TIME", "ID", "FUNCTION", "TRIGGER", "SOURCE", "TRY", "STATUS", "DURATION", "DETAIL"]
+
+
+@click.command("history")
+@config_option
+@click.option("-f", "--function", "function", default=None, help="Only this function's invocations.")
+@click.option("-n", "--last", default=20, show_default=True, type=click.IntRange(min=1),
+              help="How many of the newest invocations to show.")  # fmt: skip
+@click.option("-s", "--status", type=click.Choice(STATUSES), default=None, help="Only invocations that ended so.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of invocation records.")
+@user_errors
+def command(config_path: Path | None, function: str | None, last: int, status: str | None, as_json: bool) -> None:
+    """Show past invocations (every attempt, sync and async) from the journal."""
+    from ..dispatch import journal
+    from ..store import Store
+
+    config = load(config_path)
+    if function is not None and function not in config.functions:
+        click.echo(f"router: note: {function!r} is not a function of {config.path.name} (any history is shown)",
+                   err=True)  # fmt: skip
+    invocations: list[Invocation] = []
+    if (config.state_dir / Store.FILENAME).exists():
+        with closing(Store(config.state_dir).connect()) as conn:
+            invocations = journal.query(conn, function=function, status=status, last=last)
+    if as_json:
+        click.echo(json.dumps([inv.to_dict() for inv in invocations], indent=2, default=str))
+        return
+    if not invocations:
+        click.echo(f"no invocations in the journal ({config.state_dir})", err=True)
+        return
+    click.echo(table([row(inv) for inv in invocations]))
+
+
+def row(inv: Invocation) -> list[str]:
+    when = datetime.fromtimestamp(inv.started_at).strftime("%Y-%m-%d %H:%M:%S") if inv.started_at else "-"
+    detail = ""
+    if not inv.ok and inv.error:
+        detail = f"{inv.error.get('errorType', '')}: {inv.error.get('errorMessage', '')}".strip(": ")
+    elif inv.extra.get("replay_of"):
+        detail = f"replay of {inv.extra['replay_of']}"
+    detail = " ".join(detail.split())
+    if len(detail) > 60:
+        detail = detail[:57] + "..."
+    return [when, inv.id, inv.function, inv.trigger or "-", inv.source, str(inv.attempt), inv.status,
+            f"{inv.duration_ms:.1f} ms", detail]  # fmt: skip
+
+
+def table(rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(HEADERS)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(HEADERS, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    return "\n".join(lines)

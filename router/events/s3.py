@@ -178,6 +178,8 @@ def make_sequencer(counter: int, time: float = 0.0) -> str:
     if counter < 0:
         raise ValueError("the sequencer counter must be >= 0")
     ms = int(time * 1000)
+    if not 0 <= ms < 16**11:  # 11 hex digits of milliseconds: up to the year 2527
+        raise ValueError(f"the sequencer time must be within 1970..2527, got {time}")
     return f"{ms:011X}{counter % 0x10000000:07X}"
 
 

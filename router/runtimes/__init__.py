@@ -1,0 +1,132 @@
+"""Runtimes: handlers run in worker processes that behave like Lambda execution
+environments (warm reuse, one invocation at a time, timeouts, memory, Lambda's logs).
+
+``Runtimes(config, env=..., on_log=...)`` is the mechanism dispatch drives: ``await
+start(stack)``, then ``await invoke(function, event)`` returns an :class:`Outcome`. A function
+error is an Outcome whose status is not "ok"; exceptions are for router's own problems
+(InvocationError for an unknown function or an event that is not JSON, ThrottledError with
+``wait=False`` at the concurrency limit, StartupError when an interpreter is missing).
+See docs/runtimes.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..errors import InvocationError
+from .base import Outcome, RuntimeSpec
+from .logs import OnLog
+from .node import NodeRuntime
+from .pool import FunctionPool
+from .python import PythonRuntime
+from .reload import CodeWatcher
+
+__all__ = ["Outcome", "Runtimes"]
+
+log = logging.getLogger(__name__)
+
+IDLE_TIMEOUT_S = 300.0  # an idle worker older than this is reaped (Lambda keeps them minutes)
+TICK_S = 0.5  # housekeeping: reaping and the hot-reload check, at most this often
+
+
+class Runtimes:
+    """The worker pools of every function of a config."""
+
+    def __init__(
+        self, config: Config, *, env: Mapping[str, str], on_log: OnLog | None = None,
+        idle_timeout: float = IDLE_TIMEOUT_S, hot_reload: bool = True,
+    ) -> None:  # fmt: skip
+        self.config = config
+        self.idle_timeout = idle_timeout
+        self.hot_reload = hot_reload
+        self._env = dict(env)
+        specs: dict[str, RuntimeSpec] = {"python": PythonRuntime(config), "node": NodeRuntime(config)}
+        self._watcher = CodeWatcher(_excluded_dirs(config))
+        self._pools = {
+            name: FunctionPool(fn, config, specs["node" if fn.is_node else "python"], self._env,
+                               on_log, self._watcher.ensure)  # fmt: skip
+            for name, fn in config.functions.items()
+        }
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        """Start housekeeping; closing ``stack`` kills every worker."""
+        self._task = asyncio.get_running_loop().create_task(self._housekeeping())
+        stack.push_async_callback(self.aclose)
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await asyncio.gather(*(pool.aclose() for pool in self._pools.values()))
+
+    async def invoke(
+        self, function: str, event: Any, *, request_id: str | None = None, wait: bool = True,
+        client_context: dict[str, Any] | None = None,
+    ) -> Outcome:  # fmt: skip
+        """Run one invocation of ``function`` in a warm (or new) worker."""
+        pool = self._pool(function)
+        try:
+            event_json = json.dumps(event, allow_nan=False, separators=(",", ":"))
+            context_json = json.dumps(client_context, allow_nan=False, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise InvocationError(f"the event for {function!r} is not JSON-serializable: {exc}") from None
+        return await pool.invoke(request_id or str(uuid.uuid4()), event_json, context_json, wait)
+
+    def free_slots(self, function: str) -> int:
+        """How many more invocations of ``function`` could start now."""
+        return self._pool(function).free_slots()
+
+    def busy(self, function: str) -> int:
+        """How many invocations of ``function`` are running (or waiting for their init)."""
+        return self._pool(function).busy
+
+    def workers(self, function: str) -> int:
+        """How many worker processes ``function`` has (idle and busy)."""
+        return len(self._pool(function).workers)
+
+    def _pool(self, function: str) -> FunctionPool:
+        try:
+            return self._pools[function]
+        except KeyError:
+            known = ", ".join(sorted(self._pools)) or "none"
+            raise InvocationError(f"no function named {function!r} (functions: {known})") from None
+
+    async def _housekeeping(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_S)
+            for pool in self._pools.values():
+                pool.reap(time.monotonic(), self.idle_timeout)
+            if self.hot_reload:
+                self.check_code()
+
+    def check_code(self) -> None:
+        """Replace the workers of functions whose source files changed since they started."""
+        live = {pool.fn.code_dir for pool in self._pools.values() if pool.workers}
+        self._watcher.keep_only(live)
+        for root in live:
+            if self._watcher.changed(root):
+                names = [n for n, p in self._pools.items() if p.fn.code_dir == root]
+                log.info("code changed under %s: reloading %s", root, ", ".join(names))
+                for name in names:
+                    self._pools[name].invalidate()
+
+
+def _excluded_dirs(config: Config) -> list[Path]:
+    dirs = [config.state_dir]
+    for trigger in config.triggers:
+        if trigger.s3 is not None:
+            dirs.append((config.root / trigger.s3.dir).resolve())
+    return dirs

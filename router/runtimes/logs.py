@@ -1,0 +1,111 @@
+"""An invocation's log: the worker's stdout/stderr split into lines, framed as Lambda frames
+them (START / END / REPORT), with error logs cut at 256 KB.
+
+The raw format is CloudWatch's: ``REPORT RequestId: ID\\tDuration: 1.23 ms\\tBilled Duration:
+2 ms\\tMemory Size: 128 MB\\tMax Memory Used: 40 MB\\tInit Duration: 120.00 ms`` (tabs between
+the fields; the console shows them as spaces). Init Duration only on a cold start.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+# "Lambda will log the first 256 KB of the error object. For a larger error object, AWS
+# Lambda truncates the log and displays the text Truncated by Lambda next to the error object."
+ERROR_LOG_LIMIT = 256 * 1024
+TRUNCATED = "Truncated by Lambda"
+
+OnLog = Callable[[str, str], None]
+
+
+class LogSink:
+    """Lines from one worker's output pipe. ``feed`` splits bytes into lines, each one goes to
+    ``lines`` (the collection in progress) and to ``on_log(function, line)``."""
+
+    __slots__ = ("function", "on_log", "lines", "_partial")
+
+    def __init__(self, function: str, on_log: OnLog | None) -> None:
+        self.function = function
+        self.on_log = on_log
+        self.lines: list[str] = []
+        self._partial = b""
+
+    def feed(self, data: bytes) -> None:
+        if self._partial:
+            data = self._partial + data
+        *complete, self._partial = data.split(b"\n")
+        for raw in complete:
+            self.emit(raw.decode("utf-8", "replace"))
+
+    def flush(self) -> None:
+        """A last line without its newline is a line too (``process.stdout.write('x')``)."""
+        if self._partial:
+            raw, self._partial = self._partial, b""
+            self.emit(raw.decode("utf-8", "replace"))
+
+    def emit(self, line: str) -> None:
+        self.lines.append(line)
+        if self.on_log is not None:
+            self.on_log(self.function, line)
+
+    def emit_text(self, text: str) -> None:
+        for line in text.split("\n"):
+            self.emit(line)
+
+    def take(self) -> list[str]:
+        lines, self.lines = self.lines, []
+        return lines
+
+
+def truncate_error(text: str) -> str:
+    """An error log over 256 KB (UTF-8) cut there and marked ``Truncated by Lambda``."""
+    if len(text) * 4 <= ERROR_LOG_LIMIT:  # fast path: cannot be over the limit
+        return text
+    data = text.encode("utf-8")
+    if len(data) <= ERROR_LOG_LIMIT:
+        return text
+    return data[:ERROR_LOG_LIMIT].decode("utf-8", "ignore") + " " + TRUNCATED
+
+
+def billed_ms(duration_ms: float) -> int:
+    """Lambda bills in 1 ms steps, rounding up."""
+    return max(1, math.ceil(duration_ms))
+
+
+def start_line(request_id: str) -> str:
+    return f"START RequestId: {request_id} Version: $LATEST"
+
+
+def end_line(request_id: str) -> str:
+    return f"END RequestId: {request_id}"
+
+
+def report_line(
+    request_id: str, duration_ms: float, billed: int, memory_mb: int, max_used_mb: int,
+    init_ms: float | None,
+) -> str:  # fmt: skip
+    line = (
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+        f"Billed Duration: {billed} ms\tMemory Size: {memory_mb} MB\t"
+        f"Max Memory Used: {max_used_mb} MB"
+    )
+    if init_ms is not None:
+        line += f"\tInit Duration: {init_ms:.2f} ms"
+    return line
+
+
+def init_report_line(init_ms: float, status: str, error_type: str | None) -> str:
+    line = f"INIT_REPORT Init Duration: {init_ms:.2f} ms\tPhase: init\tStatus: {status}"
+    return line + (f"\tError Type: {error_type}" if error_type else "")
+
+
+def timeout_line(request_id: str, timeout: float) -> str:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return f"{now} {request_id} Task timed out after {timeout:.2f} seconds"
+
+
+def exit_lines(request_id: str, message: str, error_type: str) -> list[str]:
+    """What Lambda logs when the runtime dies: ``RequestId: ID Error: ...`` and the type."""
+    return [f"RequestId: {request_id} Error: {message}", error_type]

@@ -1,0 +1,260 @@
+"""The workers of one function: warm reuse, concurrency, reaping, hot reload, and the
+composition of an :class:`Outcome` from what a worker replied.
+
+- One invocation at a time per worker; at most ``concurrency`` invocations (so workers) at
+  once. A caller over the limit waits its turn (FIFO), or gets ThrottledError with
+  ``wait=False``.
+- An idle worker is reused, the most recently used first (so the others age out and are
+  reaped after ``idle_timeout``). A worker that timed out, went over its memory, crashed or
+  whose code changed on disk is never reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from ..config import Config, FunctionConfig
+from ..errors import ThrottledError
+from . import logs
+from .base import (
+    INIT_LIMIT_S,
+    Outcome,
+    RuntimeSpec,
+    exit_error,
+    function_arn,
+    log_stream_name,
+    timeout_error,
+    worker_environment,
+)  # fmt: skip
+from .logs import LogSink, OnLog
+from .worker import Reply, Worker, invoke_frame
+
+log = logging.getLogger(__name__)
+
+
+class FunctionPool:
+    """Warm workers of one function and the invocations running in them."""
+
+    def __init__(
+        self, fn: FunctionConfig, config: Config, spec: RuntimeSpec, env: Mapping[str, str],
+        on_log: OnLog | None, before_spawn: Callable[[Path], None],
+    ) -> None:  # fmt: skip
+        self.fn = fn
+        self.config = config
+        self.spec = spec
+        self.env = env
+        self.on_log = on_log
+        self.before_spawn = before_spawn
+        self.cap_kb = (fn.memory + spec.allowance_mb) * 1024
+        self.arn = function_arn(config, fn)
+        self.workers: set[Worker] = set()
+        self.idle: list[Worker] = []
+        self.busy = 0
+        self.generation = 0
+        self._waiters: deque[asyncio.Future[Worker | None]] = deque()
+        self._closing = False
+
+    # -------------------------------------------------------------------------- slots
+
+    def free_slots(self) -> int:
+        return max(0, self.fn.concurrency - self.busy)
+
+    async def _acquire(self, wait: bool) -> Worker | None:
+        """A slot, with an idle worker in it (or None: start one)."""
+        if self.busy < self.fn.concurrency and not self._waiters:
+            self.busy += 1
+            return self._take_idle()
+        if not wait:
+            raise ThrottledError(
+                f"function {self.fn.name!r} is at its concurrency ({self.fn.concurrency} running)"
+            )
+        fut: asyncio.Future[Worker | None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        try:
+            return await fut  # the slot is handed over by _release
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self._release(fut.result())
+            raise
+
+    def _take_idle(self) -> Worker | None:
+        while self.idle:
+            worker = self.idle.pop()
+            if worker.alive and worker.generation == self.generation:
+                return worker
+            worker.kill()
+        return None
+
+    def _release(self, worker: Worker | None) -> None:
+        if worker is not None:
+            if worker.alive and worker.generation == self.generation and not self._closing:
+                worker.last_used = time.monotonic()
+                self.idle.append(worker)
+            else:
+                worker.kill()
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_result(self._take_idle())
+                return
+        self.busy -= 1
+
+    def _worker_exited(self, worker: Worker) -> None:
+        self.workers.discard(worker)
+        if worker in self.idle:
+            self.idle.remove(worker)
+            if not worker.killed:
+                log.warning("a worker of %s exited while idle: %s", self.fn.name,
+                            exit_error("-", worker.returncode)["errorMessage"])  # fmt: skip
+
+    # -------------------------------------------------------------------------- housekeeping
+
+    def reap(self, now: float, idle_timeout: float) -> None:
+        """Kill the workers idle for longer than ``idle_timeout`` seconds."""
+        for worker in [w for w in self.idle if now - w.last_used > idle_timeout]:
+            self.idle.remove(worker)
+            worker.kill()
+
+    def invalidate(self) -> None:
+        """The code changed: idle workers go now, busy ones when they finish."""
+        self.generation += 1
+        for worker in self.idle:
+            worker.kill()
+        self.idle.clear()
+
+    async def aclose(self) -> None:
+        self._closing = True
+        for worker in list(self.workers):
+            worker.kill()
+        await asyncio.gather(*(w.wait_closed() for w in list(self.workers)))
+
+    # -------------------------------------------------------------------------- invoking
+
+    async def invoke(self, request_id: str, event_json: str, client_context_json: str,
+                     wait: bool) -> Outcome:  # fmt: skip
+        worker = await self._acquire(wait)
+        try:
+            init_ms: float | None = None
+            init_lines: list[str] = []
+            if worker is None:
+                worker, failure = await self._cold_start(request_id)
+                if failure is not None:
+                    return failure
+                init_ms, init_lines = worker.init_ms, worker.sink.take()
+            return await self._run(worker, request_id, event_json, client_context_json,
+                                   init_ms, init_lines)  # fmt: skip
+        finally:
+            self._release(worker)
+
+    def _new_worker(self) -> Worker:
+        fn, spec = self.fn, self.spec
+        env = worker_environment(self.config, fn, self.env, log_stream_name())
+        worker = Worker(
+            name=fn.name, argv=lambda fd: spec.argv(fn, fd, self.arn), env=env, cwd=fn.code_dir,
+            cap_kb=self.cap_kb, sink=LogSink(fn.name, self.on_log), on_exit=self._worker_exited,
+        )  # fmt: skip
+        worker.generation = self.generation
+        self.workers.add(worker)
+        return worker
+
+    async def _cold_start(self, request_id: str) -> tuple[Worker, Outcome | None]:
+        self.spec.check()
+        self.before_spawn(self.fn.code_dir)
+        worker = self._new_worker()
+        started_at = time.time()
+        t0 = asyncio.get_running_loop().time()
+        try:
+            reply = await worker.start(INIT_LIMIT_S + self.fn.timeout)
+        except BaseException:
+            worker.kill()
+            raise
+        worker.init_ms = (asyncio.get_running_loop().time() - t0) * 1000.0
+        if reply.kind == "R":
+            return worker, None
+        worker.kill()
+        return worker, self._init_failure(worker, request_id, reply, started_at)
+
+    def _init_failure(self, worker: Worker, request_id: str, reply: Reply,
+                      started_at: float) -> Outcome:  # fmt: skip
+        sink, fn, init_ms = worker.sink, self.fn, worker.init_ms
+        status, error, error_type = self._failure(worker, request_id, reply, init=True)
+        sink.emit(logs.init_report_line(init_ms, "timeout" if status == "timeout" else "error",
+                                        error_type))  # fmt: skip
+        peak_mb = -(-worker.peak_kb() // 1024)
+        for line in (logs.start_line(request_id), logs.end_line(request_id),
+                     logs.report_line(request_id, 0.0, 0, fn.memory, peak_mb, init_ms)):  # fmt: skip
+            sink.emit(line)
+        return Outcome(request_id, status, None, error, "\n".join(sink.take()) + "\n",
+                       started_at, 0.0, 0, init_ms, peak_mb)  # fmt: skip
+
+    def _failure(self, worker: Worker, request_id: str, reply: Reply,
+                 init: bool = False) -> tuple[Any, dict[str, Any], str]:  # fmt: skip
+        """Status, error payload and error type of a reply that is not a result; logs it."""
+        sink = worker.sink
+        if reply.kind in ("F", "N"):
+            error, text, *fatal = json.loads(reply.payload)
+            sink.emit_text(logs.truncate_error(text))
+            if fatal and fatal[0]:
+                worker.kill()
+            return "error", error, str(error.get("errorType", ""))
+        if reply.kind == "timeout":
+            sink.emit(logs.timeout_line(request_id, self.fn.timeout))
+            return "timeout", timeout_error(request_id, self.fn.timeout), "Sandbox.Timedout"
+        error = exit_error(request_id, worker.returncode, oom=reply.kind == "oom")
+        message = error["errorMessage"].split(" Error: ", 1)[1]
+        for line in logs.exit_lines(request_id, message, error["errorType"]):
+            sink.emit(line)
+        return "crashed", error, error["errorType"]
+
+    async def _run(
+        self, worker: Worker, request_id: str, event_json: str, client_context_json: str,
+        init_ms: float | None, init_lines: list[str],
+    ) -> Outcome:  # fmt: skip
+        fn, sink = self.fn, worker.sink
+        loop = asyncio.get_running_loop()
+        started_at = time.time()
+        deadline_ms = int((started_at + fn.timeout) * 1000)
+        payload = f'[{json.dumps(request_id)},{deadline_ms},{client_context_json},{event_json}]'
+        idle_lines = sink.take()
+        sink.lines = init_lines
+        sink.emit(logs.start_line(request_id))
+        sink.lines += idle_lines
+        t0 = loop.time()
+        reply = await worker.call(invoke_frame(payload.encode()), t0 + fn.timeout)
+        duration_ms = (loop.time() - t0) * 1000.0
+        status: Any = "ok"
+        result: Any = None
+        error: dict[str, Any] | None = None
+        if reply.kind == "O":
+            result = json.loads(reply.payload)
+        elif reply.kind == "B":
+            result = _raw_result(reply.payload)
+        else:
+            status, error, _ = self._failure(worker, request_id, reply)
+        peak_kb = worker.peak_kb()
+        if status in ("ok", "error") and peak_kb > self.cap_kb:  # over while we did not look
+            worker.kill()
+            result = None
+            status, error, _ = self._failure(worker, request_id, Reply("oom"))
+        peak_mb = -(-peak_kb // 1024)
+        billed = logs.billed_ms(duration_ms)
+        sink.emit(logs.end_line(request_id))
+        sink.emit(logs.report_line(request_id, duration_ms, billed, fn.memory, peak_mb, init_ms))
+        text = "\n".join(sink.take()) + "\n"
+        return Outcome(request_id, status, result, error, text, started_at, duration_ms, billed,
+                       init_ms, peak_mb)  # fmt: skip
+
+
+def _raw_result(data: bytes) -> Any:
+    """A Python handler returned bytes: Lambda sends them as they are; read JSON if it is."""
+    try:
+        return json.loads(data)
+    except ValueError:
+        return data.decode("utf-8", "replace")

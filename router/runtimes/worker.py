@@ -1,0 +1,341 @@
+"""One worker process: its private channel, its output pipe, its memory and its exit.
+
+- Frames travel on a socketpair passed to the child as an extra fd (``!IB`` length and type,
+  then the payload), never on stdout/stderr. Those two share one pipe (so their relative
+  order is kept) whose lines become the invocation's log.
+- The child writes its output before it sends a reply frame, so when the reply arrives the
+  parent drains the pipe (a non-blocking read until EAGAIN): every line the handler printed
+  is in this invocation's log, however the two fds were scheduled.
+- The worker runs in its own session: killing it kills what its handler started, too.
+- Its exit is seen through a pidfd (Linux); elsewhere by polling once the channel closes.
+- While an invocation runs, one timer per worker wakes every ``SAMPLE_S`` (and at the
+  deadline) to check the deadline and the resident memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import struct
+import subprocess
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from ..errors import StartupError
+from .logs import LogSink
+
+log = logging.getLogger(__name__)
+
+HEADER = struct.Struct("!IB")
+INVOKE = ord("I")
+SAMPLE_S = 0.05  # memory/deadline check interval while an invocation runs
+EXIT_POLL_S = 0.01  # where no pidfd: how often to look for the exit once the channel closed
+
+
+class Reply(NamedTuple):
+    """A frame from the worker (kind R, N, O, B, F), or what happened instead:
+    ``timeout``, ``oom`` (killed over its memory cap) or ``exit`` (with ``returncode``)."""
+
+    kind: str
+    payload: bytes = b""
+    returncode: int | None = None
+
+
+def invoke_frame(payload: bytes) -> bytes:
+    return HEADER.pack(len(payload), INVOKE) + payload
+
+
+class MemoryProbe:
+    """Resident memory of a process (now and peak, in kB): /proc/PID/status, else psutil."""
+
+    def __init__(self, pid: int) -> None:
+        self.peak_kb = 0
+        self._ps: Any = None
+        self._closed = False
+        try:
+            self._fd: int | None = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+        except OSError:
+            self._fd = None
+            import psutil
+
+            self._ps = psutil.Process(pid)
+
+    def sample(self) -> int:
+        """The current resident size in kB (0 once the process is gone); updates peak_kb."""
+        if self._closed:
+            return 0
+        try:
+            if self._fd is None:
+                rss = int(self._ps.memory_info().rss) // 1024
+                self.peak_kb = max(self.peak_kb, rss)
+                return rss
+            data = os.pread(self._fd, 4096, 0)
+        except Exception:  # the process is gone (ProcessLookupError, psutil.Error ...)
+            return 0
+        rss = _field_kb(data, b"VmRSS:")
+        self.peak_kb = max(self.peak_kb, rss, _field_kb(data, b"VmHWM:"))
+        return rss
+
+    def close(self) -> None:
+        self._closed = True
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _field_kb(data: bytes, name: bytes) -> int:
+    i = data.find(name)
+    if i < 0:
+        return 0
+    end = data.find(b"kB", i)
+    return int(data[i + len(name) : end]) if end > 0 else 0
+
+
+class _Channel(asyncio.Protocol):
+    def __init__(self, on_frame: Callable[[int, bytes], None], on_lost: Callable[[], None]) -> None:
+        self._on_frame = on_frame
+        self._on_lost = on_lost
+        self._buf = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._buf
+        buf += data
+        start = 0
+        while len(buf) - start >= 5:
+            length, kind = HEADER.unpack_from(buf, start)
+            end = start + 5 + length
+            if len(buf) < end:
+                break
+            self._on_frame(kind, bytes(buf[start + 5 : end]))
+            start = end
+        del buf[:start]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._on_lost()
+
+
+class Worker:
+    """A worker process of one function. ``start`` spawns it and waits for its init;
+    ``call`` sends one invocation and waits for the reply, the deadline or the exit."""
+
+    def __init__(
+        self, *, name: str, argv: Callable[[int], list[str]], env: Mapping[str, str], cwd: Path,
+        cap_kb: int, sink: LogSink, on_exit: Callable[[Worker], None],
+    ) -> None:  # fmt: skip
+        self.name = name
+        self.sink = sink
+        self.cap_kb = cap_kb
+        self.generation = 0
+        self.init_ms = 0.0  # spawn to ready, measured by the pool
+        self.last_used = 0.0
+        self.returncode: int | None = None
+        self.killed = False
+        self._argv, self._env, self._cwd, self._on_exit = argv, env, cwd, on_exit
+        self._loop = asyncio.get_running_loop()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._transport: asyncio.Transport | None = None
+        self._probe: MemoryProbe | None = None
+        self._pidfd: int | None = None
+        self._log_fd: int | None = None
+        self._reply: asyncio.Future[Reply] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._deadline = 0.0
+        self._exited: asyncio.Future[None] = self._loop.create_future()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid if self._proc is not None else 0
+
+    @property
+    def alive(self) -> bool:
+        return self.returncode is None and not self.killed
+
+    # -------------------------------------------------------------------------- spawning
+
+    async def start(self, limit_s: float) -> Reply:
+        """Spawn the process and wait for its first frame: R (ready) or N (init failed)."""
+        deadline = self._loop.time() + limit_s
+        parent, child = socket.socketpair()
+        read_fd, write_fd = os.pipe()
+        try:
+            self._proc = subprocess.Popen(
+                self._argv(child.fileno()), stdin=subprocess.DEVNULL, stdout=write_fd,
+                stderr=write_fd, pass_fds=(child.fileno(),), env=dict(self._env), cwd=self._cwd,
+                start_new_session=True,
+            )  # fmt: skip
+        except OSError as exc:
+            parent.close()
+            os.close(read_fd)
+            raise StartupError(f"cannot start a worker for function {self.name!r}: {exc}") from None
+        finally:
+            child.close()
+            os.close(write_fd)
+        os.set_blocking(read_fd, False)
+        self._log_fd = read_fd
+        self._loop.add_reader(read_fd, self._read_output)
+        self._probe = MemoryProbe(self._proc.pid)
+        self._watch_exit()
+        channel = _Channel(self._frame, self._channel_lost)
+        parent.setblocking(False)
+        transport, _ = await self._loop.connect_accepted_socket(lambda: channel, parent)
+        self._transport = transport
+        return await self.call(None, deadline)
+
+    def _watch_exit(self) -> None:
+        assert self._proc is not None
+        try:
+            self._pidfd = os.pidfd_open(self._proc.pid)
+        except (AttributeError, OSError):  # not Linux: poll once the channel closes
+            return
+        self._loop.add_reader(self._pidfd, self._exit_seen)
+
+    # -------------------------------------------------------------------------- calling
+
+    async def call(self, frame: bytes | None, deadline: float) -> Reply:
+        """Send ``frame`` (None: just wait, for init) and wait for the reply; a timeout or
+        going over the memory cap kills the worker. Cancelling the caller kills it too."""
+        if not self.alive:
+            return Reply("exit", returncode=self.returncode)
+        loop = self._loop
+        fut: asyncio.Future[Reply] = loop.create_future()
+        self._reply = fut
+        self._deadline = deadline
+        if frame is not None:
+            assert self._transport is not None
+            self._transport.write(frame)
+        self._timer = loop.call_at(min(deadline, loop.time() + SAMPLE_S), self._watch)
+        try:
+            return await fut
+        except asyncio.CancelledError:
+            self.kill()
+            raise
+        finally:
+            self._timer.cancel()
+            self._reply = None
+            self.drain()
+
+    def _frame(self, kind: int, payload: bytes) -> None:
+        fut = self._reply
+        if fut is not None and not fut.done():
+            fut.set_result(Reply(chr(kind), payload))
+        else:
+            log.debug("worker %s of %s: unexpected frame %r", self.pid, self.name, chr(kind))
+
+    def _resolve(self, reply: Reply) -> None:
+        fut = self._reply
+        if fut is not None and not fut.done():
+            fut.set_result(reply)
+
+    def _watch(self) -> None:
+        now = self._loop.time()
+        if now >= self._deadline:
+            self._resolve(Reply("timeout"))
+            self.kill()
+            return
+        assert self._probe is not None
+        if self._probe.sample() > self.cap_kb:
+            self._resolve(Reply("oom"))
+            self.kill()
+            return
+        self._timer = self._loop.call_at(min(self._deadline, now + SAMPLE_S), self._watch)
+
+    def peak_kb(self) -> int:
+        """The worker's peak resident memory so far (kernel's high-water mark)."""
+        assert self._probe is not None
+        self._probe.sample()
+        return self._probe.peak_kb
+
+    # -------------------------------------------------------------------------- output
+
+    def _read_output(self) -> None:
+        fd = self._log_fd
+        if fd is None:
+            return
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if data:
+            self.sink.feed(data)
+        else:  # every writer closed the pipe
+            self._close_output()
+
+    def drain(self) -> None:
+        """Read what the worker already wrote (called when its reply arrives)."""
+        fd = self._log_fd
+        while fd is not None:
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._close_output()
+                return
+            self.sink.feed(data)
+
+    def _close_output(self) -> None:
+        if self._log_fd is not None:
+            self._loop.remove_reader(self._log_fd)
+            os.close(self._log_fd)
+            self._log_fd = None
+            self.sink.flush()
+
+    # -------------------------------------------------------------------------- ending
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its process group (what its handler started)."""
+        if self._proc is None or self.returncode is not None or self.killed:
+            return
+        self.killed = True
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._exited)
+
+    def _channel_lost(self) -> None:
+        if self._pidfd is None and self.returncode is None:
+            self._loop.call_later(EXIT_POLL_S, self._poll_exit)
+
+    def _poll_exit(self) -> None:
+        assert self._proc is not None
+        if self._proc.poll() is None:
+            self._loop.call_later(EXIT_POLL_S, self._poll_exit)
+        else:
+            self._ended()
+
+    def _exit_seen(self) -> None:
+        assert self._proc is not None and self._pidfd is not None
+        # the worker is a zombie still holding its group id: take what it started along
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)
+        if self._proc.poll() is None:
+            return
+        self._loop.remove_reader(self._pidfd)
+        os.close(self._pidfd)
+        self._pidfd = None
+        self._ended()
+
+    def _ended(self) -> None:
+        assert self._proc is not None
+        self.returncode = self._proc.returncode
+        self.drain()
+        self._close_output()
+        self._resolve(Reply("exit", returncode=self.returncode))
+        if self._transport is not None:
+            self._transport.close()
+        if self._probe is not None:
+            self._probe.sample()
+            self._probe.close()
+        if not self._exited.done():
+            self._exited.set_result(None)
+        self._on_exit(self)

@@ -388,6 +388,10 @@ def dynamodb_command(event_name: str, table: str | None, keys: str | None, new_i
     key_item = _item(keys, "--keys") or _default_keys(spec.keys if spec else {"id": "S"})
     new = _with_keys(_item(new_image, "--new-image"), key_item, event_name != "REMOVE", "new", "--new-image")
     old = _with_keys(_item(old_image, "--old-image"), key_item, event_name != "INSERT", "old", "--old-image")
+    try:
+        dynamodb.check_keys(key_item)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--keys") from None
     now = time.time()
     record = dynamodb.build_record(
         event_name=event_name, keys=key_item, new_image=new, old_image=old, view_type=view,

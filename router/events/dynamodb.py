@@ -265,6 +265,7 @@ def build_record(
     for label, item in (("Keys", keys), ("NewImage", new_image), ("OldImage", old_image)):
         for name, av in (item or {}).items():
             check_attribute_value(av, f"{label}.{name}")
+    check_keys(keys)
     if new_image is None or event_name == "REMOVE" or view_type not in _NEW_VIEWS:
         new_image = None
     if old_image is None or event_name == "INSERT" or view_type not in _OLD_VIEWS:
@@ -293,6 +294,15 @@ def build_record(
     if ttl_delete:  # items removed by Time to Live say who removed them
         record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
     return record
+
+
+def check_keys(keys: Mapping[str, AttributeValue]) -> None:
+    """A primary key: one or two attributes, each a string, a number or binary."""
+    if not 1 <= len(keys) <= 2:
+        raise ValueError(f"Keys: a primary key has one or two attributes, got {len(keys)}")
+    for name, av in keys.items():
+        if next(iter(av)) not in ("S", "N", "B"):
+            raise ValueError(f"Keys.{name}: a key attribute is of type S, N or B, got {next(iter(av))}")
 
 
 def build_event(records: Iterable[DynamoDBRecord]) -> DynamoDBEvent:

@@ -28,7 +28,9 @@ def key_differences(ours: Any, theirs: Any, path: str = "$") -> list[str]:
             out += key_differences(ours[k], theirs[k], f"{path}.{k}")
         return sorted(out)
     if isinstance(ours, list) and isinstance(theirs, list) and len(ours) == len(theirs):
-        return [d for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for d in key_differences(a, b, f"{path}[{i}]")]
+        return [
+            d for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for d in key_differences(a, b, f"{path}[{i}]")
+        ]
     if type(ours) is not type(theirs) and not (ours is None or theirs is None):
         return [f"{path}: {type(ours).__name__} in ours, {type(theirs).__name__} in the AWS example"]
     return []

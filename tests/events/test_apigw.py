@@ -40,7 +40,9 @@ def test_matches_the_aws_documentation_example() -> None:
     APIGatewayProxyEventModel.model_validate(ours)
     # Keys: ours has every key of the example; the few more are all in the page's other examples
     # (the AWS_IAM requestContext, and the HTTP API payload 1.0 example of the HTTP API guide).
-    documented_context = set(doc["request_context_aws_iam"]) | set(load_fixture("http_api_v2.json")["payload_1_0"]["requestContext"])
+    documented_context = set(doc["request_context_aws_iam"]) | set(
+        load_fixture("http_api_v2.json")["payload_1_0"]["requestContext"]
+    )
     documented_identity = set(doc["request_context_aws_iam"]["identity"]) | set(APIGatewayEventIdentity.model_fields)
     for diff in key_differences(ours, expected):
         assert diff.endswith("only in ours"), diff
@@ -58,7 +60,9 @@ def test_matches_the_aws_documentation_example() -> None:
 
 
 def test_request_context() -> None:
-    ctx = event(HttpRequest("POST", "/a%20b", headers=[("Host", "api.example.com:3000"), ("User-Agent", "ua")]))["requestContext"]
+    ctx = event(HttpRequest("POST", "/a%20b", headers=[("Host", "api.example.com:3000"), ("User-Agent", "ua")]))[
+        "requestContext"
+    ]
     assert ctx["path"] == "/prod/a%20b" and ctx["stage"] == "prod"  # the path as called, stage included
     assert ctx["requestTimeEpoch"] == 1583349317135 and ctx["requestTime"] == "04/Mar/2020:19:15:17 +0000"
     assert ctx["domainName"] == "api.example.com" and ctx["domainPrefix"] == "api"
@@ -123,7 +127,9 @@ def test_a_well_formed_response() -> None:
     resp = apigw.map_response({"statusCode": 201, "headers": {"X-A": "1"}, "body": "made"})
     assert resp.status == 201 and resp.body == b"made" and resp.error is None
     assert resp.header("x-a") == "1" and resp.header("content-type") == "application/json"  # REST's default
-    assert apigw.map_response({"statusCode": "204"}).status == 204 and apigw.map_response({"statusCode": 204}).body == b""
+    assert (
+        apigw.map_response({"statusCode": "204"}).status == 204 and apigw.map_response({"statusCode": 204}).body == b""
+    )
 
 
 def test_the_aws_documentation_response_example() -> None:

@@ -102,6 +102,10 @@ def test_bad_records_are_refused() -> None:
         record(new_image={"n": {"N": "x"}})
     with pytest.raises(ValueError, match="counter must be >= 0"):
         ddb.make_sequence_number(-1)
+    with pytest.raises(ValueError, match="Keys.pk: a key attribute is of type S, N or B, got BOOL"):
+        record(keys={"pk": {"BOOL": True}})
+    with pytest.raises(ValueError, match="a primary key has one or two attributes, got 0"):
+        record(keys={})
 
 
 # ------------------------------------------------------------------------------ attribute values
@@ -148,13 +152,24 @@ def test_typed_items_are_recognised() -> None:
     assert not ddb.is_typed_item({"id": "1"}) and not ddb.is_typed_item({}) and not ddb.is_typed_item([])
 
 
-_scalars = st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8) | st.binary(max_size=8)  # noqa: E501
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**20), 10**20)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
+    | st.binary(max_size=8)
+)  # noqa: E501
 _sets = (
     st.frozensets(st.text(max_size=5), min_size=1, max_size=4).map(set)
     | st.frozensets(st.integers(-1000, 1000), min_size=1, max_size=4).map(set)
     | st.frozensets(st.binary(max_size=4), min_size=1, max_size=4).map(set)
 )
-_values = st.recursive(_scalars | _sets, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4), max_leaves=12)  # noqa: E501
+_values = st.recursive(
+    _scalars | _sets,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)  # noqa: E501
 
 
 @given(_values)
@@ -205,12 +220,18 @@ def test_normalize_a_boto3_record_from_moto() -> None:
     rec = ddb.normalize_record(got, region="eu-west-1", stream_arn=ARN)
     assert rec["eventVersion"] == "1.1" and rec["awsRegion"] == "eu-west-1" and rec["eventSourceARN"] == ARN
     assert rec["dynamodb"]["ApproximateCreationDateTime"] == 1704164645
-    assert rec["dynamodb"]["NewImage"]["blob"] == {"B": "AAE="} and rec["dynamodb"]["NewImage"]["bs"] == {"BS": ["eA=="]}
+    assert rec["dynamodb"]["NewImage"]["blob"] == {"B": "AAE="} and rec["dynamodb"]["NewImage"]["bs"] == {
+        "BS": ["eA=="]
+    }
     assert rec["dynamodb"]["NewImage"]["m"] == {"M": {"b": {"B": "eQ=="}}}
-    assert rec["dynamodb"]["SizeBytes"] == ddb.item_size(rec["dynamodb"]["Keys"]) + ddb.item_size(rec["dynamodb"]["NewImage"])
+    assert rec["dynamodb"]["SizeBytes"] == ddb.item_size(rec["dynamodb"]["Keys"]) + ddb.item_size(
+        rec["dynamodb"]["NewImage"]
+    )
     assert ddb.normalize_record(got, region="eu-west-1", stream_arn=ARN, keep_size=True)["dynamodb"]["SizeBytes"] == 999
     naive = {**got, "dynamodb": {**got["dynamodb"], "ApproximateCreationDateTime": datetime(2024, 1, 2, 3, 4, 5)}}
-    assert ddb.normalize_record(naive, region="r", stream_arn=ARN)["dynamodb"]["ApproximateCreationDateTime"] == 1704164645
+    assert (
+        ddb.normalize_record(naive, region="r", stream_arn=ARN)["dynamodb"]["ApproximateCreationDateTime"] == 1704164645
+    )
     keys_only = ddb.normalize_record(got, region="eu-west-1", stream_arn=ARN, view_type="KEYS_ONLY")
     assert "NewImage" not in keys_only["dynamodb"] and keys_only["dynamodb"]["StreamViewType"] == "KEYS_ONLY"
     json.dumps(rec)
@@ -240,7 +261,9 @@ def test_normalize_real_get_records_output_of_moto() -> None:
     records = [ddb.normalize_record(r, region="eu-west-1", stream_arn=arn) for r in got]
     assert [r["eventName"] for r in records] == ["INSERT", "MODIFY", "REMOVE"]
     assert records[0]["dynamodb"]["NewImage"]["b"] == {"B": base64.b64encode(b"\x01").decode()}
-    assert records[1]["dynamodb"]["OldImage"]["n"] == {"N": "1"} and records[1]["dynamodb"]["NewImage"]["n"] == {"N": "2"}
+    assert records[1]["dynamodb"]["OldImage"]["n"] == {"N": "1"} and records[1]["dynamodb"]["NewImage"]["n"] == {
+        "N": "2"
+    }
     assert "NewImage" not in records[2]["dynamodb"]
     event = ddb.build_event(records)
     json.dumps(event)

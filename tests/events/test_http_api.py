@@ -47,11 +47,15 @@ def test_matches_the_aws_documentation_example() -> None:
             assert ours[key] == value, key  # type: ignore[literal-required]
     # 2.0 lower-cases header names (the page spells them Header1/Header2)
     assert ours["headers"] == {
-        **{k.lower(): v for k, v in expected["headers"].items()}, "content-type": "text/plain", "user-agent": "agent"
+        **{k.lower(): v for k, v in expected["headers"].items()},
+        "content-type": "text/plain",
+        "user-agent": "agent",
     }
     ctx = dict(ours["requestContext"])
     assert ctx.pop("time") == request_time(expected["requestContext"]["timeEpoch"] / 1000)
-    assert ctx == {k: v for k, v in expected["requestContext"].items() if k not in ("authentication", "authorizer", "time")}
+    assert ctx == {
+        k: v for k, v in expected["requestContext"].items() if k not in ("authentication", "authorizer", "time")
+    }
 
 
 def test_keys_without_a_value_are_absent() -> None:

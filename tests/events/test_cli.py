@@ -40,7 +40,9 @@ resources:
   tables:
     orders: {keys: {pk: S, sk: N}, stream: NEW_IMAGE}
 triggers:
-  - {name: uploads, function: thumb, s3: {dir: drop/uploads, events: ["s3:ObjectCreated:*"], prefix: images/, suffix: .jpg}}
+  - name: uploads
+    function: thumb
+    s3: {dir: drop/uploads, events: ["s3:ObjectCreated:*"], prefix: images/, suffix: .jpg}
   - {name: removed, function: thumb, s3: {dir: drop/photos, bucket: photos, events: ["s3:ObjectRemoved:*"]}}
   - {name: hello, function: greet, http: "GET /hello/{name}"}
   - {name: old-api, function: legacy, http: {route: "ANY /items/{proxy+}", payload: "1.0", stage: v1}}
@@ -231,8 +233,9 @@ def test_http_bad_input_against_triggers(config: str) -> None:
 
 
 def test_dynamodb_options() -> None:
+    old = '{"pk": {"S": "a"}, "n": {"N": "1"}}'
     ev = run("dynamodb", "--event-name", "modify", "--table", "orders", "--keys", '{"pk": "a"}',
-             "--new-image", '{"n": 2, "tags": ["x"]}', "--old-image", '{"pk": {"S": "a"}, "n": {"N": "1"}}')  # fmt: skip
+             "--new-image", '{"n": 2, "tags": ["x"]}', "--old-image", old)  # fmt: skip
     DynamoDBStreamModel.model_validate(ev)
     rec = ev["Records"][0]
     assert rec["eventName"] == "MODIFY" and rec["eventVersion"] == "1.1" and rec["awsRegion"] == "us-east-1"

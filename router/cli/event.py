@@ -321,7 +321,7 @@ def _request(route_key: str, stage: str, st: Setting, o: dict[str, Any]) -> tupl
     names = {name.lower() for name, _ in headers}
     if "host" not in names:
         http = st.config.settings.http if st.config else None
-        headers.insert(0, ("Host", f"{http.host}:{http.port}" if http else "127.0.0.1:3000"))
+        headers.insert(0, ("Host", f"localhost:{http.port if http else 3000}"))
     if "user-agent" not in names:
         headers.append(("User-Agent", "router-event"))
     body = (o["body"] or "").encode()

@@ -131,7 +131,8 @@ def _context(request: HttpRequest, resource: str, *, request_id: str, time: floa
         "extendedRequestId": base64.b64encode(digest[:10]).decode(),
         "httpMethod": request.method.upper(),
         "identity": identity,
-        "path": f"/{stage}{request.path}",  # the path with the stage, as the client called it
+        # the path as the client called it: with the stage, unless that is $default
+        "path": request.path if stage == "$default" else f"/{stage}{request.path}",
         "protocol": request.protocol,
         "requestId": request_id,
         "requestTime": request_time(time),

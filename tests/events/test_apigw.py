@@ -71,6 +71,11 @@ def test_request_context() -> None:
     APIGatewayEventRequestContext.model_validate(ctx)
 
 
+def test_a_default_stage_is_not_in_the_path() -> None:
+    ctx = event(HttpRequest("GET", "/x"), stage="$default")["requestContext"]
+    assert ctx["path"] == "/x" and ctx["stage"] == "$default"
+
+
 def test_nulls_when_the_request_has_none() -> None:
     ev = event(HttpRequest("GET", "/hello"), "GET /hello")
     assert ev["queryStringParameters"] is None and ev["multiValueQueryStringParameters"] is None

@@ -192,7 +192,7 @@ def test_http_api_options() -> None:
 def test_http_with_triggers(config: str) -> None:
     ev = run("http-api", "-c", config, "--trigger", "hello", "--path", "/hello/ann")
     assert ev["routeKey"] == "GET /hello/{name}" and ev["pathParameters"] == {"name": "ann"}
-    assert ev["headers"]["host"] == "127.0.0.1:8080" and ev["requestContext"]["accountId"] == "111122223333"
+    assert ev["headers"]["host"] == "localhost:8080" and ev["requestContext"]["accountId"] == "111122223333"
     old = run("apigw", "-c", config, "--trigger", "old-api", "--method", "DELETE", "--path", "/items/a/b")
     assert old["resource"] == "/items/{proxy+}" and old["pathParameters"] == {"proxy": "a/b"}
     assert old["httpMethod"] == "DELETE" and old["requestContext"]["stage"] == "v1"

@@ -258,14 +258,7 @@ def build_record(
 ) -> DynamoDBRecord:
     """One Lambda record. The view type decides which images appear; ``SizeBytes`` is
     computed from the keys and images when not given."""
-    if event_name not in EVENT_NAMES:
-        raise ValueError(f"unknown event name {event_name!r}; expected one of {EVENT_NAMES}")
-    if view_type not in VIEW_TYPES:
-        raise ValueError(f"unknown stream view type {view_type!r}; expected one of {VIEW_TYPES}")
-    for label, item in (("Keys", keys), ("NewImage", new_image), ("OldImage", old_image)):
-        for name, av in (item or {}).items():
-            check_attribute_value(av, f"{label}.{name}")
-    check_keys(keys)
+    _check_record(event_name, view_type, keys, new_image, old_image)
     if new_image is None or event_name == "REMOVE" or view_type not in _NEW_VIEWS:
         new_image = None
     if old_image is None or event_name == "INSERT" or view_type not in _OLD_VIEWS:
@@ -294,6 +287,17 @@ def build_record(
     if ttl_delete:  # items removed by Time to Live say who removed them
         record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
     return record
+
+
+def _check_record(event_name: str, view_type: str, keys: Item, new: Item | None, old: Item | None) -> None:
+    if event_name not in EVENT_NAMES:
+        raise ValueError(f"unknown event name {event_name!r}; expected one of {EVENT_NAMES}")
+    if view_type not in VIEW_TYPES:
+        raise ValueError(f"unknown stream view type {view_type!r}; expected one of {VIEW_TYPES}")
+    for label, item in (("Keys", keys), ("NewImage", new), ("OldImage", old)):
+        for name, av in (item or {}).items():
+            check_attribute_value(av, f"{label}.{name}")
+    check_keys(keys)
 
 
 def check_keys(keys: Mapping[str, AttributeValue]) -> None:

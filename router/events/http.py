@@ -186,7 +186,8 @@ def request_time(time: float) -> str:
 
 
 def epoch_ms(time: float) -> int:
-    return int(time * 1000)
+    """Epoch milliseconds, floored after rounding to the microsecond as ``datetime`` does."""
+    return round(time * 1_000_000) // 1000
 
 
 def json_response(status: int, payload: Any, *, error: str | None = None,

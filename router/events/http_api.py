@@ -91,6 +91,24 @@ def build_event(
     domain = host_name(domain_name or headers.get("host") or "localhost")
     query = group_pairs(parse_query(request.query_string))
     body, is_b64 = _body(request) if request.body else (None, False)
+    context: RequestContext = {
+        "accountId": account,
+        "apiId": api_id,
+        "domainName": domain,
+        "domainPrefix": domain.split(".", 1)[0],
+        "http": {
+            "method": request.method.upper(),
+            "path": path,
+            "protocol": request.protocol,
+            "sourceIp": request.source_ip,
+            "userAgent": request.user_agent,
+        },
+        "requestId": request_id,
+        "routeKey": route.route_key,
+        "stage": stage,
+        "time": request_time(time),
+        "timeEpoch": epoch_ms(time),
+    }
     # built in the order AWS's example lists the keys; keys without a value are left out
     event: dict[str, Any] = {
         "version": "2.0",
@@ -100,24 +118,7 @@ def build_event(
         "cookies": cookies or None,
         "headers": headers,
         "queryStringParameters": {k: ",".join(v) for k, v in query.items()} or None,
-        "requestContext": {
-            "accountId": account,
-            "apiId": api_id,
-            "domainName": domain,
-            "domainPrefix": domain.split(".", 1)[0],
-            "http": {
-                "method": request.method.upper(),
-                "path": path,
-                "protocol": request.protocol,
-                "sourceIp": request.source_ip,
-                "userAgent": request.user_agent,
-            },
-            "requestId": request_id,
-            "routeKey": route.route_key,
-            "stage": stage,
-            "time": request_time(time),
-            "timeEpoch": epoch_ms(time),
-        },
+        "requestContext": context,
         "body": body,
         "pathParameters": dict(route.path_parameters) or None,
         "isBase64Encoded": is_b64,

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from router.events.http import (
     HttpRequest,
     MatchedRoute,
+    epoch_ms,
     group_headers,
     host_name,
     match_path,
@@ -99,6 +100,7 @@ def test_small_helpers() -> None:
     assert host_name("api.example.com") == "api.example.com"
     assert host_name("[::1]:3000") == "[::1]"
     assert request_time(1583348638.390) == "04/Mar/2020:19:03:58 +0000"
+    assert [epoch_ms(t) for t in (1583348638.390, 0.0009999, 0.0004, 1.0)] == [1583348638390, 1, 0, 1000]
     assert [status_code(v) for v in (200, "404", 99, 600, True, "2x", None, 200.0)] == [
         200, 404, None, None, None, None, None, None,
     ]  # fmt: skip

@@ -1,5 +1,5 @@
-"""Helpers for dispatch tests (imported by name: pytest puts this folder on sys.path): a config
-and a recorder of finished invocations."""
+"""Helpers for dispatch tests: a config, a running dispatcher on a fake runtime, and a
+recorder of finished invocations."""
 
 from __future__ import annotations
 

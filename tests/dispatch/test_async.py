@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dispatch_helpers import Seen, make_config, queue_rows, read_records, running, settle
 
 from router.clock import ManualClock
 from router.dispatch.fakes import FakeCrash, FakeRuntime, FakeTimeout
 from router.errors import InvocationError, ThrottledError
 from router.store import Store
+
+from .dispatch_helpers import Seen, make_config, queue_rows, read_records, running, settle
 
 
 def failing(function: str, event: Any) -> Any:

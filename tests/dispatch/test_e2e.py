@@ -14,13 +14,14 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from dispatch_helpers import Seen, read_records
 
 from router.clock import Clock
 from router.config import Config, load_config
 from router.dispatch import Dispatcher
 from router.dispatch.lambda_api import make_lambda_api
 from router.store import Store
+
+from .dispatch_helpers import Seen, read_records
 
 pytestmark = pytest.mark.slow
 

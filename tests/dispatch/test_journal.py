@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dispatch_helpers import Seen, make_config, running, settle
 
 from router.clock import ManualClock
 from router.dispatch import UnknownInvocation, journal
 from router.dispatch.fakes import FakeRuntime
 from router.invocation import Invocation
 from router.store import Store
+
+from .dispatch_helpers import Seen, make_config, running, settle
 
 
 def handler(function: str, event: Any) -> Any:

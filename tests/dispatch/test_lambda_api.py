@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dispatch_helpers import Seen, make_config, running
 
 from router.clock import ManualClock
 from router.dispatch.fakes import FakeRuntime
 from router.dispatch.lambda_api import make_lambda_api
+
+from .dispatch_helpers import Seen, make_config, running
 
 PATH = "/2015-03-31/functions/{}/invocations"
 

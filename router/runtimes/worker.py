@@ -218,6 +218,7 @@ class Worker:
             self._timer.cancel()
             self._reply = None
             self.drain()
+            self.sink.flush()
 
     def _frame(self, kind: int, payload: bytes) -> None:
         fut = self._reply

@@ -229,7 +229,12 @@ class AsyncQueue:
         assert self._loop is not None
         task = self._loop.create_task(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("async queue task failed: %r", exc, exc_info=exc)
 
     # ------------------------------------------------------------------ one attempt
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 import uuid
 from collections.abc import Callable
 from contextlib import AsyncExitStack, closing
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 PRUNE_EVERY = 1000  # journal rows between two prunes
+PRUNE_INTERVAL = 3600.0  # seconds between two prunes at the latest (while recording)
 
 Subscriber = Callable[[Invocation], None]
 
@@ -48,6 +50,7 @@ class Dispatcher:
         self.queue = AsyncQueue(config, runtimes, self.writer, clock, record=self.record)
         self._subscribers: list[Subscriber] = []
         self._since_prune = 0
+        self._pruned_at = 0.0
         self._lock_file: Any = None
         self._workers = False
 
@@ -152,7 +155,7 @@ class Dispatcher:
         if self.writer.running:
             self.writer.submit(partial(journal.insert, inv=inv), wait=False)
             self._since_prune += 1
-            if self._since_prune >= PRUNE_EVERY:
+            if self._since_prune >= PRUNE_EVERY or time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
                 self._prune()
         else:
             log.warning("journal closed: %s not recorded", inv.summary())
@@ -177,6 +180,7 @@ class Dispatcher:
 
     def _prune(self) -> None:
         self._since_prune = 0
+        self._pruned_at = time.monotonic()
         j = self.config.settings.journal
         op = partial(journal.prune, now=self.clock.time(), max_rows=j.max_rows, max_days=j.max_days)
         self.writer.submit(op, wait=False)

@@ -2,9 +2,10 @@
 
 ``with Router("triggers.yaml") as r:`` runs the very code of ``router run`` (the same
 :class:`~router.app.App`) on an event loop in a background thread, like starlette's
-TestClient runs an app behind a blocking portal. Unless the config pins them, the HTTP
-and AWS ports are free ones and the state folder is a temporary one, so tests run in
-parallel without clashing.
+TestClient runs an app behind a blocking portal. By default (``isolated=True``) the HTTP
+and AWS ports are free ones and the state folder is a temporary one, whatever the file
+says, so tests run in parallel (and beside a running daemon) without clashing;
+``isolated=False`` runs the config exactly as ``router run`` would.
 """
 
 from __future__ import annotations
@@ -59,10 +60,11 @@ class Router:
         clock: str | Clock | None = None,
         console: Callable[[str], None] | None = None,
         start_timeout: float = 60,
+        isolated: bool = True,
         **overrides: Any,
     ) -> None:
         self._temp_dir: str | None = None
-        self.config = self._load(config, overrides)
+        self.config = self._load(config, overrides, isolated)
         self.clock = make_clock(clock)
         self._console = console
         self._start_timeout = start_timeout
@@ -80,24 +82,32 @@ class Router:
 
     # ------------------------------------------------------------------ config
 
-    def _load(self, config: str | Path | Config, overrides: dict[str, Any]) -> Config:
+    def _load(self, config: str | Path | Config, overrides: dict[str, Any], isolated: bool) -> Config:
+        """The config, isolated unless asked otherwise: free HTTP and AWS ports and a temporary
+        state folder, whatever the file says (a daemon may be running on its ports), except
+        where ``overrides`` set them explicitly."""
         if isinstance(config, Config):
             if overrides:
                 raise UsageError("overrides go with a config path, not a Config object")
             loaded = config
         else:
             loaded = load_config(config, overrides=overrides or None)
+        if not isolated:
+            return loaded
         settings = loaded.settings
+        given = overrides.get("settings", {}) if isinstance(overrides.get("settings"), dict) else {}
         update: dict[str, Any] = {}
-        if "port" not in settings.http.model_fields_set:
+        if "port" not in (given.get("http") or {}):
             update["http"] = settings.http.model_copy(update={"port": 0})
-        if "port" not in settings.aws.model_fields_set:
+        if "port" not in (given.get("aws") or {}):
             update["aws"] = settings.aws.model_copy(update={"port": 0})
-        if "state_dir" not in settings.model_fields_set:
+        if "state_dir" not in given:
             self._temp_dir = tempfile.mkdtemp(prefix="router-state-")
             update["state_dir"] = self._temp_dir
         if update:
             loaded = loaded.model_copy(update={"settings": settings.model_copy(update=update)})
+        if self._temp_dir is not None:
+            loaded = _relocate(loaded, Path(self._temp_dir))
         return loaded
 
     @classmethod
@@ -117,6 +127,7 @@ class Router:
     def start(self) -> Router:
         if self._thread is not None:
             raise UsageError("this Router is already started")
+        self._ready.clear()
         self._thread = threading.Thread(target=self._run, name="router-loop", daemon=True)
         self._thread.start()
         if not self._ready.wait(self._start_timeout):
@@ -147,6 +158,9 @@ class Router:
         if self._thread is not None:
             self._thread.join()
         self._thread = None
+        self._app = None
+        self._loop = None
+        self._aws = None
         if self._http is not None:
             self._http.close()
             self._http = None
@@ -320,6 +334,34 @@ class Router:
                 mark = "  (already returned)" if n in self._consumed else ""
                 lines.append(f"  - {inv.summary()}{mark}")
         return "\n".join(lines)
+
+
+def _relocate(config: Config, temp: Path) -> Config:
+    """Move the folders a router writes to (s3 trigger folders, destination folders) under
+    ``temp`` when the config gives them relative to itself, so that parallel routers on one
+    config do not see each other's files. Bucket names stay what the config meant."""
+
+    def moved(folder: str) -> str:
+        return folder if Path(folder).is_absolute() else str(temp / "files" / folder)
+
+    def destination(d: Any) -> Any:
+        return d.model_copy(update={"dir": moved(d.dir)}) if d is not None and d.dir else d
+
+    triggers = []
+    for t in config.triggers:
+        if t.s3 is not None:
+            s3 = t.s3.model_copy(update={"dir": moved(t.s3.dir), "bucket": t.s3.bucket or Path(t.s3.dir).name})
+            t = t.model_copy(update={"s3": s3})
+        elif t.dynamodb is not None and t.dynamodb.on_failure is not None:
+            t = t.model_copy(update={"dynamodb": t.dynamodb.model_copy(
+                update={"on_failure": destination(t.dynamodb.on_failure)})})
+        triggers.append(t)
+    functions = {}
+    for name, f in config.functions.items():
+        a = f.async_
+        a = a.model_copy(update={"on_failure": destination(a.on_failure), "on_success": destination(a.on_success)})
+        functions[name] = f.model_copy(update={"async_": a})
+    return config.model_copy(update={"triggers": tuple(triggers), "functions": functions})
 
 
 def _matches(

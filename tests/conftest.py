@@ -14,6 +14,8 @@ from collections.abc import Iterator
 import psutil
 import pytest
 
+pytest_plugins = ["pytester"]
+
 for _key, _value in {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",

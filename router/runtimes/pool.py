@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config, FunctionConfig
-from ..errors import ThrottledError
+from ..errors import InvocationError, ThrottledError
 from . import logs
 from .base import (
     INIT_LIMIT_S,
@@ -68,6 +68,8 @@ class FunctionPool:
 
     async def _acquire(self, wait: bool) -> Worker | None:
         """A slot, with an idle worker in it (or None: start one)."""
+        if self._closing:
+            raise InvocationError(f"cannot invoke {self.fn.name!r}: the runtimes are shut down")
         if self.busy < self.fn.concurrency and not self._waiters:
             self.busy += 1
             return self._take_idle()
@@ -131,6 +133,10 @@ class FunctionPool:
 
     async def aclose(self) -> None:
         self._closing = True
+        while self._waiters:
+            fut = self._waiters.popleft()
+            if not fut.done():
+                fut.set_exception(InvocationError(f"{self.fn.name!r}: the runtimes are shut down"))
         for worker in list(self.workers):
             worker.kill()
         await asyncio.gather(*(w.wait_closed() for w in list(self.workers)))

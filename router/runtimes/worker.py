@@ -35,6 +35,7 @@ HEADER = struct.Struct("!IB")
 INVOKE = ord("I")
 SAMPLE_S = 0.05  # memory/deadline check interval while an invocation runs
 EXIT_POLL_S = 0.01  # where no pidfd: how often to look for the exit once the channel closed
+DRAIN_READS = 64  # at most 4 MB of output read at once when a reply arrives
 
 
 class Reply(NamedTuple):
@@ -269,9 +270,12 @@ class Worker:
             self._close_output()
 
     def drain(self) -> None:
-        """Read what the worker already wrote (called when its reply arrives)."""
+        """Read what the worker already wrote (called when its reply arrives). Bounded, so
+        that a process that never stops writing cannot hold the event loop."""
         fd = self._log_fd
-        while fd is not None:
+        for _ in range(DRAIN_READS):
+            if fd is None:
+                return
             try:
                 data = os.read(fd, 65536)
             except BlockingIOError:
@@ -282,6 +286,7 @@ class Worker:
                 self._close_output()
                 return
             self.sink.feed(data)
+            fd = self._log_fd
 
     def _close_output(self) -> None:
         if self._log_fd is not None:

@@ -27,6 +27,7 @@ done_result: {handler: nodehandlers/basic.doneResult}
 done_error: {handler: nodehandlers/basic.doneError}
 first_wins: {handler: nodehandlers/basic.firstWins}
 error_first: {handler: nodehandlers/basic.errorFirst}
+error_timer: {handler: nodehandlers/basic.errorWithTimer}
 nothing: {handler: nodehandlers/basic.nothing}
 sync_return: {handler: nodehandlers/basic.syncReturn}
 never_async: {handler: nodehandlers/basic.neverSettlesAsync}
@@ -147,6 +148,13 @@ def test_callback_does_not_wait_when_told(node: Harness) -> None:
     node.sleep(0.3)  # the timer runs while the worker is idle ...
     nxt = node.invoke("no_wait")
     assert "late timer fired" in info(nxt.logs)  # ... and its line shows in the next invocation
+
+
+def test_callback_error_does_not_wait(node: Harness) -> None:
+    out = node.invoke("error_timer")
+    assert out.status == "error" and out.error is not None
+    assert out.error["errorMessage"] == "failed at once"
+    assert "error timer fired" not in info(out.logs)
 
 
 def test_promise_settles_at_once(node: Harness) -> None:
@@ -314,6 +322,17 @@ def test_malformed_handler_name(runtimes: Factory) -> None:
     pool.fn = pool.fn.model_copy(update={"handler": "nodehandlers/../basic.echo"})
     out = harness.invoke("echo")
     assert out.error is not None and out.error["errorType"] == "Runtime.MalformedHandlerName"
+
+
+def test_node_older_than_18_is_refused(runtimes: Factory, tmp_path: Path) -> None:
+    from router.errors import StartupError
+
+    fake = tmp_path / "node16"
+    fake.write_text("#!/bin/sh\necho v16.20.2\n")
+    fake.chmod(0o755)
+    harness = runtimes("echo: {handler: nodehandlers/basic.echo}", settings=f"node: {fake}")
+    with pytest.raises(StartupError, match="is Node.js v16.20.2; install Node.js 18 or newer"):
+        harness.invoke("echo")
 
 
 # ----------------------------------------------------------------------- nodejs24.x

@@ -267,3 +267,35 @@ def test_missing_interpreters(runtimes: Factory) -> None:
     with pytest.raises(StartupError, match="Node.js not found"):
         harness.invoke("js")
     assert harness.runtimes.busy("py") == 0 and harness.runtimes.busy("js") == 0
+
+
+def test_large_events_and_results(runtimes: Factory) -> None:
+    harness = runtimes("py: {handler: pyhandlers/basic.echo}\njs: {handler: nodehandlers/basic.echo}")
+    event = {"blob": "x" * 5_000_000, "items": list(range(10_000))}
+    for function in ("py", "js"):
+        out = harness.invoke(function, event)
+        assert out.ok and out.result == event
+
+
+def test_shutdown_fails_waiting_callers_and_refuses_new_ones(runtimes: Factory) -> None:
+    harness = runtimes("sleepy: {handler: pyhandlers/basic.sleeper, concurrency: 1, timeout: 30}")
+    rt = harness.runtimes
+
+    async def scenario() -> tuple[object, BaseException | None]:
+        running = asyncio.create_task(rt.invoke("sleepy", {"seconds": 30}))
+        await asyncio.sleep(0.3)
+        waiting = asyncio.create_task(rt.invoke("sleepy", {"seconds": 0}))
+        await asyncio.sleep(0.05)
+        await rt.aclose()
+        first = await running
+        try:
+            await waiting
+        except InvocationError as exc:
+            return first, exc
+        return first, None
+
+    first, error = harness.run(scenario())
+    assert first.status == "crashed"  # type: ignore[attr-defined]
+    assert isinstance(error, InvocationError) and "shut down" in str(error)
+    with pytest.raises(InvocationError, match="shut down"):
+        harness.invoke("sleepy", {"seconds": 0})

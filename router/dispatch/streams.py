@@ -294,7 +294,7 @@ class ShardConsumer:
             inv = await self._attempt(seg)
             if inv is None:  # the function could not be invoked at all: retry, no retry consumed
                 todo.appendleft(seg)
-                await self._backoff(seg.retries + 1)
+                await self._backoff(seg.retries + 1, seg)
                 continue
             seg.invokes += 1
             seg.last = inv
@@ -318,7 +318,7 @@ class ShardConsumer:
                 await self._discard(Discard(seg.records, "RetryAttemptsExhausted", seg.invokes, inv))
                 continue
             todo.appendleft(seg)
-            await self._backoff(seg.retries)
+            await self._backoff(seg.retries, seg)
         return True
 
     async def _attempt(self, seg: _Segment) -> Invocation | None:
@@ -327,6 +327,9 @@ class ShardConsumer:
             inv = await self._invoke({"Records": [r.data for r in seg.records]})
         except RouterError as exc:
             log.warning("%s: could not invoke the function (%s); retrying", self.name, exc)
+            return None
+        except Exception:  # router's own bug: keep the shard alive, retry (no retry spent)
+            log.exception("%s: invoking the function failed; retrying", self.name)
             return None
         if inv.status == "throttled":
             return None
@@ -364,9 +367,12 @@ class ShardConsumer:
             except Exception:  # a destination problem must not stop the shard
                 log.exception("%s: the on-failure destination failed", self.name)
 
-    async def _backoff(self, retry: int) -> None:
+    async def _backoff(self, retry: int, seg: _Segment) -> None:
+        """Wait before a retry, but not past the moment the oldest record ages out."""
         s = self.settings
-        timer = asyncio.ensure_future(self._clock.sleep(min(s.retry_delay * 2 ** (retry - 1), s.retry_delay_max)))
+        delay = min(s.retry_delay * 2 ** (retry - 1), s.retry_delay_max)
+        expires = min(r.arrival for r in seg.records) + s.age_limit - self._clock.time()
+        timer = asyncio.ensure_future(self._clock.sleep(min(delay, max(expires, 0.0) + 0.001)))
         try:
             await _first(timer, self._stopped)
         finally:

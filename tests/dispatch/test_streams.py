@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 
-from streamfakes import FakeFunction, Harness, rec, run
-
 from router.dispatch.streams import MAX_PAYLOAD, Record
+
+from .streamfakes import FakeFunction, Harness, rec, run
 
 
 def test_batches_of_batch_size_in_order() -> None:

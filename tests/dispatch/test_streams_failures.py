@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamLambdaOnFailureDestinationModel
-from streamfakes import T0, FakeFunction, Harness, rec, run
 
 from router.dispatch.streams import WHOLE_BATCH, failure_record, partial_failure_index
 from router.errors import ThrottledError
 from router.invocation import Invocation
+
+from .streamfakes import T0, FakeFunction, Harness, rec, run
 
 ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-01-01T00:00:00.000"
 FN_ARN = "arn:aws:lambda:us-east-1:123456789012:function:fn"

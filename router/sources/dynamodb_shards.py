@@ -1,0 +1,264 @@
+"""The I/O of one stream shard (GetShardIterator, GetRecords) and the checkpoint table.
+
+Part of :mod:`router.sources.dynamodb`; see there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ..clock import Clock
+from ..dispatch.streams import Record, ShardConsumer
+from ..events.dynamodb import normalize_record
+from ..store import Store
+
+if TYPE_CHECKING:
+    from .dynamodb import Mapping
+
+log = logging.getLogger(__name__)
+
+POLL_MIN = 0.01  # seconds before polling an idle shard again, doubling ...
+POLL_MAX = 0.1  # ... up to this (Lambda polls 4 times a second; we poll more often locally)
+ERROR_BACKOFF_MAX = 5.0
+GET_RECORDS_LIMIT = 1000  # GetRecords returns at most 1000 records
+
+
+def aws_error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ("" for anything else)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+class Shard:
+    """A shard's poller: reads records in order and puts them into its consumer."""
+
+    def __init__(self, mapping: Mapping, shard_id: str, position: tuple[str, str | None], parent: Shard | None):
+        self.mapping = mapping
+        self.id = shard_id
+        self.position = position  # (ShardIteratorType, SequenceNumber) to start from
+        self.parent = parent
+        self.iterator: str | None = None
+        self.last_read: str | None = None
+        self.errors = 0  # failed calls in a row
+        self.finished = asyncio.Event()  # read to its end and every record done: children may start
+        self._task: asyncio.Task[None] | None = None
+        self.consumer = ShardConsumer(
+            mapping.settings, invoke=self._invoke, clock=mapping.ctx.clock, record_filter=mapping.filter,
+            on_checkpoint=partial_checkpoint(mapping, shard_id), on_discard=self._discard,
+            name=f"{mapping.name}/{shard_id}",
+        )  # fmt: skip
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"dynamodb-{self.mapping.name}-{self.id}")
+
+    async def stop_polling(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _invoke(self, event: dict[str, Any]) -> Any:
+        return await self.mapping.ctx.invoke(self.mapping.trigger, event)
+
+    async def _discard(self, discard: Any) -> None:
+        await self.mapping.discard(self.id, discard)
+
+    async def open_iterator(self) -> None:
+        kind, sequence_number = self.position
+        kwargs: dict[str, Any] = {"StreamArn": self.mapping.stream_arn, "ShardId": self.id, "ShardIteratorType": kind}
+        if sequence_number is not None:
+            kwargs["SequenceNumber"] = sequence_number
+        client = self.mapping.ctx.aws.client("dynamodbstreams")
+        try:
+            answer = await self.mapping.source.call(client.get_shard_iterator, **kwargs)
+        except Exception as exc:
+            trimmed = aws_error_code(exc) in ("TrimmedDataAccessException", "ValidationException")
+            if kind == "TRIM_HORIZON" or not trimmed:
+                raise
+            log.warning("dynamodb mapping %s: shard %s: cannot start after %s (%s); reading from TRIM_HORIZON",
+                        self.mapping.name, self.id, sequence_number, exc)  # fmt: skip
+            self.position = ("TRIM_HORIZON", None)
+            answer = await self.mapping.source.call(client.get_shard_iterator, StreamArn=self.mapping.stream_arn,
+                                                    ShardId=self.id, ShardIteratorType="TRIM_HORIZON")  # fmt: skip
+        self.iterator = answer.get("ShardIterator")
+
+    async def _run(self) -> None:
+        if self.parent is not None:  # lineage: a child's records come after all of its parent's
+            await self.parent.finished.wait()
+        self.consumer.start()
+        while True:
+            try:
+                if self.iterator is None:
+                    await self.open_iterator()
+                if await self._poll_once():
+                    break  # the shard has closed
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.errors += 1
+                await self._recover(exc)
+        await self.consumer.wait_idle()
+        self.finished.set()
+        log.info("dynamodb mapping %s: shard %s read to its end", self.mapping.name, self.id)
+        self.mapping.rediscover()
+
+    async def _poll_once(self) -> bool:
+        """Read the shard until it is idle; True when it has closed (no next iterator)."""
+        client = self.mapping.ctx.aws.client("dynamodbstreams")
+        delay = POLL_MIN
+        while True:
+            answer = await self.mapping.source.call(client.get_records, ShardIterator=self.iterator,
+                                                    Limit=GET_RECORDS_LIMIT)  # fmt: skip
+            self.errors = 0
+            raw = answer.get("Records") or []
+            if raw:
+                await self.consumer.put(self._records(raw))
+                self.last_read = raw[-1]["dynamodb"]["SequenceNumber"]
+                delay = POLL_MIN
+            self.iterator = answer.get("NextShardIterator")
+            if self.iterator is None:
+                return True
+            if not raw:
+                await asyncio.sleep(delay)  # I/O cadence, not policy time: the real clock
+                delay = min(delay * 2, POLL_MAX)
+
+    async def _recover(self, exc: Exception) -> None:
+        """After a failed call: reopen the iterator where reading stopped when it is the
+        iterator's fault; back off when the endpoint is the problem (it may come back)."""
+        code = aws_error_code(exc)
+        if code in ("ExpiredIteratorException", "TrimmedDataAccessException", "ResourceNotFoundException",
+                    "ValidationException"):  # fmt: skip
+            self.iterator = None
+            if self.last_read is not None:
+                self.position = ("AFTER_SEQUENCE_NUMBER", self.last_read)
+            if code == "ExpiredIteratorException":
+                return
+        n = self.errors
+        level = logging.WARNING if n in (1, 10) or n % 100 == 0 else logging.DEBUG
+        log.log(level, "dynamodb mapping %s: shard %s: reading failed (%d time(s) in a row): %s",
+                self.mapping.name, self.id, n, exc)  # fmt: skip
+        await asyncio.sleep(min(0.1 * 2**n, ERROR_BACKOFF_MAX))
+
+    def _records(self, raw: list[dict[str, Any]]) -> list[Record]:
+        m = self.mapping
+        region = m.ctx.config.settings.region
+        records = []
+        now = m.ctx.clock.time()
+        for item in raw:
+            try:
+                data = normalize_record(item, region=region, stream_arn=m.stream_arn, view_type=m.view_type)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.error("dynamodb mapping %s: skipping a record that cannot be read (%s): %.300r", m.name, exc, item)
+                continue
+            created = item.get("dynamodb", {}).get("ApproximateCreationDateTime")
+            arrival = created.timestamp() if isinstance(created, datetime) else float(
+                data["dynamodb"]["ApproximateCreationDateTime"])  # fmt: skip
+            # a record cannot have come after "now": with a manual clock (behind the real one)
+            # its age then counts from when it was read, so advance(61) ages it 61 s
+            arrival = min(arrival, now)
+            key = json.dumps(data["dynamodb"]["Keys"].get(m.hash_key), sort_keys=True)
+            records.append(Record(data=dict(data), sequence_number=data["dynamodb"]["SequenceNumber"],
+                                  arrival=arrival, key=key))  # fmt: skip
+        return records
+
+    def info(self) -> dict[str, Any]:
+        s = self.consumer.stats
+        return {
+            "shard_id": self.id, "parent_shard_id": self.parent.id if self.parent else None,
+            "position": self.position[0], "checkpoint": s.checkpoint, "read": s.read, "filtered": s.filtered,
+            "delivered": s.delivered, "discarded": s.discarded, "batches": s.batches, "failures": s.failures,
+            "pending": self.consumer.pending, "finished": self.finished.is_set(),
+        }  # fmt: skip
+
+
+def partial_checkpoint(mapping: Mapping, shard_id: str) -> Callable[[str], None]:
+    return lambda sequence_number: mapping.checkpoint(shard_id, sequence_number)
+
+
+class Checkpoints:
+    """The ``checkpoints`` table: loaded at start, written behind the mappings (coalesced:
+    the newest sequence number of each shard), flushed when router stops."""
+
+    def __init__(self, store: Store, clock: Clock, call: Callable[..., Awaitable[Any]]) -> None:
+        self.store = store
+        self.clock = clock
+        self._call = call
+        self._pending: dict[tuple[str, str, str], str] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self.writes = 0
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        self._task = asyncio.create_task(self._run(), name="dynamodb-checkpoints")
+        stack.push_async_callback(self.close)
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = self.store.connect()
+        return self._conn
+
+    def load(self, mapping: str, stream_arn: str) -> dict[str, str]:
+        with self._lock:
+            rows = self._connection().execute(
+                "SELECT shard_id, sequence_number FROM checkpoints WHERE mapping = ? AND stream_arn = ?",
+                (mapping, stream_arn),
+            ).fetchall()
+        return {row[0]: row[1] for row in rows}
+
+    def set(self, mapping: str, stream_arn: str, shard_id: str, sequence_number: str) -> None:
+        self._pending[(mapping, stream_arn, shard_id)] = sequence_number
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, {}
+            try:
+                await self._call(self._write, batch, self.clock.time())
+            except (OSError, sqlite3.Error) as exc:
+                log.error("cannot write stream checkpoints to %s: %s", self.store.path, exc)
+                for key, seq in batch.items():  # keep them for the next try, unless newer ones came
+                    self._pending.setdefault(key, seq)
+
+    def _write(self, batch: dict[tuple[str, str, str], str], now: float) -> None:
+        with self._lock:
+            conn = self._connection()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                conn.executemany(
+                    "INSERT INTO checkpoints (mapping, stream_arn, shard_id, sequence_number, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (mapping, stream_arn, shard_id)"
+                    " DO UPDATE SET sequence_number = excluded.sequence_number, updated_at = excluded.updated_at",
+                    [(*key, seq, now) for key, seq in batch.items()],
+                )
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            self.writes += 1
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.flush()
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

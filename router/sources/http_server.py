@@ -68,9 +68,11 @@ class _Date:
 _DATE = _Date()
 
 
-def encode_response(resp: HttpResponse, *, keep_alive: bool, head: bool = False) -> bytes:
+def encode_response(resp: HttpResponse, *, keep_alive: bool, head: bool = False,
+                    http10: bool = False) -> bytes:  # fmt: skip
     """The response on the wire. Hop-by-hop headers from ``resp`` are replaced by ours;
-    a header with a line break in its name or value is dropped (no response splitting)."""
+    a header with a line break in its name or value is dropped (no response splitting).
+    An HTTP/1.0 client that asked for keep-alive is told it got it."""
     out = [status_line(resp.status)]
     for name, value in resp.headers:
         if name.lower() in _HOP:
@@ -82,6 +84,8 @@ def encode_response(resp: HttpResponse, *, keep_alive: bool, head: bool = False)
     out.append(_DATE.header())
     if not keep_alive:
         out.append(b"Connection: close\r\n")
+    elif http10:
+        out.append(b"Connection: keep-alive\r\n")
     no_body = resp.status in (204, 304) or 100 <= resp.status < 200
     if not no_body:
         out.append(b"Content-Length: %d\r\n" % len(resp.body))
@@ -122,6 +126,7 @@ class HttpProtocol(asyncio.Protocol):
         self.task: asyncio.Task[HttpResponse] | None = None
         self.current_keep_alive = True
         self.current_head = False
+        self.current_http10 = False
         self.closing = False
         self.paused = False
 
@@ -228,6 +233,7 @@ class HttpProtocol(asyncio.Protocol):
                 return
             self.current_keep_alive = keep_alive
             self.current_head = item.method == "HEAD"
+            self.current_http10 = item.protocol == "HTTP/1.0"
             self.task = self.server.loop.create_task(self.server.handle(item))
             self.task.add_done_callback(self._done)
             return
@@ -247,14 +253,15 @@ class HttpProtocol(asyncio.Protocol):
         keep_alive = self.current_keep_alive and not self.server.stopping
         if self.transport is None or self.transport.is_closing():
             return
-        self._write(resp, keep_alive=keep_alive, head=self.current_head)
+        self._write(resp, keep_alive=keep_alive, head=self.current_head, http10=self.current_http10)
         if keep_alive:
             self._next()
 
-    def _write(self, resp: HttpResponse, *, keep_alive: bool, head: bool, linger: bool = False) -> None:
+    def _write(self, resp: HttpResponse, *, keep_alive: bool, head: bool, linger: bool = False,
+               http10: bool = False) -> None:  # fmt: skip
         transport = self.transport
         assert transport is not None
-        transport.write(encode_response(resp, keep_alive=keep_alive, head=head))
+        transport.write(encode_response(resp, keep_alive=keep_alive, head=head, http10=http10))
         if keep_alive:
             return
         self.closing = True

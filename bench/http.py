@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+"""HTTP source benchmark: ``router run`` against serverless-offline and a bare uvicorn.
+
+    python bench/http.py                       # the full run (about 3 minutes)
+    python bench/http.py --duration 3 --soak 20000 --skip-sls   # a quick look
+
+What it does, all on loopback, in a temporary folder:
+
+1. writes a no-op Python handler and a no-op Node.js handler and a triggers.yaml binding
+   them to ``GET /py`` and ``GET /node`` (HTTP API payload 2.0), starts ``router run`` on
+   it and waits for ``router ready``;
+2. drives each route with ``wrk`` (one wrk thread) for ``--duration`` seconds at
+   concurrency 1 and 16, and prints requests/s, p50 and p99 latency;
+3. the same against serverless-offline (``npm install serverless@3 serverless-offline@13``
+   into the temporary folder, the same two handlers as ``httpApi`` events), and against a
+   bare uvicorn hello-world (no handler: the ceiling of an asyncio HTTP server here);
+4. the soak: ``--soak`` requests at concurrency 16 against the daemon, in rounds of 10,000
+   with ``ab -k`` (exact counts), printing each round's requests/s and the daemon's RSS,
+   workers included.
+
+The load generators run on the same (2-core) machine and compete for it: the figures are
+for this setup, not the server alone. Needs ``wrk`` and ``ab`` (Debian: wrk, apache2-utils)
+and ``npm`` for serverless-offline. Prints the figures; writes nothing outside the
+temporary folder (``--keep`` keeps it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+PY_HANDLER = "def handler(event, context):\n    return {'statusCode': 200, 'body': 'ok'}\n"
+NODE_HANDLER = "exports.handler = async () => ({ statusCode: 200, body: 'ok' });\n"
+ASGI_HELLO = '''
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200,
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
+    await send({"type": "http.response.body", "body": b"ok"})
+'''
+SLS_YML = """service: bench
+frameworkVersion: "3"
+provider: {{name: aws, region: us-east-1, stage: dev}}
+functions:
+  py:
+    handler: handler.handler
+    runtime: python3.11
+    events: [{{httpApi: {{method: GET, path: /py}}}}]
+  node:
+    handler: handler.handler
+    runtime: nodejs20.x
+    events: [{{httpApi: {{method: GET, path: /node}}}}]
+plugins: [serverless-offline]
+custom:
+  serverless-offline: {{httpPort: {port}, lambdaPort: {lambda_port}, noPrependStageInUrl: true}}
+"""
+QUIET_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true", "SLS_TELEMETRY_DISABLED": "1",
+    "SLS_NOTIFICATIONS_MODE": "off", "SLS_DEPRECATION_DISABLE": "*", "SLS_TRACKING_DISABLED": "1",
+}  # fmt: skip
+
+
+@dataclass
+class Figure:
+    target: str
+    concurrency: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    errors: str = ""
+
+    def line(self) -> str:
+        err = f"  ({self.errors})" if self.errors else ""
+        return (f"{self.target:<28} c={self.concurrency:<3} {self.rps:>9,.0f} req/s   "
+                f"p50 {self.p50_ms:7.3f} ms   p99 {self.p99_ms:7.3f} ms{err}")  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout:.0f} s")
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip()).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, concurrency: int, duration: float, target: str) -> Figure:
+    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{duration:g}s", "--latency", url],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors = []
+    if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
+        errors.append(f"{m.group(1)} non-2xx")
+    if m := re.search(r"Socket errors: (.*)", out):
+        errors.append(f"socket errors: {m.group(1)}")
+    return Figure(target, concurrency, rps, p50, p99, "; ".join(errors))
+
+
+def ab_round(url: str, requests: int, concurrency: int) -> tuple[float, int]:
+    out = subprocess.run(["ab", "-q", "-k", "-n", str(requests), "-c", str(concurrency), url],
+                         capture_output=True, text=True, check=True).stdout  # fmt: skip
+    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))  # type: ignore[union-attr]
+    if m := re.search(r"Non-2xx responses:\s+(\d+)", out):
+        failed += int(m.group(1))
+    return rps, failed
+
+
+def tree_rss_mb(pid: int) -> float:
+    proc = psutil.Process(pid)
+    total = proc.memory_info().rss
+    for child in proc.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += child.memory_info().rss
+    return total / 1024 / 1024
+
+
+@contextlib.contextmanager
+def process(argv: list[str], cwd: Path, ready: str | None, port: int, timeout: float = 120,
+            ) -> Iterator[subprocess.Popen[str]]:  # fmt: skip
+    env = {**os.environ, **QUIET_ENV}
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)  # fmt: skip
+    lines: list[str] = []
+    try:
+        if ready is not None:
+            deadline = time.monotonic() + timeout
+            assert proc.stdout is not None
+            while time.monotonic() < deadline:
+                line = proc.stdout.readline()
+                if not line:
+                    raise RuntimeError(f"{argv[0]} exited:\n" + "".join(lines[-30:]))
+                lines.append(line)
+                if ready in line:
+                    break
+            else:
+                raise RuntimeError(f"{argv[0]} not ready after {timeout:.0f} s:\n" + "".join(lines[-30:]))
+        wait_port(port, timeout)
+        # keep draining its output so that it never blocks on a full pipe
+        if proc.stdout is not None:
+            os.set_blocking(proc.stdout.fileno(), False)
+        yield proc
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def write_router_config(folder: Path, port: int, concurrency: int) -> Path:
+    (folder / "pyfn").mkdir(parents=True, exist_ok=True)
+    (folder / "nodefn").mkdir(parents=True, exist_ok=True)
+    (folder / "pyfn" / "app.py").write_text(PY_HANDLER)
+    (folder / "nodefn" / "app.js").write_text(NODE_HANDLER)
+    config = folder / "triggers.yaml"
+    config.write_text(
+        "version: 1\n"
+        f"settings: {{http: {{host: 127.0.0.1, port: {port}}}, aws: {{port: {free_port()}}}}}\n"
+        "functions:\n"
+        f"  py: {{handler: pyfn/app.handler, concurrency: {concurrency}}}\n"
+        f"  node: {{handler: nodefn/app.handler, concurrency: {concurrency}}}\n"
+        "triggers:\n"
+        "  - {function: py, http: 'GET /py'}\n"
+        "  - {function: node, http: 'GET /node'}\n"
+    )
+    return config
+
+
+def drive(base: str, name: str, duration: float, figures: list[Figure]) -> None:
+    for route in ("py", "node"):
+        url = f"{base}/{route}"
+        subprocess.run(["wrk", "-t1", "-c16", "-d1s", url], capture_output=True, check=True)  # warm
+        for c in (1, 16):
+            fig = wrk(url, c, duration, f"{name} {route}")
+            figures.append(fig)
+            print(fig.line(), flush=True)
+
+
+def bench_router(tmp: Path, args: argparse.Namespace, figures: list[Figure]) -> None:
+    port = free_port()
+    config = write_router_config(tmp / "router", port, args.concurrency)
+    argv = [sys.executable, "-m", "router", "run", str(config)]
+    with process(argv, config.parent, "router ready", port) as proc:
+        base = f"http://127.0.0.1:{port}"
+        drive(base, "router", args.duration, figures)
+        if args.soak:
+            soak(base, proc.pid, args.soak)
+
+
+def soak(base: str, pid: int, total: int) -> None:
+    for route in ("py", "node"):
+        print(f"\nsoak: {total:,} requests at c=16 on /{route} (ab -k, rounds of 10,000)")
+        print(f"{'requests':>10} {'req/s':>9} {'RSS MB (daemon + workers)':>27}")
+        print(f"{0:>10,} {'':>9} {tree_rss_mb(pid):>27.1f}")
+        done = 0
+        while done < total:
+            n = min(10_000, total - done)
+            rps, failed = ab_round(f"{base}/{route}", n, 16)
+            done += n
+            extra = f"   {failed} failed" if failed else ""
+            print(f"{done:>10,} {rps:>9,.0f} {tree_rss_mb(pid):>27.1f}{extra}", flush=True)
+
+
+def bench_sls(tmp: Path, args: argparse.Namespace, figures: list[Figure]) -> None:
+    folder = Path(args.sls_dir) if args.sls_dir else tmp / "sls"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not (folder / "node_modules" / ".bin" / "serverless").exists():
+        print(f"npm install serverless@3 serverless-offline@13 into {folder} ...", flush=True)
+        (folder / "package.json").write_text('{"name": "bench", "version": "1.0.0", "private": true}\n')
+        subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--loglevel=error",
+                        "serverless@3", "serverless-offline@13"], cwd=folder, check=True,
+                       env={**os.environ, **QUIET_ENV}, stdout=subprocess.DEVNULL)  # fmt: skip
+    (folder / "handler.py").write_text(PY_HANDLER)
+    (folder / "handler.js").write_text(NODE_HANDLER)
+    port = free_port()
+    (folder / "serverless.yml").write_text(SLS_YML.format(port=port, lambda_port=free_port()))
+    argv = [str(folder / "node_modules" / ".bin" / "serverless"), "offline", "start"]
+    with process(argv, folder, "Server ready", port):
+        drive(f"http://127.0.0.1:{port}", "serverless-offline", args.duration, figures)
+
+
+def bench_uvicorn(tmp: Path, args: argparse.Namespace, figures: list[Figure]) -> None:
+    (tmp / "hello_asgi.py").write_text(ASGI_HELLO)
+    port = free_port()
+    argv = [sys.executable, "-m", "uvicorn", "hello_asgi:app", "--port", str(port), "--log-level",
+            "warning", "--no-access-log", "--http", "httptools", "--loop", "asyncio"]  # fmt: skip
+    with process(argv, tmp, None, port):
+        url = f"http://127.0.0.1:{port}/"
+        subprocess.run(["wrk", "-t1", "-c16", "-d1s", url], capture_output=True, check=True)
+        for c in (1, 16):
+            fig = wrk(url, c, args.duration, "uvicorn hello (ceiling)")
+            figures.append(fig)
+            print(fig.line(), flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=10, help="seconds per wrk run (10)")
+    parser.add_argument("--soak", type=int, default=100_000, help="soak requests per route; 0 skips")
+    parser.add_argument("--concurrency", type=int, default=4, help="the functions' concurrency (4)")
+    parser.add_argument("--skip-sls", action="store_true", help="skip serverless-offline")
+    parser.add_argument("--skip-uvicorn", action="store_true")
+    parser.add_argument("--sls-dir", help="reuse this folder for the serverless npm install")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    args = parser.parse_args()
+    for tool in ("wrk", "ab") + (() if args.skip_sls else ("npm",)):
+        if shutil.which(tool) is None:
+            print(f"bench/http.py needs {tool!r} on PATH", file=sys.stderr)
+            return 2
+    tmp = Path(tempfile.mkdtemp(prefix="router-bench-http-"))
+    figures: list[Figure] = []
+    print(f"machine: {os.cpu_count()} cores, python {sys.version.split()[0]}, "
+          f"load generator wrk -t1 (ab -k for the soak); functions' concurrency {args.concurrency}")  # fmt: skip
+    try:
+        bench_router(tmp, args, figures)
+        if not args.skip_sls:
+            print()
+            try:
+                bench_sls(tmp, args, figures)
+            except (RuntimeError, subprocess.CalledProcessError) as e:
+                print(f"serverless-offline could not be measured: {e}")
+        if not args.skip_uvicorn:
+            print()
+            bench_uvicorn(tmp, args, figures)
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    compare(figures)
+    return 0
+
+
+def compare(figures: list[Figure]) -> None:
+    by = {(f.target, f.concurrency): f for f in figures}
+    print("\ntargets (issue 8):")
+    for route in ("py", "node"):
+        ours, theirs = by.get((f"router {route}", 16)), by.get((f"serverless-offline {route}", 16))
+        if ours and theirs:
+            ratio = ours.rps / theirs.rps
+            print(f"  {route}: c=16 {ratio:.2f}x serverless-offline (target >= 1.5x): "
+                  f"{'met' if ratio >= 1.5 else 'NOT met'}")  # fmt: skip
+        if one := by.get((f"router {route}", 1)):
+            print(f"  {route}: c=1 p50 {one.p50_ms:.3f} ms (target < 0.3 ms): "
+                  f"{'met' if one.p50_ms < 0.3 else 'NOT met'}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -67,10 +67,10 @@ class App:
         await self.aws.start(stack)
         self.runtimes = Runtimes(self.config, env=self.aws.worker_env(), on_log=self._on_log)
         await self.runtimes.start(stack)
+        stack.callback(self._unhook_lambda_api)  # after the dispatcher drains: handlers may still call
         self.dispatcher = Dispatcher(self.config, self.runtimes, self.store, self.clock)
         await self.dispatcher.start(stack)
         self.aws.lambda_api = make_lambda_api(self.dispatcher, self.loop)
-        stack.callback(self._unhook_lambda_api)
         ctx = self._context()
         for kind in SOURCE_KINDS:
             triggers = [t for t in self.config.triggers if t.kind == kind and t.enabled]

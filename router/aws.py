@@ -18,6 +18,7 @@ import asyncio
 import json
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from contextlib import AsyncExitStack
@@ -100,15 +101,24 @@ class Aws:
             return result
 
         host = "127.0.0.1"
+        # bind here: werkzeug's make_server prints and calls sys.exit() on a taken port
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         try:
-            self._server = make_server(
-                host, self.settings.aws.port, app, threaded=True, request_handler=QuietHandler
-            )
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, self.settings.aws.port))
+            sock.listen(128)
         except OSError as exc:
+            sock.close()
             raise StartupError(
                 f"cannot start the embedded AWS on {host}:{self.settings.aws.port}: {exc.strerror or exc}"
                 " (settings.aws.port; 0 picks a free port)"
             ) from None
+        try:
+            self._server = make_server(
+                host, sock.getsockname()[1], app, threaded=True, request_handler=QuietHandler, fd=sock.fileno()
+            )
+        finally:
+            sock.close()  # the server holds its own duplicate of the socket
         self._server.daemon_threads = True
         port = self._server.server_address[1]
         self.endpoint_url = f"http://{host}:{port}"

@@ -21,6 +21,20 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
+    from .dispatch.fakes import FakeCrash, FakeRuntime, FakeTimeout
+
+__all__ = ["FakeCrash", "FakeRuntime", "FakeTimeout", "router", "router_factory"]
+
+
+def __getattr__(name: str) -> Any:
+    # the dispatch fakes (FakeRuntime ...), loaded on use: this plugin loads in every pytest run
+    if name in ("FakeCrash", "FakeRuntime", "FakeTimeout"):
+        from .dispatch import fakes
+
+        return getattr(fakes, name)
+    raise AttributeError(name)
+
+if TYPE_CHECKING:
     from .api import Router
 
 _ROUTERS_KEY = pytest.StashKey[list["Router"]]()

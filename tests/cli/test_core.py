@@ -58,7 +58,8 @@ def test_validate_does_not_import_heavy_dependencies() -> None:
     code = (
         "import sys\n"
         "from router.cli import main\n"
-        f"try:\n    main(['validate', {str(DEMO)!r}])\nexcept SystemExit as e:\n    assert e.code in (0, None), e.code\n"
+        f"try:\n    main(['validate', {str(DEMO)!r}])\n"
+        "except SystemExit as e:\n    assert e.code in (0, None), e.code\n"
         "heavy = ['moto', 'watchdog', 'apscheduler', 'uvicorn', 'httptools', 'boto3', 'botocore', 'werkzeug']\n"
         "print('HEAVY:' + ','.join(m for m in heavy if m in sys.modules))\n"
     )

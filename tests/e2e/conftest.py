@@ -82,7 +82,12 @@ class Daemon:
             self.proc.wait()
             raise
         self._reader.join(5)
+        self.close()
         return code
+
+    def close(self) -> None:
+        if self.proc.stdout is not None and not self._reader.is_alive():
+            self.proc.stdout.close()
 
 
 @pytest.fixture()
@@ -99,3 +104,5 @@ def daemon() -> Iterator[type[Daemon]]:
         if d.proc.poll() is None:
             d.proc.kill()
             d.proc.wait()
+        d._reader.join(5)
+        d.close()

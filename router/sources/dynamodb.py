@@ -7,7 +7,7 @@ into Lambda's (``events.dynamodb.normalize_record``), keep checkpoints in the st
 deliver on-failure records. What to do with the records (batching, retries, bisect, record
 age, parallelization) is the policy of :class:`router.dispatch.streams.ShardConsumer`.
 
-Polling is adaptive: right away again after records, then 10 ms doubling to 100 ms while
+Polling is adaptive: right away again after records, then 10 ms doubling to 200 ms while
 the shard is idle, so a write reaches the handler in tens of milliseconds without spinning.
 The stream is described again every 10 s (and when a shard closes) to find new shards.
 """

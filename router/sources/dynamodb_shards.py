@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 POLL_MIN = 0.01  # seconds before polling an idle shard again, doubling ...
-POLL_MAX = 0.1  # ... up to this (Lambda polls 4 times a second; we poll more often locally)
+POLL_MAX = 0.2  # ... up to this (Lambda polls 4 times a second; a little more often here)
 ERROR_BACKOFF_MAX = 5.0
 GET_RECORDS_LIMIT = 1000  # GetRecords returns at most 1000 records
 

@@ -1,0 +1,453 @@
+"""The triggers.yaml schema (SPEC.md) as strict pydantic models (unknown keys are errors).
+
+Loading, positions and cross-references are :mod:`router.config`'s; import the models from
+there too (``from router.config import Config``).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# ---------------------------------------------------------------------------- helpers
+
+PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
+NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
+RUNTIMES = PYTHON_RUNTIMES + NODE_RUNTIMES
+NODE_EXTENSIONS = (".js", ".mjs", ".cjs")
+DEFAULT_NODE_RUNTIME = "nodejs22.x"  # callback handlers work up to 22.x (24.x removed them)
+
+# S3 bucket naming rules (docs: "General purpose bucket naming rules").
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IPV4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "ANY")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$")
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why ``name`` is not a valid S3 bucket name, or None when it is."""
+    if not 3 <= len(name) <= 63:
+        return "a bucket name has 3 to 63 characters"
+    if not _BUCKET.match(name):
+        return "a bucket name uses only a-z, 0-9, '.' and '-', and starts and ends with a letter or digit"
+    if ".." in name or _IPV4.match(name):
+        return "a bucket name has no '..' and is not an IP address"
+    if name.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or name.endswith(
+        ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+    ):
+        return "a bucket name may not use S3's reserved prefixes or suffixes"
+    return None
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+# ---------------------------------------------------------------------------- settings
+
+
+class HttpSettings(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(3000, ge=0, le=65535)
+
+
+class AwsSettings(_Model):
+    # "embedded": a moto server router starts; a URL: an external moto/LocalStack; "aws": real AWS
+    endpoint: str = "embedded"
+    port: int = Field(4566, ge=0, le=65535)
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str) -> str:
+        if v in ("embedded", "aws") or re.match(r"^https?://[^\s/]+", v):
+            return v.rstrip("/")
+        raise ValueError("expected 'embedded', 'aws' or an http(s):// URL")
+
+
+class JournalSettings(_Model):
+    max_rows: int = Field(100_000, ge=100)
+    max_days: float = Field(7, gt=0)
+
+
+class Settings(_Model):
+    region: str = "us-east-1"
+    account: str = "123456789012"
+    state_dir: str = ".router"
+    http: HttpSettings = HttpSettings()
+    aws: AwsSettings = AwsSettings()
+    python: str | None = None
+    node: str = "node"
+    journal: JournalSettings = JournalSettings()
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, v: str) -> str:
+        if not _REGION.match(v):
+            raise ValueError("expected an AWS region name such as us-east-1")
+        return v
+
+    @field_validator("account", mode="before")
+    @classmethod
+    def _account(cls, v: Any) -> Any:
+        if isinstance(v, int):
+            v = f"{v:012d}"
+        if not isinstance(v, str) or not re.fullmatch(r"\d{12}", v):
+            raise ValueError("expected a 12-digit AWS account id (quote it in YAML)")
+        return v
+
+
+# ---------------------------------------------------------------------------- functions
+
+
+class Destination(_Model):
+    """Where an async invocation record goes: a folder (one JSON file each) or a function."""
+
+    dir: str | None = None
+    function: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return v
+
+    @model_validator(mode="after")
+    def _one(self) -> Destination:
+        if (self.dir is None) == (self.function is None):
+            raise ValueError("a destination has exactly one of 'dir' or 'function'")
+        return self
+
+
+class AsyncConfig(_Model):
+    retries: int = Field(2, ge=0, le=2)  # MaximumRetryAttempts
+    retry_delays: tuple[float, ...] = (60.0, 120.0)  # AWS: about 1 min, then about 2 min
+    max_event_age: int = Field(21600, ge=60, le=21600)  # MaximumEventAgeInSeconds
+    on_failure: Destination | None = None
+    on_success: Destination | None = None
+
+    @field_validator("retry_delays")
+    @classmethod
+    def _delays(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if not v or any(d < 0 for d in v):
+            raise ValueError("expected a non-empty list of delays in seconds, each >= 0")
+        return v
+
+
+class FunctionConfig(_Model):
+    name: str = ""  # filled from the mapping key
+    handler: str
+    code: str | None = None
+    runtime: Literal[RUNTIMES] | None = None  # type: ignore[valid-type]
+    timeout: float = Field(3, gt=0, le=900)
+    memory: int = Field(128, ge=128, le=10240)
+    environment: dict[str, str] = {}
+    concurrency: int = Field(4, ge=1, le=1000)
+    async_: AsyncConfig = Field(AsyncConfig(), alias="async")
+
+    # resolved by load_config (absolute paths); not user keys
+    code_dir: Path = Path(".")
+    handler_file: Path = Path(".")
+
+    @field_validator("environment", mode="before")
+    @classmethod
+    def _env(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            out: dict[str, Any] = {}
+            for key, value in v.items():
+                if isinstance(value, bool):
+                    value = "true" if value else "false"
+                elif isinstance(value, int | float):
+                    value = str(value)
+                out[key] = value
+            return out
+        return v
+
+    @field_validator("handler")
+    @classmethod
+    def _handler(cls, v: str) -> str:
+        base = v.rsplit("/", 1)[-1]
+        if "." not in base or base.startswith(".") or base.endswith("."):
+            raise ValueError(
+                "expected a Lambda handler string 'path/module.function' (Runtime.MalformedHandlerName)"
+            )
+        return v
+
+    @property
+    def is_node(self) -> bool:
+        return str(self.runtime).startswith("nodejs")
+
+    @property
+    def export(self) -> str:
+        """The function's name inside its module (dotted for nested Node exports)."""
+        base = self.handler.rsplit("/", 1)[-1]
+        if self.is_node:
+            return base.split(".", 1)[1]  # Node: first dot after the last slash
+        return base.rsplit(".", 1)[1]  # Python: last dot
+
+
+# ---------------------------------------------------------------------------- resources
+
+
+class TableConfig(_Model):
+    keys: dict[str, Literal["S", "N", "B"]]
+    stream: (
+        Literal["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"] | None
+    ) = "NEW_AND_OLD_IMAGES"
+    seed: str | None = None
+
+    @field_validator("keys")
+    @classmethod
+    def _keys(cls, v: dict[str, str]) -> dict[str, str]:
+        if not 1 <= len(v) <= 2:
+            raise ValueError("expected one key (partition) or two (partition, then sort)")
+        return v
+
+    @field_validator("stream", mode="before")
+    @classmethod
+    def _stream(cls, v: Any) -> Any:
+        return None if v is False else v
+
+
+class Resources(_Model):
+    tables: dict[str, TableConfig] = {}
+    buckets: list[str] = []
+
+    @field_validator("buckets")
+    @classmethod
+    def _buckets(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if problem := bucket_name_problem(name):
+                raise ValueError(f"{name!r}: {problem}")
+        return v
+
+
+# ---------------------------------------------------------------------------- triggers
+
+TEMP_PATTERNS = ("*.swp", "*.swx", "*~", "*.part", "*.tmp", ".#*", "*.crdownload", "4913")
+
+
+class S3Trigger(_Model):
+    dir: str
+    bucket: str | None = None
+    events: tuple[str, ...] = ("s3:ObjectCreated:*",)
+    prefix: str = ""
+    suffix: str = ""
+    create: bool = True
+    catch_up: bool = False
+    ignore: tuple[str, ...] = TEMP_PATTERNS  # glob patterns on the file name; [] includes all
+    settle: float = Field(0.2, ge=0, le=60)  # quiet time before a write without close counts
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return {"dir": v} if isinstance(v, str) else v
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        known = {
+            "s3:ObjectCreated:*", "s3:ObjectCreated:Put", "s3:ObjectCreated:Post",
+            "s3:ObjectCreated:Copy", "s3:ObjectCreated:CompleteMultipartUpload",
+            "s3:ObjectRemoved:*", "s3:ObjectRemoved:Delete",
+            "s3:ObjectRemoved:DeleteMarkerCreated",
+        }  # fmt: skip
+        for event in v:
+            if event not in known:
+                raise ValueError(f"unknown S3 event type {event!r}; expected one of {sorted(known)}")
+        if not v:
+            raise ValueError("expected at least one S3 event type")
+        return v
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, v: str | None) -> str | None:
+        if v is not None and (problem := bucket_name_problem(v)):
+            raise ValueError(problem)
+        return v
+
+
+class ScheduleTrigger(_Model):
+    expression: str
+    timezone: str = "UTC"
+    input: Any = None
+    enabled: bool = True
+    max_concurrent: int | None = Field(None, ge=1)
+    description: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return {"expression": v} if isinstance(v, str) else v
+
+    @field_validator("expression")
+    @classmethod
+    def _expression(cls, v: str) -> str:
+        from .schedules import parse_expression  # pure, stdlib only
+
+        parse_expression(v)  # raises ValueError naming the field and why
+        return v.strip()
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}; expected an IANA name such as Europe/Paris") from None
+        return v
+
+
+class CorsConfig(_Model):
+    allow_origins: tuple[str, ...] = ("*",)
+    allow_methods: tuple[str, ...] = ("*",)
+    allow_headers: tuple[str, ...] = ("*",)
+    expose_headers: tuple[str, ...] = ()
+    max_age: int | None = None
+    allow_credentials: bool = False
+
+
+class HttpTrigger(_Model):
+    route: str
+    payload: Literal["1.0", "2.0"] = "2.0"
+    stage: str | None = None
+    cors: CorsConfig | None = None
+    binary_media_types: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        v = {"route": v} if isinstance(v, str) else v
+        if isinstance(v, dict):
+            if isinstance(v.get("payload"), float | int):
+                v = {**v, "payload": f"{float(v['payload']):.1f}"}
+            if v.get("cors") is True:
+                v = {**v, "cors": {}}
+            elif v.get("cors") is False:
+                v = {**v, "cors": None}
+        return v
+
+    @field_validator("route")
+    @classmethod
+    def _route(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if v == "$default":
+            return v
+        parts = v.split(" ")
+        if len(parts) != 2:
+            raise ValueError("expected 'METHOD /path' (e.g. 'GET /hello/{name}') or '$default'")
+        method, path = parts[0].upper(), parts[1]
+        if method not in _HTTP_METHODS:
+            raise ValueError(f"unknown method {parts[0]!r}; expected one of {', '.join(_HTTP_METHODS)}")
+        if not path.startswith("/"):
+            raise ValueError("the path must start with '/'")
+        segments = path.split("/")[1:]
+        for i, seg in enumerate(segments):
+            if "{" in seg or "}" in seg:
+                if not re.fullmatch(r"\{[A-Za-z0-9_.-]+\+?\}", seg):
+                    raise ValueError(f"bad path parameter {seg!r}; expected '{{name}}' or '{{name+}}'")
+                if seg.endswith("+}") and i != len(segments) - 1:
+                    raise ValueError("a greedy parameter {name+} must be the last path segment")
+        return f"{method} {path}"
+
+
+class DynamoDBTrigger(_Model):
+    table: str
+    batch_size: int = Field(100, ge=1, le=10000)
+    batching_window: float = Field(0, ge=0, le=300)
+    starting_position: Literal["TRIM_HORIZON", "LATEST"] = "LATEST"
+    retries: int = Field(-1, ge=-1, le=10000)
+    max_record_age: int = -1
+    bisect_on_error: bool = False
+    report_batch_item_failures: bool = False
+    parallelization: int = Field(1, ge=1, le=10)
+    filter: tuple[dict[str, Any], ...] = Field((), max_length=5)
+    on_failure: Destination | None = None
+    enabled: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return {"table": v} if isinstance(v, str) else v
+
+    @field_validator("max_record_age")
+    @classmethod
+    def _age(cls, v: int) -> int:
+        if v != -1 and not 60 <= v <= 604800:
+            raise ValueError("expected -1 (records never age out) or 60..604800 seconds")
+        return v
+
+    @field_validator("filter", mode="before")
+    @classmethod
+    def _filter(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
+
+
+SOURCE_KINDS = ("s3", "schedule", "http", "dynamodb")
+
+
+class TriggerConfig(_Model):
+    name: str = ""
+    function: str
+    enabled: bool = True
+    s3: S3Trigger | None = None
+    schedule: ScheduleTrigger | None = None
+    http: HttpTrigger | None = None
+    dynamodb: DynamoDBTrigger | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> TriggerConfig:
+        present = [k for k in SOURCE_KINDS if getattr(self, k) is not None]
+        if len(present) != 1:
+            raise ValueError(
+                f"a trigger has exactly one source key ({', '.join(SOURCE_KINDS)}); found "
+                + (", ".join(present) if present else "none")
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in SOURCE_KINDS if getattr(self, k) is not None)
+
+    @property
+    def source(self) -> Any:
+        return getattr(self, self.kind)
+
+
+class Config(_Model):
+    version: Literal[1] = 1
+    settings: Settings = Settings()
+    functions: dict[str, FunctionConfig] = {}
+    resources: Resources = Resources()
+    triggers: tuple[TriggerConfig, ...] = ()
+
+    # where it was loaded from; not user keys
+    path: Path = Path("triggers.yaml")
+    root: Path = Path(".")
+
+    @field_validator("functions", mode="before")
+    @classmethod
+    def _names(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: ({**f, "name": k} if isinstance(f, dict) else f) for k, f in v.items()}
+        return v
+
+    @property
+    def state_dir(self) -> Path:
+        return (self.root / self.settings.state_dir).resolve()
+
+    def function(self, name: str) -> FunctionConfig:
+        return self.functions[name]
+
+    def trigger(self, name_or_function: str) -> TriggerConfig:
+        """A trigger by its name, or the only trigger of a function."""
+        for t in self.triggers:
+            if t.name == name_or_function:
+                return t
+        matches = [t for t in self.triggers if t.function == name_or_function]
+        if len(matches) == 1:
+            return matches[0]
+        raise KeyError(name_or_function)

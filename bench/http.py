@@ -147,28 +147,22 @@ def tree_rss_mb(pid: int) -> float:
 
 @contextlib.contextmanager
 def process(argv: list[str], cwd: Path, ready: str | None, port: int, timeout: float = 120,
-            ) -> Iterator[subprocess.Popen[str]]:  # fmt: skip
+            ) -> Iterator[subprocess.Popen[bytes]]:  # fmt: skip
+    """Run ``argv`` (output to a log file beside it, never a pipe that could fill and stall
+    it), wait for ``ready`` in its output and for ``port`` to listen; stop it afterwards."""
     env = {**os.environ, **QUIET_ENV}
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)  # fmt: skip
-    lines: list[str] = []
+    log_path = cwd / f"{Path(argv[0]).name}-{port}.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+                                start_new_session=True)  # fmt: skip
     try:
-        if ready is not None:
-            deadline = time.monotonic() + timeout
-            assert proc.stdout is not None
-            while time.monotonic() < deadline:
-                line = proc.stdout.readline()
-                if not line:
-                    raise RuntimeError(f"{argv[0]} exited:\n" + "".join(lines[-30:]))
-                lines.append(line)
-                if ready in line:
-                    break
-            else:
-                raise RuntimeError(f"{argv[0]} not ready after {timeout:.0f} s:\n" + "".join(lines[-30:]))
-        wait_port(port, timeout)
-        # keep draining its output so that it never blocks on a full pipe
-        if proc.stdout is not None:
-            os.set_blocking(proc.stdout.fileno(), False)
+        deadline = time.monotonic() + timeout
+        while ready is not None and ready not in log_path.read_text(errors="replace"):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"{' '.join(argv[:3])} did not become ready:\n{tail}")
+            time.sleep(0.1)
+        wait_port(port, max(1.0, deadline - time.monotonic()))
         yield proc
     finally:
         with contextlib.suppress(ProcessLookupError):

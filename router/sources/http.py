@@ -77,7 +77,7 @@ class HttpSource:
         self.queue_factor = QUEUE_FACTOR
         self._server: HttpServer | None = None
         self._inflight: Counter[str] = Counter()
-        self._background: set[asyncio.Task[Invocation]] = set()
+        self._background: set[asyncio.Future[Invocation]] = set()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, stack: AsyncExitStack) -> None:
@@ -165,9 +165,20 @@ class HttpSource:
     async def _invoke_capped(self, route: Route, event: Any, cap: float) -> Invocation | None:
         """The invocation, or None when API Gateway's integration timeout passes first (the
         invocation then runs on in the background)."""
-        task = asyncio.ensure_future(self.ctx.invoke(route.trigger, event))
-        done, _ = await asyncio.wait({task}, timeout=cap)
-        if task in done:
+        loop = self.ctx.loop
+        call = self.ctx.invoke(route.trigger, event)
+        task: asyncio.Future[Invocation] = asyncio.ensure_future(call)
+        settled: asyncio.Future[None] = loop.create_future()
+
+        def settle(_: object = None) -> None:
+            if not settled.done():
+                settled.set_result(None)
+
+        task.add_done_callback(settle)
+        timer = loop.call_later(cap, settle)
+        await settled  # (cheaper than asyncio.wait: no extra coroutine, no sets)
+        timer.cancel()
+        if task.done():
             return task.result()
         self._background.add(task)
         task.add_done_callback(self._background.discard)

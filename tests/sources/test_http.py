@@ -489,3 +489,14 @@ def test_port_zero_picks_a_free_port(tmp_path: Path) -> None:
             return src.port
 
     assert run(go()) > 0
+
+
+def test_http10_keep_alive_when_asked(tmp_path: Path) -> None:
+    async def go() -> bytes:
+        async with serving(make_config(CONFIG, tmp_path), {"f": lambda e: "x"}) as (src, _):
+            return await raw_exchange(src.port, b"GET /hello/a HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                                                b"GET /hello/b HTTP/1.0\r\n\r\n")  # fmt: skip
+
+    first, second = run(go()).split(b"HTTP/1.1 200 OK\r\n")[1:]
+    assert b"Connection: keep-alive" in first
+    assert b"Connection: close" in second

@@ -12,6 +12,7 @@ sporadic    ``--sporadic`` single writes about 1 s apart: the shard is idle in b
 throughput  ``--records`` items written with BatchWriteItem (25 a call) as fast as moto takes
             them; records/s delivered from the first write to the last record's invocation,
             batches formed, and a check that every record arrived exactly once.
+idle        the router process's CPU use over 5 s with the mapping idle (polling at 200 ms).
 backlog     ``--records`` items already in the stream (a seed file, TRIM_HORIZON): how fast a
             mapping catches up, from the first batch's start to the last batch's end.
 """
@@ -94,6 +95,18 @@ def sporadic(r: Router, writes: int) -> dict[str, float]:
     return {"p50": statistics.median(samples), "max": samples[-1]}
 
 
+def idle_cpu(seconds: float = 5.0) -> float:
+    import psutil
+
+    process = psutil.Process()
+    time.sleep(1.0)  # let the poller back off
+    before, t0 = process.cpu_times(), time.monotonic()
+    time.sleep(seconds)
+    after, t1 = process.cpu_times(), time.monotonic()
+    used = (after.user - before.user) + (after.system - before.system)
+    return 100 * used / (t1 - t0)
+
+
 def throughput(r: Router, records: int) -> dict[str, Any]:
     r.clear()
     table = r.aws.resource("dynamodb").Table("items")
@@ -152,6 +165,7 @@ def main() -> int:
             sp = sporadic(r, args.sporadic)
             print(f"sporadic    {args.sporadic} writes ~1 s apart (idle shard): p50 {sp['p50']:.1f} ms  "
                   f"max {sp['max']:.1f} ms")
+        print(f"idle        router process CPU with the mapping idle: {idle_cpu():.1f} % of one core")
         tp = throughput(r, args.records)
         print(f"throughput  {tp['records']} records (BatchWriteItem, written in {tp['write_s']:.2f} s) delivered in "
               f"{tp['total_s']:.2f} s: {tp['records_per_s']:.0f} records/s; {tp['batches']} batches "

@@ -10,7 +10,8 @@ from typing import Any
 
 from router.clock import ManualClock
 from router.dispatch.filters import RecordFilter
-from router.dispatch.streams import Discard, Record, ShardConsumer, StreamSettings
+from router.dispatch.stream_records import Discard
+from router.dispatch.streams import Record, ShardConsumer, StreamSettings
 from router.invocation import Invocation
 
 _ids = itertools.count(1)

@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamLambdaOnFailureDestinationModel
 
-from router.dispatch.streams import WHOLE_BATCH, failure_record, partial_failure_index
+from router.dispatch.stream_records import WHOLE_BATCH, failure_record, partial_failure_index
 from router.errors import ThrottledError
 from router.invocation import Invocation
 

@@ -46,7 +46,8 @@ def config(root: Path, batch_size: int, seed: int = 0) -> Path:
         (root / "seed.json").write_text(json.dumps([{"pk": f"bl-{n}", "n": n} for n in range(seed)]))
         extra, position = ", seed: seed.json", "TRIM_HORIZON"
     path = root / "triggers.yaml"
-    path.write_text(textwrap.dedent(f"""
+    path.write_text(
+        textwrap.dedent(f"""
         version: 1
         functions:
           sink: {{handler: sink.handler, timeout: 30}}
@@ -56,7 +57,8 @@ def config(root: Path, batch_size: int, seed: int = 0) -> Path:
         triggers:
           - {{name: items, function: sink, dynamodb: {{table: items, batch_size: {batch_size},
               starting_position: {position}}}}}
-    """).lstrip())
+    """).lstrip()
+    )
     return path
 
 
@@ -159,23 +161,31 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, Router(config(Path(tmp), args.batch_size)) as r:
         lat = latency(r, args.writes)
-        print(f"latency     {args.writes} single writes, PutItem returned -> handler started: "
-              f"p50 {lat['p50']:.1f} ms  p99 {lat['p99']:.1f} ms  max {lat['max']:.1f} ms  mean {lat['mean']:.1f} ms")
+        print(
+            f"latency     {args.writes} single writes, PutItem returned -> handler started: "
+            f"p50 {lat['p50']:.1f} ms  p99 {lat['p99']:.1f} ms  max {lat['max']:.1f} ms  mean {lat['mean']:.1f} ms"
+        )
         if args.sporadic:
             sp = sporadic(r, args.sporadic)
-            print(f"sporadic    {args.sporadic} writes ~1 s apart (idle shard): p50 {sp['p50']:.1f} ms  "
-                  f"max {sp['max']:.1f} ms")
+            print(
+                f"sporadic    {args.sporadic} writes ~1 s apart (idle shard): p50 {sp['p50']:.1f} ms  "
+                f"max {sp['max']:.1f} ms"
+            )
         print(f"idle        router process CPU with the mapping idle: {idle_cpu():.1f} % of one core")
         tp = throughput(r, args.records)
-        print(f"throughput  {tp['records']} records (BatchWriteItem, written in {tp['write_s']:.2f} s) delivered in "
-              f"{tp['total_s']:.2f} s: {tp['records_per_s']:.0f} records/s; {tp['batches']} batches "
-              f"(mean {tp['mean_batch']:.1f}, max {tp['max_batch']} records; batch_size {args.batch_size})")
+        print(
+            f"throughput  {tp['records']} records (BatchWriteItem, written in {tp['write_s']:.2f} s) delivered in "
+            f"{tp['total_s']:.2f} s: {tp['records_per_s']:.0f} records/s; {tp['batches']} batches "
+            f"(mean {tp['mean_batch']:.1f}, max {tp['max_batch']} records; batch_size {args.batch_size})"
+        )
         print(f"exactly once: lost {tp['lost']}, duplicated {tp['duplicated']}")
     with tempfile.TemporaryDirectory() as tmp, Router(config(Path(tmp), args.batch_size, seed=args.records)) as r:
         bl = backlog(r, args.records)
-        print(f"backlog     {bl['records']} records in the stream at start (TRIM_HORIZON) delivered in "
-              f"{bl['seconds']:.2f} s: {bl['records_per_s']:.0f} records/s; {bl['batches']} batches; "
-              f"lost {bl['lost']}, duplicated {bl['duplicated']}")
+        print(
+            f"backlog     {bl['records']} records in the stream at start (TRIM_HORIZON) delivered in "
+            f"{bl['seconds']:.2f} s: {bl['records_per_s']:.0f} records/s; {bl['batches']} batches; "
+            f"lost {bl['lost']}, duplicated {bl['duplicated']}"
+        )
     ok = lat["p50"] < 300 and tp["lost"] == tp["duplicated"] == bl["lost"] == bl["duplicated"] == 0
     print("targets (p50 < 300 ms, none lost or duplicated):", "met" if ok else "NOT MET")
     return 0 if ok else 1

@@ -210,10 +210,14 @@ class Checkpoints:
 
     def load(self, mapping: str, stream_arn: str) -> dict[str, str]:
         with self._lock:
-            rows = self._connection().execute(
-                "SELECT shard_id, sequence_number FROM checkpoints WHERE mapping = ? AND stream_arn = ?",
-                (mapping, stream_arn),
-            ).fetchall()
+            rows = (
+                self._connection()
+                .execute(
+                    "SELECT shard_id, sequence_number FROM checkpoints WHERE mapping = ? AND stream_arn = ?",
+                    (mapping, stream_arn),
+                )
+                .fetchall()
+            )
         return {row[0]: row[1] for row in rows}
 
     def set(self, mapping: str, stream_arn: str, shard_id: str, sequence_number: str) -> None:

@@ -46,7 +46,8 @@ def audit(event, context):
 @pytest.fixture()
 def project(tmp_path: Path) -> Path:
     (tmp_path / "handlers.py").write_text(HANDLERS)
-    (tmp_path / "triggers.yaml").write_text(textwrap.dedent("""
+    (tmp_path / "triggers.yaml").write_text(
+        textwrap.dedent("""
         version: 1
         settings: {region: eu-west-2}
         functions:
@@ -64,7 +65,8 @@ def project(tmp_path: Path) -> Path:
           - {name: audit-echo, function: echo, dynamodb: {table: audit, batch_size: 10}}
           - {name: risky-picky, function: picky, dynamodb: {table: risky, batch_size: 5, retries: 1,
              bisect_on_error: true, on_failure: {function: audit}}}
-    """).lstrip())
+    """).lstrip()
+    )
     return tmp_path
 
 
@@ -86,6 +88,8 @@ def test_streams_through_the_whole_router(project: Path) -> None:
         parse(event=echoed.event, model=DynamoDBStreamModel)
         assert echoed.event["Records"][0]["dynamodb"]["StreamViewType"] == "KEYS_ONLY"
 
+        banner = [line for line in r.app.banner() if line.startswith("dynamodb")]
+        assert len(banner) == 3 and any("orders  stream arn:aws:dynamodb:eu-west-2:" in b for b in banner)
         mappings = {m["trigger"]: m for m in r.app.source("dynamodb").mappings()}
         assert set(mappings) == {"orders-forward", "audit-echo", "risky-picky"}
         assert mappings["audit-echo"]["stream_arn"].startswith("arn:aws:dynamodb:eu-west-2:123456789012:table/audit/")

@@ -85,11 +85,16 @@ class Figure:
     p50_ms: float
     p99_ms: float
     errors: str = ""
+    requests: int = 0
+    cpu_us: tuple[float, float] | None = None  # CPU per request: server process, its children
 
     def line(self) -> str:
         err = f"  ({self.errors})" if self.errors else ""
+        cpu = ""
+        if self.cpu_us is not None:
+            cpu = f"   CPU/req {self.cpu_us[0]:5.0f} us server + {self.cpu_us[1]:4.0f} us workers"
         return (f"{self.target:<28} c={self.concurrency:<3} {self.rps:>9,.0f} req/s   "
-                f"p50 {self.p50_ms:7.3f} ms   p99 {self.p99_ms:7.3f} ms{err}")  # fmt: skip
+                f"p50 {self.p50_ms:7.3f} ms   p99 {self.p99_ms:7.3f} ms{cpu}{err}")  # fmt: skip
 
 
 def free_port() -> int:
@@ -108,22 +113,36 @@ def wait_port(port: int, timeout: float) -> None:
 
 
 def _ms(text: str) -> float:
-    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text.strip()).groups()  # type: ignore[union-attr]
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    m = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip())
+    if m is None:
+        return float("nan")  # wrk prints -nan when no request completed
+    return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1e3, "m": 6e4, "h": 3.6e6}[m.group(2)]
 
 
 def wrk(url: str, concurrency: int, duration: float, target: str) -> Figure:
     out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{duration:g}s", "--latency", url],
                          capture_output=True, text=True, check=True).stdout  # fmt: skip
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
     errors = []
     if m := re.search(r"Non-2xx or 3xx responses: (\d+)", out):
         errors.append(f"{m.group(1)} non-2xx")
     if m := re.search(r"Socket errors: (.*)", out):
         errors.append(f"socket errors: {m.group(1)}")
-    return Figure(target, concurrency, rps, p50, p99, "; ".join(errors))
+    return Figure(target, concurrency, rps, p50, p99, "; ".join(errors), requests)
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) of a process, and of all its descendants alive now."""
+    proc = psutil.Process(pid)
+    own = sum(proc.cpu_times()[:2])
+    children = 0.0
+    for child in proc.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            children += sum(child.cpu_times()[:2])
+    return own, children
 
 
 def ab_round(url: str, requests: int, concurrency: int) -> tuple[float, int]:
@@ -193,14 +212,25 @@ def write_router_config(folder: Path, port: int, concurrency: int) -> Path:
     return config
 
 
-def drive(base: str, name: str, duration: float, figures: list[Figure]) -> None:
+def drive(base: str, name: str, duration: float, figures: list[Figure], pid: int) -> None:
+    """wrk on /py and /node at c=1 and c=16; the server's CPU per request beside (measured
+    as CPU time, so it does not depend on what else the machine runs)."""
     for route in ("py", "node"):
         url = f"{base}/{route}"
         subprocess.run(["wrk", "-t1", "-c16", "-d1s", url], capture_output=True, check=True)  # warm
         for c in (1, 16):
-            fig = wrk(url, c, duration, f"{name} {route}")
-            figures.append(fig)
-            print(fig.line(), flush=True)
+            figures.append(measured(url, c, duration, f"{name} {route}", pid))
+
+
+def measured(url: str, concurrency: int, duration: float, target: str, pid: int) -> Figure:
+    before = cpu_seconds(pid)
+    fig = wrk(url, concurrency, duration, target)
+    after = cpu_seconds(pid)
+    if fig.requests:
+        own, kids = ((a - b) / fig.requests * 1e6 for a, b in zip(after, before, strict=True))
+        fig.cpu_us = (own, kids)
+    print(fig.line(), flush=True)
+    return fig
 
 
 def bench_router(tmp: Path, args: argparse.Namespace, figures: list[Figure]) -> None:
@@ -209,7 +239,7 @@ def bench_router(tmp: Path, args: argparse.Namespace, figures: list[Figure]) -> 
     argv = [sys.executable, "-m", "router", "run", str(config)]
     with process(argv, config.parent, "router ready", port) as proc:
         base = f"http://127.0.0.1:{port}"
-        drive(base, "router", args.duration, figures)
+        drive(base, "router", args.duration, figures, proc.pid)
         if args.soak:
             soak(base, proc.pid, args.soak)
 
@@ -242,8 +272,8 @@ def bench_sls(tmp: Path, args: argparse.Namespace, figures: list[Figure]) -> Non
     port = free_port()
     (folder / "serverless.yml").write_text(SLS_YML.format(port=port, lambda_port=free_port()))
     argv = [str(folder / "node_modules" / ".bin" / "serverless"), "offline", "start"]
-    with process(argv, folder, "Server ready", port):
-        drive(f"http://127.0.0.1:{port}", "serverless-offline", args.duration, figures)
+    with process(argv, folder, "Server ready", port) as proc:
+        drive(f"http://127.0.0.1:{port}", "serverless-offline", args.duration, figures, proc.pid)
 
 
 def bench_uvicorn(tmp: Path, args: argparse.Namespace, figures: list[Figure]) -> None:
@@ -251,13 +281,11 @@ def bench_uvicorn(tmp: Path, args: argparse.Namespace, figures: list[Figure]) ->
     port = free_port()
     argv = [sys.executable, "-m", "uvicorn", "hello_asgi:app", "--port", str(port), "--log-level",
             "warning", "--no-access-log", "--http", "httptools", "--loop", "asyncio"]  # fmt: skip
-    with process(argv, tmp, None, port):
+    with process(argv, tmp, None, port) as proc:
         url = f"http://127.0.0.1:{port}/"
         subprocess.run(["wrk", "-t1", "-c16", "-d1s", url], capture_output=True, check=True)
         for c in (1, 16):
-            fig = wrk(url, c, args.duration, "uvicorn hello (ceiling)")
-            figures.append(fig)
-            print(fig.line(), flush=True)
+            figures.append(measured(url, c, args.duration, "uvicorn hello (ceiling)", proc.pid))
 
 
 def main() -> int:

@@ -62,8 +62,10 @@ class RuntimeSpec(Protocol):
 
 
 def timeout_error(request_id: str, timeout: float) -> dict[str, Any]:
-    # The Invoke response AWS returns for a timeout (errorType Sandbox.Timedout), e.g.
-    # {"errorMessage": "RequestId: ... Error: Task timed out after 1.00 seconds", ...}
+    # AWS's Invoke response payload for a timeout (FunctionError "Unhandled"), as logged from
+    # real invocations (e.g. the CHANGELOG of seek-oss/aws-codedeploy-hooks 2.1.3):
+    # {"errorMessage": "RequestId: ... Error: Task timed out after 1.00 seconds",
+    #  "errorType": "Sandbox.Timedout"}
     return {
         "errorType": "Sandbox.Timedout",
         "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
@@ -71,7 +73,12 @@ def timeout_error(request_id: str, timeout: float) -> dict[str, Any]:
 
 
 def exit_error(request_id: str, returncode: int | None, *, oom: bool = False) -> dict[str, Any]:
-    """The payload when the runtime process died: Runtime.OutOfMemory or Runtime.ExitError."""
+    """The payload when the runtime process died: Runtime.OutOfMemory or Runtime.ExitError.
+
+    AWS knowledge center "lambda-runtime-error": {"errorType": "Runtime.ExitError",
+    "errorMessage": "RequestId: ... Error: Runtime exited with error: exit status 129"}; an
+    out-of-memory kill logs "Error: Runtime exited with error: signal: killed" with the
+    type Runtime.OutOfMemory."""
     if oom:  # the kernel's (here router's) SIGKILL on going over the memory size
         return {
             "errorType": "Runtime.OutOfMemory",

@@ -63,7 +63,7 @@ class RuntimeSpec(Protocol):
 
 def timeout_error(request_id: str, timeout: float) -> dict[str, Any]:
     # AWS's Invoke response payload for a timeout (FunctionError "Unhandled"), as logged from
-    # real invocations (e.g. the CHANGELOG of seek-oss/aws-codedeploy-hooks 2.1.3):
+    # real invocations (e.g. in the CHANGELOG of seek-oss/aws-codedeploy-hooks):
     # {"errorMessage": "RequestId: ... Error: Task timed out after 1.00 seconds",
     #  "errorType": "Sandbox.Timedout"}
     return {

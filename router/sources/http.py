@@ -37,7 +37,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from ..config import CorsConfig, TriggerConfig
-from ..errors import StartupError
+from ..errors import RouterError, StartupError
 from ..events import apigw, http_api
 from ..events.http import (
     REST_MAX_BODY,
@@ -158,6 +158,8 @@ class HttpSource:
                 if maybe is None:
                     return _integration_timeout(payload)
                 inv = maybe
+        except RouterError as e:  # router could not invoke at all (ThrottledError, ...)
+            return self._gateway_error(route, str(e))
         finally:
             self._inflight[function] -= 1
         return self._response(request, route, event, inv)
@@ -214,7 +216,8 @@ class HttpSource:
                 resp = _with_cors(resp, route.cors, request.header("origin"))
         if resp.error:
             log.warning("%s %s -> %d: %s", request.method, request.path, resp.status, resp.error)
-        return dataclasses.replace(resp, headers=[*resp.headers, *ids])
+        resp.headers.extend(ids)  # a list the mapper made for this response alone
+        return resp
 
     # ------------------------------------------------------------------ API Gateway's own answers
     def _no_route(self, request: HttpRequest, found: Match) -> HttpResponse:
@@ -297,8 +300,7 @@ def _rest_binary(result: Any, request: HttpRequest, route: Route) -> Any:
 
 def _integration_timeout(payload: str) -> HttpResponse:
     if payload == "1.0":
-        return json_response(504, {"message": "Endpoint request timed out"},
-                             headers=[("x-amzn-ErrorType", "IntegrationTimeoutException")])  # fmt: skip
+        return json_response(504, {"message": "Endpoint request timed out"})
     return json_response(503, {"message": "Service Unavailable"})
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from router.clock import Clock
 from router.config import Config, TriggerConfig, parse_config
+from router.errors import RouterError
 from router.invocation import Invocation
 from router.sources.base import SourceContext
 from router.sources.http import HttpSource
@@ -59,6 +60,8 @@ class FakeFunctions:
             if inspect.isawaitable(result):
                 result = await asyncio.wait_for(result, timeout)
             inv.result = result
+        except RouterError:
+            raise  # router itself could not invoke (as ctx.invoke raises it)
         except TimeoutError:
             inv.status = "timeout"
             inv.error = {"errorMessage": f"Task timed out after {timeout:.2f} seconds"}

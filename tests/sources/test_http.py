@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayProxyEventV2Model,
 )
 
-from router.errors import StartupError
+from router.errors import StartupError, ThrottledError
 
 from .http_helpers import make_config, raw_exchange, serving
 
@@ -500,3 +500,17 @@ def test_http10_keep_alive_when_asked(tmp_path: Path) -> None:
     first, second = run(go()).split(b"HTTP/1.1 200 OK\r\n")[1:]
     assert b"Connection: keep-alive" in first
     assert b"Connection: close" in second
+
+
+def test_router_unable_to_invoke_is_api_gateway_500(tmp_path: Path) -> None:
+    def refuse(event: dict[str, Any]) -> Any:
+        raise ThrottledError("f is at its reserved concurrency (1)")
+
+    async def go() -> list[httpx.Response]:
+        async with serving(make_config(CONFIG, tmp_path), {"f": refuse}) as (src, _):
+            async with httpx.AsyncClient(base_url=src.base_url) as client:
+                return [await client.get("/hello/x"), await client.get("/dev/rest/x")]
+
+    v2, rest = run(go())
+    assert (v2.status_code, v2.json()) == (500, {"message": "Internal Server Error"})
+    assert (rest.status_code, rest.json()) == (500, {"message": "Internal server error"})

@@ -42,6 +42,15 @@ def bucket_name_problem(name: str) -> str | None:
     return None
 
 
+RESERVED_ENV = frozenset({
+    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
+    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
+})  # fmt: skip
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -162,6 +171,17 @@ class FunctionConfig(_Model):
                     value = str(value)
                 out[key] = value
             return out
+        return v
+
+    @field_validator("environment")
+    @classmethod
+    def _reserved(cls, v: dict[str, str]) -> dict[str, str]:
+        for key in v:
+            if key in RESERVED_ENV:
+                # Lambda refuses these (docs: "Defined runtime environment variables", reserved keys)
+                raise ValueError(f"{key} is a reserved Lambda environment variable; the runtime sets it")
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", key):
+                raise ValueError(f"{key!r} is not a valid environment variable name (letters, digits, _)")
         return v
 
     @field_validator("handler")

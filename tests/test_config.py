@@ -317,3 +317,8 @@ def test_overrides_merge_into_the_file(project: Path) -> None:
 def test_the_demo_config_is_valid() -> None:
     config = load_config(Path(__file__).resolve().parent.parent / "triggers.yaml")
     assert {t.kind for t in config.triggers} == {"s3", "schedule", "http", "dynamodb"}
+
+
+def test_reserved_environment_variables_are_refused(project: Path) -> None:
+    issue = one(project, BASE + "    environment: {AWS_REGION: eu-west-1}\n")
+    assert issue.path == "functions.app.environment" and "AWS_REGION is a reserved Lambda" in issue.message

@@ -20,7 +20,8 @@ import asyncio
 import fnmatch
 import logging
 import os
-from contextlib import AsyncExitStack
+from collections.abc import Iterator
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,14 @@ from .s3_watch import Watcher
 log = logging.getLogger(__name__)
 
 MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
+DROP_WAIT = 30.0  # seconds drop()/remove() wait for the watcher to handle their change
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -176,8 +185,8 @@ class S3Source:
         )
         self.watcher = Watcher(self.roots, self.syncer.submit, polling=self.polling)
         self.watcher.start()  # watching before the first scan: nothing falls in between
-        initial = [(root, any(t.spec.catch_up for t in ts)) for root, ts in self.roots.items()]
-        self.syncer.start(initial)
+        self.syncer.start()
+        self.syncer.ready.wait()  # folders and buckets in step before "router ready"
 
     async def _stop_async(self) -> None:
         await asyncio.to_thread(self.stop)  # the loop keeps serving the worker's emits meanwhile
@@ -232,17 +241,34 @@ class S3Source:
                 trigger_name,
             )
         path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "wb") as f:
-            f.write(data)
+        with self._handled(path):
+            with open(path, "wb") as f:
+                f.write(data)
         return path
 
     def remove(self, trigger_name: str, key: str) -> None:
         """Delete ``key``'s file from the trigger's folder (an ObjectRemoved:Delete event)."""
         path = self.path(trigger_name, key)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            raise UsageError(f"s3 trigger {trigger_name!r} has no file {key!r} ({path})") from None
+        with self._handled(path):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                message = f"s3 trigger {trigger_name!r} has no file {key!r} ({path})"
+                raise UsageError(message) from None
+
+    @contextmanager
+    def _handled(self, path: Path) -> Iterator[None]:
+        """Return only once the watcher has handled the change made inside (so the event is
+        queued, and the next drop of the same key cannot be merged with this one)."""
+        syncer = self.syncer
+        on_loop = _running_loop() is self.ctx.loop
+        if syncer is None or on_loop:
+            yield
+            return
+        mark = syncer.expect(str(path))
+        yield
+        if not syncer.wait_handled(str(path), mark, DROP_WAIT):
+            log.warning("s3: the watcher has not handled %s after %g s", path, DROP_WAIT)
 
     def stats(self) -> dict[str, Any]:
         s = self.syncer

@@ -21,14 +21,14 @@ import logging
 import os
 import queue
 import sqlite3
-import stat
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from ..events import s3 as s3_events
+from .s3_state import Ident, Read, Row, State, read_file, sequencer_text, walk_files
 from .s3_watch import Hint
 
 if TYPE_CHECKING:
@@ -37,125 +37,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Emit = Callable[[Any, Any], str]  # (trigger config, event) -> event id; blocks until committed
-
-
-class Ident(NamedTuple):
-    size: int
-    mtime_ns: int
-    etag: str
-
-
-class Row(NamedTuple):
-    ident: Ident
-    seq: int
-
-
-class Read(NamedTuple):
-    data: bytes
-    ident: Ident
-
-
-# ---------------------------------------------------------------------------- state (s3_objects)
-
-
-class State:
-    """What each trigger last reported per key, in memory and in ``s3_objects``."""
-
-    def __init__(self, conn: sqlite3.Connection, triggers: list[str]) -> None:
-        self.conn = conn
-        self.rows: dict[str, dict[str, Row]] = {t: {} for t in triggers}
-        marks = ",".join("?" * len(triggers))
-        query = "SELECT trigger, key, size, mtime_ns, etag, sequencer FROM s3_objects"
-        for r in conn.execute(f"{query} WHERE trigger IN ({marks})", triggers):
-            self.rows[r[0]][r[1]] = Row(Ident(r[2], r[3], r[4]), r[5])
-        top = conn.execute("SELECT MAX(sequencer) FROM s3_objects").fetchone()[0]
-        self.last_seq = int(top or 0)
-
-    def get(self, trigger: str, key: str) -> Row | None:
-        return self.rows[trigger].get(key)
-
-    def keys_under(self, trigger: str, prefix: str) -> list[str]:
-        return [k for k in self.rows[trigger] if k.startswith(prefix)]
-
-    def put(self, trigger: str, key: str, row: Row) -> None:
-        i = row.ident
-        self.conn.execute(
-            "INSERT OR REPLACE INTO s3_objects (trigger, key, size, mtime_ns, etag, sequencer)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (trigger, key, i.size, i.mtime_ns, i.etag, row.seq),
-        )
-        self.rows[trigger][key] = row
-
-    def drop(self, trigger: str, key: str) -> None:
-        self.conn.execute("DELETE FROM s3_objects WHERE trigger = ? AND key = ?", (trigger, key))
-        self.rows[trigger].pop(key, None)
-
-    def next_seq(self, now: float) -> int:
-        """Milliseconds in the high bits, a counter in the low 16: grows across restarts."""
-        self.last_seq = max(self.last_seq + 1, int(now * 1000) << 16)
-        return self.last_seq
-
-
-def sequencer_text(seq: int) -> str:
-    """The 18-hex-digit form of ``events.s3.make_sequencer``: 11 digits of ms, 7 of counter."""
-    return f"{seq >> 16:011X}{seq & 0xFFFF:07X}"
-
-
-# ---------------------------------------------------------------------------- files
-
-
-def read_file(root: str, path: str) -> Read | None:
-    """The bytes and identity of a regular file under ``root``; None (and a warning) when it
-    vanished, is unreadable, or is a symlink leading out of ``root``."""
-    real = os.path.realpath(path)
-    if real != path and not _within(real, root):
-        log.warning(
-            "s3: %s is a symlink to %s, outside the watched folder %s; skipped", path, real, root
-        )
-        return None
-    try:
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)  # NONBLOCK: a FIFO must not hang us
-    except FileNotFoundError:
-        log.warning("s3: %s vanished before it could be read; skipped", path)
-        return None
-    except OSError as exc:
-        log.warning("s3: cannot read %s (%s); skipped", path, exc.strerror or exc)
-        return None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        try:
-            data = f.read()
-        except OSError as exc:
-            log.warning("s3: cannot read %s (%s); skipped", path, exc.strerror or exc)
-            return None
-    return Read(data, Ident(len(data), st.st_mtime_ns, s3_events.etag(data)))
-
-
-def _within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def walk_files(top: str) -> Iterator[tuple[str, os.stat_result]]:
-    """Regular files (and symlinks) below ``top``; never descends into a symlinked directory."""
-    stack = [top]
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError as exc:
-            if not isinstance(exc, FileNotFoundError):
-                log.warning("s3: cannot list %s (%s); skipped", folder, exc.strerror or exc)
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.is_file(follow_symlinks=True):
-                    yield entry.path, entry.stat(follow_symlinks=True)
-            except OSError:
-                continue
 
 
 # ---------------------------------------------------------------------------- the worker
@@ -191,13 +72,19 @@ class Syncer:
         self.deadline = float("inf")
         self.dropped = 0
         self.emitted = 0
+        self.ready = threading.Event()
+        # changes since (just before) watching began are news even without catch_up
+        self.started_ns = time.time_ns() - 20_000_000
+        self._handled: dict[str, int] = {}
+        self._handled_cond = threading.Condition()
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self, initial: list[tuple[str, bool]]) -> None:
-        """Start the thread; first it syncs each (root, catch_up) with the folder."""
-        for root, catch_up in initial:
-            self.queue.put(Hint("start_catch_up" if catch_up else "start", root))
+    def start(self) -> None:
+        """Start the thread; first it syncs each folder (``ready`` is set when done)."""
+        for root in self.roots:
+            self.queue.put(Hint("start", root))
+        self.queue.put(Hint("ready", ""))
         self._thread = threading.Thread(target=self._run, name="router-s3", daemon=True)
         self._thread.start()
 
@@ -212,6 +99,8 @@ class Syncer:
         self.queue.put(_STOP)
         self._thread.join()
         self._thread = None
+        with self._handled_cond:
+            self._handled_cond.notify_all()
         if self.dropped:
             log.warning(
                 "s3: %d file change(s) were not notified before stopping "
@@ -266,14 +155,13 @@ class Syncer:
         elif kind == "dir_moved":
             self.removed_under(root, path)
             self.scan(root, hint.dest, settle=False)
-        elif kind in ("overflow", "start_catch_up"):
-            if kind == "overflow":
-                log.warning(
-                    "s3: events were lost under %s (inotify queue overflow); rescanning", root
-                )
+        elif kind == "overflow":
+            log.warning("s3: events were lost under %s (inotify queue overflow); rescanning", root)
             self.reconcile(root)
         elif kind == "start":
-            self.mirror(root)
+            self.initial_sync(root)
+        elif kind == "ready":
+            self.ready.set()
         elif kind == "root_gone":
             log.warning("s3: the watched folder %s was deleted; its objects are removed and "
                         "nothing more is watched there until the next start", root)  # fmt: skip
@@ -289,6 +177,12 @@ class Syncer:
 
     def changed(self, root: str, path: str, *, edge: bool) -> None:
         """A file to report if it differs (level) or unless a scan just reported it (edge)."""
+        try:
+            self._changed(root, path, edge=edge)
+        finally:
+            self._note(path)
+
+    def _changed(self, root: str, path: str, *, edge: bool) -> None:
         self.pending.pop(path, None)
         keyed = self._keyed(root, path)
         if not keyed:
@@ -333,10 +227,32 @@ class Syncer:
 
     def removed(self, root: str, path: str) -> None:
         self.pending.pop(path, None)
-        chosen = [
-            (t, k) for t, k in self._keyed(root, path) if self.state.get(t.name, k) is not None
-        ]
-        self.delete(chosen, notify=True)
+        try:
+            keyed = self._keyed(root, path)
+            self.delete([(t, k) for t, k in keyed if self.state.get(t.name, k)], notify=True)
+        finally:
+            self._note(path)
+
+    # ------------------------------------------------------------------ drop/remove waiters
+
+    def expect(self, path: str) -> int:
+        """Before changing ``path``: a mark for :meth:`wait_handled`."""
+        with self._handled_cond:
+            return self._handled.setdefault(path, 0)
+
+    def wait_handled(self, path: str, mark: int, timeout: float) -> bool:
+        """Wait until a change of ``path`` after ``mark`` has been handled (reported or
+        found unchanged). Drops that wait this way cannot be merged by inotify."""
+        with self._handled_cond:
+            return self._handled_cond.wait_for(
+                lambda: self._handled.get(path, 0) > mark or self._thread is None, timeout
+            )
+
+    def _note(self, path: str) -> None:
+        with self._handled_cond:
+            if path in self._handled:
+                self._handled[path] += 1
+                self._handled_cond.notify_all()
 
     def delete(self, chosen: list[tuple[Target, str]], *, notify: bool) -> None:
         written = self._to_buckets(chosen, self._delete_object)
@@ -382,28 +298,26 @@ class Syncer:
                     break
         self.removed_under(root, root)
 
-    def mirror(self, root: str) -> None:
-        """Start without catch-up: put what is there into the bucket(s), record it quietly."""
+    def initial_sync(self, root: str) -> None:
+        """At start: put every file into the bucket(s); report what changed since the last
+        run where ``catch_up`` asks for it, and what changed since watching began (it may have
+        closed before its folder was watched); record the rest quietly."""
         for path, _st in walk_files(root):
             keyed = self._keyed(root, path)
-            if not keyed:
-                continue
-            got = read_file(root, path)
+            got = read_file(root, path) if keyed else None
             if got is None:
                 continue
-            fresh = [
-                (t, k)
-                for t, k in keyed
-                if (r := self.state.get(t.name, k)) is None or r.ident != got.ident
-            ]
-            self.put(fresh, got, notify=False, upload=keyed)
+            stale = [(t, k) for t, k in keyed if (r := self.state.get(t.name, k)) is None
+                     or r.ident != got.ident]  # fmt: skip
+            recent = got.ident.mtime_ns >= self.started_ns
+            quiet = [(t, k) for t, k in stale if not (t.spec.catch_up or recent)]
+            self.put(quiet, got, notify=False, upload=keyed)
+            if len(quiet) < len(stale):
+                self.settle_later(root, path)
         for t in self.roots[root]:
-            gone = [
-                (t, k)
-                for k in self.state.keys_under(t.name, "")
-                if not os.path.lexists(t.path_of_key(k))
-            ]
-            self.delete(gone, notify=False)
+            keys = self.state.keys_under(t.name, "")
+            gone = [(t, k) for k in keys if not os.path.lexists(t.path_of_key(k))]
+            self.delete(gone, notify=t.spec.catch_up)
 
     def settle_later(self, root: str, path: str, st: os.stat_result | None = None) -> None:
         if st is None:

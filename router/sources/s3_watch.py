@@ -84,8 +84,30 @@ def _inotify_observer() -> BaseObserver | None:
             InotifyObserver,
             InotifyWatchGroup,
         )
+        from watchdog.observers.inotify_c import (
+            CallbackId,
+            InotifyFD,
+            Mask,
+            WatchCallback,
+            WatchDescriptor,
+        )
     except Exception:  # not Linux, or no usable libc
         return None
+
+    class FD(InotifyFD):
+        # A group re-adds a watch it has when a new directory is seen both by its parent's
+        # walk and by its own IN_CREATE (mkdir -p); watchdog warns, which is noise here.
+        def _add_callback(
+            self, path: bytes, mask: Mask, callback: WatchCallback, id_: CallbackId
+        ) -> WatchDescriptor:
+            self._get_or_create_watch(path, mask).callbacks.pop(id_, None)
+            return super()._add_callback(path, mask, callback, id_)
+
+        def _remove_callback(self, wd: WatchDescriptor, id_: CallbackId) -> None:
+            watch = self._watch_for_wd.get(wd)
+            if watch is not None and id_ not in watch.callbacks:
+                return  # already removed (IN_IGNORED raced with an overflow rebuild)
+            super()._remove_callback(wd, id_)
 
     @dataclass
     class Group(InotifyWatchGroup):
@@ -111,9 +133,13 @@ def _inotify_observer() -> BaseObserver | None:
         def _overflowed(self) -> None:
             self.queue_event(QueueOverflowEvent(self.watch.path))
 
-    observer: BaseObserver = InotifyObserver(generate_full_events=True)
-    observer._emitter_class = Emitter  # the emitter class InotifyObserver would use, extended
-    return observer
+    class Observer(InotifyObserver):
+        def __init__(self) -> None:  # InotifyObserver's, with our inotify fd and emitter
+            self._inotify_fd = FD()
+            self._inotify_fd.start()
+            BaseObserver.__init__(self, Emitter, inotify_fd=self._inotify_fd)
+
+    return Observer()
 
 
 class _Handler(FileSystemEventHandler):

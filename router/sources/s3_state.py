@@ -1,0 +1,138 @@
+"""The S3 source's record of what it reported (``s3_objects``), and reading files safely.
+
+``s3_objects`` holds, per trigger and key, the size, mtime and MD5 of the version last
+reported and its sequencer: start-up catch-up and overflow rescans compare the folder
+with it, and sequencers keep growing across restarts.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import stat
+from collections.abc import Iterator
+from typing import NamedTuple
+
+from ..events import s3 as s3_events
+
+log = logging.getLogger(__name__)
+
+
+class Ident(NamedTuple):
+    size: int
+    mtime_ns: int
+    etag: str
+
+
+class Row(NamedTuple):
+    ident: Ident
+    seq: int
+
+
+class Read(NamedTuple):
+    data: bytes
+    ident: Ident
+
+
+# ---------------------------------------------------------------------------- state (s3_objects)
+
+
+class State:
+    """What each trigger last reported per key, in memory and in ``s3_objects``."""
+
+    def __init__(self, conn: sqlite3.Connection, triggers: list[str]) -> None:
+        self.conn = conn
+        self.rows: dict[str, dict[str, Row]] = {t: {} for t in triggers}
+        marks = ",".join("?" * len(triggers))
+        query = "SELECT trigger, key, size, mtime_ns, etag, sequencer FROM s3_objects"
+        for r in conn.execute(f"{query} WHERE trigger IN ({marks})", triggers):
+            self.rows[r[0]][r[1]] = Row(Ident(r[2], r[3], r[4]), r[5])
+        top = conn.execute("SELECT MAX(sequencer) FROM s3_objects").fetchone()[0]
+        self.last_seq = int(top or 0)
+
+    def get(self, trigger: str, key: str) -> Row | None:
+        return self.rows[trigger].get(key)
+
+    def keys_under(self, trigger: str, prefix: str) -> list[str]:
+        return [k for k in self.rows[trigger] if k.startswith(prefix)]
+
+    def put(self, trigger: str, key: str, row: Row) -> None:
+        i = row.ident
+        self.conn.execute(
+            "INSERT OR REPLACE INTO s3_objects (trigger, key, size, mtime_ns, etag, sequencer)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (trigger, key, i.size, i.mtime_ns, i.etag, row.seq),
+        )
+        self.rows[trigger][key] = row
+
+    def drop(self, trigger: str, key: str) -> None:
+        self.conn.execute("DELETE FROM s3_objects WHERE trigger = ? AND key = ?", (trigger, key))
+        self.rows[trigger].pop(key, None)
+
+    def next_seq(self, now: float) -> int:
+        """Milliseconds in the high bits, a counter in the low 16: grows across restarts."""
+        self.last_seq = max(self.last_seq + 1, int(now * 1000) << 16)
+        return self.last_seq
+
+
+def sequencer_text(seq: int) -> str:
+    """The 18-hex-digit form of ``events.s3.make_sequencer``: 11 digits of ms, 7 of counter."""
+    return f"{seq >> 16:011X}{seq & 0xFFFF:07X}"
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def read_file(root: str, path: str) -> Read | None:
+    """The bytes and identity of a regular file under ``root``; None (and a warning) when it
+    vanished, is unreadable, or is a symlink leading out of ``root``."""
+    real = os.path.realpath(path)
+    if real != path and not _within(real, root):
+        log.warning(
+            "s3: %s is a symlink to %s, outside the watched folder %s; skipped", path, real, root
+        )
+        return None
+    try:
+        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)  # NONBLOCK: a FIFO must not hang us
+    except FileNotFoundError:
+        log.warning("s3: %s vanished before it could be read; skipped", path)
+        return None
+    except OSError as exc:
+        log.warning("s3: cannot read %s (%s); skipped", path, exc.strerror or exc)
+        return None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        try:
+            data = f.read()
+        except OSError as exc:
+            log.warning("s3: cannot read %s (%s); skipped", path, exc.strerror or exc)
+            return None
+    return Read(data, Ident(len(data), st.st_mtime_ns, s3_events.etag(data)))
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def walk_files(top: str) -> Iterator[tuple[str, os.stat_result]]:
+    """Regular files (and symlinks) below ``top``; never descends into a symlinked directory."""
+    stack = [top]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError as exc:
+            if not isinstance(exc, FileNotFoundError):
+                log.warning("s3: cannot list %s (%s); skipped", folder, exc.strerror or exc)
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                elif entry.is_file(follow_symlinks=True):
+                    yield entry.path, entry.stat(follow_symlinks=True)
+            except OSError:
+                continue

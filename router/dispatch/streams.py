@@ -123,6 +123,7 @@ class _Progress:
 class _Lane:
     def __init__(self) -> None:
         self.queue: deque[tuple[Record, float]] = deque()  # (record, monotonic time it arrived)
+        self.bytes = 0  # the JSON size of the records queued
         self.arrived = asyncio.Event()
 
 
@@ -186,6 +187,7 @@ class ShardConsumer:
                 dropped = []
             lane = self._lanes[self._lane_of(record)]
             lane.queue.append((record, self._clock.monotonic()))
+            lane.bytes += record.size
             lane.arrived.set()
         if dropped:
             await self._finish(dropped)
@@ -232,8 +234,8 @@ class ShardConsumer:
                 await lane.arrived.wait()
                 continue
             batch = await self._gather(lane)
-            if batch and await self._deliver(batch):
-                await self._finish([r.sequence_number for r in batch])
+            if batch:
+                await self._deliver(batch)
 
     async def _gather(self, lane: _Lane) -> list[Record]:
         """Wait for a full batch, the 6 MB payload cap or the end of the batching window."""
@@ -257,22 +259,21 @@ class ShardConsumer:
             if batch and size + record.size > MAX_PAYLOAD:
                 break
             lane.queue.popleft()
+            lane.bytes -= record.size
             batch.append(record)
             size += record.size
         return batch
 
     def _payload_full(self, lane: _Lane) -> bool:
-        return sum(r.size for r, _ in lane.queue) >= MAX_PAYLOAD
+        return lane.bytes >= MAX_PAYLOAD
 
     # ------------------------------------------------------------------ delivering
 
-    async def _deliver(self, batch: list[Record]) -> bool:
-        """One batch to the end: success, or records discarded; the lane waits meanwhile.
-        False when the consumer stopped first (the batch is not done: no checkpoint)."""
+    async def _deliver(self, batch: list[Record]) -> None:
+        """One batch to the end: each record delivered or discarded (and then done, for the
+        checkpoint), while the lane waits. Records left when the consumer stops stay undone."""
         todo: deque[_Segment] = deque([_Segment(batch)])
-        while todo:
-            if self._stopping:
-                return False
+        while todo and not self._stopping:
             seg = todo.popleft()
             await self._drop_aged(seg)
             if not seg.records:
@@ -287,10 +288,12 @@ class ShardConsumer:
             failed_from = self._failed_from(inv, seg.records)
             if failed_from is None:
                 self.stats.delivered += len(seg.records)
+                await self._done(seg.records)
                 continue
             self.stats.failures += 1
             if failed_from > 0:  # a partial batch response: the records before it succeeded
                 self.stats.delivered += failed_from
+                await self._done(seg.records[:failed_from])
                 seg.records = seg.records[failed_from:]
             elif failed_from == WHOLE_BATCH and self.settings.bisect_on_error and len(seg.records) > 1:
                 # on a function error, "regardless of ReportBatchItemFailures";
@@ -305,7 +308,6 @@ class ShardConsumer:
                 continue
             todo.appendleft(seg)
             await self._backoff(seg.retries, seg)
-        return True
 
     async def _attempt(self, seg: _Segment) -> Invocation | None:
         self.stats.batches += 1
@@ -342,6 +344,9 @@ class ShardConsumer:
             seg.records = [r for r in seg.records if now - r.arrival <= limit]
             await self._discard(Discard(aged, "RecordAgeExceeded", seg.invokes, seg.last))
 
+    async def _done(self, records: list[Record]) -> None:
+        await self._finish([r.sequence_number for r in records])
+
     async def _discard(self, discard: Discard) -> None:
         self.stats.discarded += len(discard.records)
         first, last = discard.records[0], discard.records[-1]
@@ -352,6 +357,7 @@ class ShardConsumer:
                 await self._on_discard(discard)
             except Exception:  # a destination problem must not stop the shard
                 log.exception("%s: the on-failure destination failed", self.name)
+        await self._done(discard.records)
 
     async def _backoff(self, retry: int, seg: _Segment) -> None:
         """Wait before a retry, but not past the moment the oldest record ages out."""

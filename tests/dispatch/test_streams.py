@@ -182,3 +182,20 @@ def test_stop_leaves_an_unfinished_batch_unchecked() -> None:
 def test_record_size_counts_the_json() -> None:
     r = rec(1)
     assert r.size > 100 and isinstance(r, Record)
+
+
+def test_stop_keeps_the_checkpoint_of_the_half_that_was_done() -> None:
+    async def main() -> None:
+        def handler(batch: list[int]) -> None:
+            if 4 in batch:
+                raise ValueError("poison")
+
+        fn = FakeFunction(handler)
+        h = Harness(fn, batch_size=4, retries=-1, bisect_on_error=True)
+        async with h:
+            await h.put(rec(1), rec(2), rec(3), rec(4))
+            await asyncio.sleep(0.05)
+        assert fn.calls[:4] == [[1, 2, 3, 4], [1, 2], [3, 4], [3]]
+        assert h.checkpoint == 3  # 4 keeps failing: it is read again after a restart
+
+    run(main())

@@ -54,13 +54,11 @@ class DynamoDBSource:
         stack.callback(self._executor.shutdown, wait=True, cancel_futures=True)
         await self.checkpoints.start(stack)
         stack.push_async_callback(self._stop)
-        for trigger in self.triggers:
+        for trigger in self.triggers:  # every mapping's options are checked before any reads
             spec = trigger.dynamodb
-            assert spec is not None
-            if not spec.enabled:
-                continue
-            mapping = Mapping(trigger, spec, self)
-            self._mappings[trigger.name] = mapping
+            if spec is not None and spec.enabled:
+                self._mappings[trigger.name] = Mapping(trigger, spec, self)
+        for mapping in self._mappings.values():
             await mapping.start()
 
     async def _stop(self) -> None:

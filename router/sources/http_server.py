@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 Handler = Callable[[HttpRequest], Coroutine[object, object, HttpResponse]]
 ErrorResponse = Callable[[int, str], HttpResponse]
 
+IDLE_TIMEOUT = 60.0  # seconds a keep-alive connection may sit idle before it is closed
 LINGER = 2.0  # seconds an erroring connection is drained before it closes
 MAX_WAITING = 32  # pipelined requests queued on one connection before reading pauses
 _HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "date"})
@@ -130,6 +131,8 @@ class HttpProtocol(asyncio.Protocol):
         self.current_http10 = False
         self.closing = False
         self.paused = False
+        self.peer_done = False  # the client half-closed: answer what it sent, then close
+        self.last_active = server.loop.time()
 
     # ------------------------------------------------------------------ connection
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -138,15 +141,24 @@ class HttpProtocol(asyncio.Protocol):
         if isinstance(peer, tuple) and peer:
             self.peer = str(peer[0])
         self.server.connections.add(self)
+        if self.server.stopping:
+            self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closing = True
         self.waiting.clear()
         self.server.connections.discard(self)
 
+    def eof_received(self) -> bool | None:
+        if self.task is None and not self.waiting:
+            return None  # nothing owed: let the transport close
+        self.peer_done = True
+        return True  # keep the write side open for the answers still owed
+
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
+        self.last_active = self.server.loop.time()
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as e:
@@ -168,9 +180,12 @@ class HttpProtocol(asyncio.Protocol):
         if self.task is None:
             self._next()
 
-    def close_idle(self) -> None:
+    def close_idle(self, older_than: float = 0.0) -> None:
+        """Close the connection when no request is on it (and it has been quiet
+        ``older_than`` seconds)."""
         if self.task is None and not self.waiting and self.transport is not None:
-            self.transport.close()
+            if self.server.loop.time() - self.last_active >= older_than:
+                self.transport.close()
 
     # ------------------------------------------------------------------ parser callbacks
     def on_message_begin(self) -> None:
@@ -250,7 +265,10 @@ class HttpProtocol(asyncio.Protocol):
             resp = self.server.error_response(500, "Internal Server Error")
         else:
             resp = task.result()
+        self.last_active = self.server.loop.time()
         keep_alive = self.current_keep_alive and not self.server.stopping
+        if self.peer_done and not self.waiting:
+            keep_alive = False
         if self.transport is None or self.transport.is_closing():
             return
         self._write(resp, keep_alive=keep_alive, head=self.current_head, http10=self.current_http10)
@@ -287,22 +305,35 @@ class HttpServer:
         self.connections: set[HttpProtocol] = set()
         self.stopping = False
         self._server: asyncio.Server | None = None
-        self.loop = asyncio.get_event_loop()
+        self._sweeper: asyncio.Task[None] | None = None
+        self.loop = asyncio.get_running_loop()
 
     async def start(self) -> None:
-        self.loop = asyncio.get_running_loop()
         self._server = await self.loop.create_server(
             lambda: HttpProtocol(self), self.host, self.port, reuse_address=True, backlog=1024
         )
         sock = self._server.sockets[0]
         self.port = int(sock.getsockname()[1])
+        self._sweeper = self.loop.create_task(self._sweep())
+
+    async def _sweep(self) -> None:
+        """Close keep-alive connections idle for :data:`IDLE_TIMEOUT` seconds."""
+        while True:
+            await asyncio.sleep(IDLE_TIMEOUT / 4)
+            for conn in list(self.connections):
+                conn.close_idle(IDLE_TIMEOUT)
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop listening, close idle connections, give in-flight requests ``grace``
         seconds to be answered, then close everything."""
         self.stopping = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         if self._server is not None:
             self._server.close()
+        await asyncio.sleep(0)  # connections accepted just now get their connection_made
         for conn in list(self.connections):
             conn.close_idle()
         tasks = [c.task for c in self.connections if c.task is not None]
@@ -311,6 +342,7 @@ class HttpServer:
         for conn in list(self.connections):
             if conn.transport is not None:
                 conn.transport.close()
+        await asyncio.sleep(0)  # let the transports finish closing their sockets
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), timeout=grace)

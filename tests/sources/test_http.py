@@ -484,8 +484,12 @@ def test_stop_closes_idle_keep_alive_connections(tmp_path: Path) -> None:
 def test_port_zero_picks_a_free_port(tmp_path: Path) -> None:
     async def go() -> int:
         async with serving(make_config(CONFIG, tmp_path), {"f": echo}) as (src, _):
-            with socket.create_connection(("127.0.0.1", src.port)):
-                pass
+            reader, writer = await asyncio.open_connection("127.0.0.1", src.port)
+            writer.close()
+            await writer.wait_closed()
+            with socket.socket() as probe:  # the port is taken while the source runs
+                with pytest.raises(OSError):
+                    probe.bind(("127.0.0.1", src.port))
             return src.port
 
     assert run(go()) > 0
@@ -514,3 +518,39 @@ def test_router_unable_to_invoke_is_api_gateway_500(tmp_path: Path) -> None:
     v2, rest = run(go())
     assert (v2.status_code, v2.json()) == (500, {"message": "Internal Server Error"})
     assert (rest.status_code, rest.json()) == (500, {"message": "Internal server error"})
+
+
+def test_a_half_closed_client_still_gets_its_answer(tmp_path: Path) -> None:
+    async def slow(event: dict[str, Any]) -> Any:
+        await asyncio.sleep(0.1)
+        return "answered"
+
+    async def go() -> bytes:
+        async with serving(make_config(CONFIG, tmp_path), {"f": slow}) as (src, _):
+            reader, writer = await asyncio.open_connection("127.0.0.1", src.port)
+            writer.write(b"GET /hello/x HTTP/1.1\r\nHost: x\r\n\r\n")
+            writer.write_eof()
+            out = await asyncio.wait_for(reader.read(), 5)  # to EOF: the server closes after
+            writer.close()
+            return out
+
+    out = run(go())
+    assert out.startswith(b"HTTP/1.1 200") and out.endswith(b"answered")
+    assert b"Connection: close" in out
+
+
+def test_idle_keep_alive_connections_are_closed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import router.sources.http_server as server
+
+    monkeypatch.setattr(server, "IDLE_TIMEOUT", 0.2)
+
+    async def go() -> bytes:
+        async with serving(make_config(CONFIG, tmp_path), {"f": lambda e: "x"}) as (src, _):
+            reader, writer = await asyncio.open_connection("127.0.0.1", src.port)
+            writer.write(b"GET /hello/x HTTP/1.1\r\nHost: x\r\n\r\n")
+            await reader.readuntil(b"\r\n\r\nx")
+            rest = await asyncio.wait_for(reader.read(), 5)  # EOF once idle long enough
+            writer.close()
+            return rest
+
+    assert run(go()) == b""

@@ -17,7 +17,7 @@ FUNCTIONS = """
 echo: {handler: pyhandlers/basic.echo}
 counter: {handler: pyhandlers/basic.counter}
 ctx: {handler: pyhandlers/basic.context_info, memory: 256, timeout: 7}
-env: {handler: pyhandlers/basic.environment, environment: {STAGE: test, AWS_REGION: xx-fake-1}}
+env: {handler: pyhandlers/basic.environment, environment: {STAGE: test}}
 where: {handler: pyhandlers/basic.where}
 root: {handler: root_handler.handler}
 decimals: {handler: pyhandlers/basic.decimals}
@@ -180,7 +180,7 @@ def test_environment(py: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
     expected = {
         "AWS_LAMBDA_FUNCTION_NAME": "env", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/env",
-        "AWS_REGION": "eu-west-2", "AWS_DEFAULT_REGION": "eu-west-2",  # reserved: not overridden
+        "AWS_REGION": "eu-west-2", "AWS_DEFAULT_REGION": "eu-west-2",  # reserved: config refuses them
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{py.config.functions['env'].runtime}",
         "_HANDLER": "pyhandlers/basic.environment",
         "LAMBDA_TASK_ROOT": str(py.config.functions["env"].code_dir), "TZ": ":UTC",

@@ -72,7 +72,13 @@ class Aws:
         if self.mode == "embedded":
             await asyncio.to_thread(self._start_embedded)
             stack.push_async_callback(self._stop_async)
-        await asyncio.to_thread(self.create_resources)
+        try:
+            await asyncio.to_thread(self.create_resources)
+        except StartupError:
+            raise
+        except Exception as exc:  # botocore: unreachable endpoint, refused credentials, ...
+            where = self.endpoint_url or "AWS"
+            raise StartupError(f"cannot create the config's resources at {where}: {exc}") from None
 
     def _start_embedded(self) -> None:
         global _embedded_running

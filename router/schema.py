@@ -405,6 +405,17 @@ class DynamoDBTrigger(_Model):
     def _filter(cls, v: Any) -> Any:
         return [v] if isinstance(v, dict) else v
 
+    @field_validator("filter")
+    @classmethod
+    def _patterns(cls, v: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        from .filters import FilterError, check_patterns  # pure, stdlib only
+
+        try:
+            check_patterns(v, "filter")
+        except FilterError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
 
 SOURCE_KINDS = ("s3", "schedule", "http", "dynamodb")
 

@@ -322,3 +322,9 @@ def test_the_demo_config_is_valid() -> None:
 def test_reserved_environment_variables_are_refused(project: Path) -> None:
     issue = one(project, BASE + "    environment: {AWS_REGION: eu-west-1}\n")
     assert issue.path == "functions.app.environment" and "AWS_REGION is a reserved Lambda" in issue.message
+
+
+def test_stream_filter_patterns_are_checked(project: Path) -> None:
+    issue = one(project, BASE + "resources: {tables: {t: {keys: {pk: S}}}}\n"
+                "triggers:\n  - function: app\n    dynamodb: {table: t, filter: [{eventName: [{prefx: IN}]}]}\n")
+    assert issue.path == "triggers[0].dynamodb.filter" and "filter[0].eventName" in issue.message

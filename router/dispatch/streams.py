@@ -24,8 +24,8 @@ from typing import Any
 
 from ..clock import Clock
 from ..errors import RouterError
+from ..filters import RecordFilter
 from ..invocation import Invocation
-from .filters import RecordFilter
 from .stream_records import WHOLE_BATCH, Discard, partial_failure_index
 
 log = logging.getLogger(__name__)

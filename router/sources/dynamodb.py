@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..config import DynamoDBTrigger, TriggerConfig
-from ..dispatch.filters import FilterError, RecordFilter
 from ..dispatch.records import function_arn, iso_millis
 from ..dispatch.stream_records import Discard, failure_record
 from ..dispatch.streams import StreamSettings
 from ..errors import StartupError
+from ..filters import FilterError, RecordFilter
 from .base import SourceContext
 from .dynamodb_shards import Checkpoints, Shard, aws_error_code
 

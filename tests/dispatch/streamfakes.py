@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from router.clock import ManualClock
-from router.dispatch.filters import RecordFilter
+from router.filters import RecordFilter
 from router.dispatch.stream_records import Discard
 from router.dispatch.streams import Record, ShardConsumer, StreamSettings
 from router.invocation import Invocation

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from router.dispatch.filters import FilterError, RecordFilter, check_patterns, matches
+from router.filters import FilterError, RecordFilter, check_patterns, matches
 
 
 def record(**image: Any) -> dict[str, Any]:

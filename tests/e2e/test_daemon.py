@@ -58,3 +58,20 @@ def test_port_in_use_is_a_clear_error(demo: Path, daemon: type) -> None:
     out = "\n".join(d.lines)
     assert d.proc.returncode == 2, out
     assert f"cannot start the embedded AWS on 127.0.0.1:{port}" in out and "Traceback" not in out
+
+
+def test_unreachable_external_endpoint_is_a_clear_error(demo: Path, daemon: type) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    text = (demo / "triggers.yaml").read_text().replace(
+        "aws: {endpoint: embedded, port: 0}", f"aws: {{endpoint: 'http://127.0.0.1:{port}'}}"
+    )
+    (demo / "triggers.yaml").write_text(text)
+    d = daemon(demo / "triggers.yaml")
+    d.proc.wait(120)
+    out = "\n".join(d.lines)
+    assert d.proc.returncode == 2, out
+    assert f"cannot create the config's resources at http://127.0.0.1:{port}" in out and "Traceback" not in out

@@ -271,9 +271,9 @@ class S3Source:
             log.warning("s3: the watcher has not handled %s after %g s", path, DROP_WAIT)
 
     def stats(self) -> dict[str, Any]:
+        """Counters for benchmarks and debugging."""
         s = self.syncer
-        return (
-            {}
-            if s is None
-            else {"emitted": s.emitted, "pending": len(s.pending), "queued": s.queue.qsize()}
-        )
+        if s is None:
+            return {}
+        return {"emitted": s.emitted, "overflows": s.overflows, "settling": len(s.pending),
+                "queued": s.queue.qsize()}  # fmt: skip

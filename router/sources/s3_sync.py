@@ -1,10 +1,10 @@
 """The S3 source's worker: turns watcher hints into bucket writes and notifications.
 
-One thread owns all state, so the order of changes to a key is the order of its
-notifications, and sequencers only grow. For each change it reads the file once, puts
-those exact bytes into the bucket(s), queues the event (durable when ``emit`` returns),
-and only then records the change in ``s3_objects`` (so a crash in between is seen again
-by the next catch-up or rescan).
+One thread owns the state, so sequencers only grow and each key's changes are applied in
+the order they happened. Per change it reads the file once, has the exact bytes put into
+the bucket(s) and the event queued (durable when ``emit`` returns: :mod:`.s3_apply`), and
+only then records the change in ``s3_objects`` (a crash in between is seen again by the
+next catch-up or rescan). Runs of changes to different files are applied in parallel.
 
 Two ways a change is noticed:
 - *edge*: a file was closed after writing, or moved in. Always a Put, except when a scan
@@ -23,12 +23,14 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..events import s3 as s3_events
-from .s3_state import Ident, Read, Row, State, read_file, sequencer_text, walk_files
+from .s3_apply import DELETE, PUT, Applier, Change, Emit
+from .s3_state import Ident, Row, State, read_file, walk_files
 from .s3_watch import Hint
 
 if TYPE_CHECKING:
@@ -36,10 +38,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[Any, Any], str]  # (trigger config, event) -> event id; blocks until committed
-
-
-# ---------------------------------------------------------------------------- the worker
+BATCH = 64  # changes of different files applied together
+POOL = 8  # threads applying them (bucket writes mostly wait on the embedded AWS)
+_STOP = object()
+Pairs = list[tuple["Target", str]]
 
 
 @dataclass
@@ -49,29 +51,24 @@ class Pending:
     root: str
 
 
-_STOP = object()
-
-
 class Syncer:
     """Consumes hints on its own thread. ``roots`` maps a watched folder to its targets."""
 
     def __init__(self, roots: dict[str, list[Target]], *, conn: sqlite3.Connection, s3: Any | None,
                  emit: Emit, now: Callable[[], float], region: str) -> None:  # fmt: skip
         self.roots = roots
-        self.targets = [t for ts in roots.values() for t in ts]
-        self.state = State(conn, [t.name for t in self.targets])
-        self.s3 = s3  # None: no bucket to mirror into (real AWS)
-        self.emit = emit
+        self.state = State(conn, [t.name for ts in roots.values() for t in ts])
+        self.applier = Applier(s3, emit, region, now)
         self.now = now
-        self.region = region
         self.queue: queue.Queue[Any] = queue.Queue()
+        self._ahead: deque[Any] = deque()  # taken from the queue while batching, not yet handled
         self.pending: dict[str, Pending] = {}
         self._timers: list[tuple[float, str]] = []
         self.scanned: dict[tuple[str, str], tuple[Ident, float]] = {}
         self._thread: threading.Thread | None = None
+        self._pool: ThreadPoolExecutor | None = None
         self.deadline = float("inf")
-        self.dropped = 0
-        self.emitted = 0
+        self.dropped = self.emitted = self.overflows = 0
         self.ready = threading.Event()
         # changes since (just before) watching began are news even without catch_up
         self.started_ns = time.time_ns() - 20_000_000
@@ -85,6 +82,7 @@ class Syncer:
         for root in self.roots:
             self.queue.put(Hint("start", root))
         self.queue.put(Hint("ready", ""))
+        self._pool = ThreadPoolExecutor(POOL, thread_name_prefix="router-s3-apply")
         self._thread = threading.Thread(target=self._run, name="router-s3", daemon=True)
         self._thread.start()
 
@@ -99,63 +97,81 @@ class Syncer:
         self.queue.put(_STOP)
         self._thread.join()
         self._thread = None
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         with self._handled_cond:
             self._handled_cond.notify_all()
         if self.dropped:
-            log.warning(
-                "s3: %d file change(s) were not notified before stopping "
-                "(catch_up: true notices them at the next start)",
-                self.dropped,
-            )
+            log.warning("s3: %d file change(s) were not notified before stopping (catch_up: "
+                        "true notices them at the next start)", self.dropped)  # fmt: skip
 
     def _run(self) -> None:
         while True:
             try:
-                item = self.queue.get(timeout=self._wait())
+                item = (
+                    self._ahead.popleft() if self._ahead else self.queue.get(timeout=self._wait())
+                )
             except queue.Empty:
                 item = None
             if item is _STOP:
                 break
             if item is not None:
-                self._guard(self.handle, item)
+                self._guard(item)
             self._fire_due(time.monotonic())
         self._fire_due(float("inf"))  # settle what is left now
 
     def _wait(self) -> float | None:
-        if not self._timers:
-            return None
-        return max(0.0, self._timers[0][0] - time.monotonic())
+        return max(0.0, self._timers[0][0] - time.monotonic()) if self._timers else None
 
-    def _guard(self, fn: Callable[[Hint], None], hint: Hint) -> None:
+    def _guard(self, hint: Hint) -> None:
         if time.monotonic() > self.deadline:
             self.dropped += 1
             return
         try:
-            fn(hint)
+            if hint.kind in ("closed", "removed"):
+                self.file_changes(self._batch(hint))
+            else:
+                self.handle(hint)
         except Exception:  # one bad file must not stop the watcher
             log.exception("s3: failed to handle %s %s", hint.kind, hint.path or hint.root)
+
+    def _batch(self, first: Hint) -> list[Hint]:
+        """``first`` and the closes/deletes queued right behind it, of other files."""
+        batch, paths = [first], {first.path}
+        while len(batch) < BATCH and not self._ahead:
+            try:
+                nxt = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if (
+                not (isinstance(nxt, Hint) and nxt.kind in ("closed", "removed"))
+                or nxt.path in paths
+            ):
+                self._ahead.append(nxt)
+                break
+            batch.append(nxt)
+            paths.add(nxt.path)
+        return batch
 
     # ------------------------------------------------------------------ hints
 
     def handle(self, hint: Hint) -> None:
         kind, root, path = hint.kind, hint.root, hint.path
-        if kind == "closed":
-            self.changed(root, path, edge=True)
-        elif kind == "touched":
+        if kind == "touched":
             self.settle_later(root, path)
-        elif kind == "removed":
-            self.removed(root, path)
         elif kind == "moved":
-            self.removed(root, path)
-            self.changed(root, hint.dest, edge=True)
+            self.file_changes([Hint("removed", root, path)])
+            self.file_changes([Hint("closed", root, hint.dest)])
         elif kind == "dir_added":
-            self.scan(root, path, settle=True)
+            for p, st in walk_files(path):
+                self.settle_later(root, p, st)
         elif kind == "dir_removed":
             self.removed_under(root, path)
         elif kind == "dir_moved":
             self.removed_under(root, path)
-            self.scan(root, hint.dest, settle=False)
+            self.apply(self._plan_put(root, p, level=True) for p, _ in walk_files(hint.dest))
         elif kind == "overflow":
+            self.overflows += 1
             log.warning("s3: events were lost under %s (inotify queue overflow); rescanning", root)
             self.reconcile(root)
         elif kind == "start":
@@ -167,7 +183,24 @@ class Syncer:
                         "nothing more is watched there until the next start", root)  # fmt: skip
             self.removed_under(root, root)
 
-    def _keyed(self, root: str, path: str) -> list[tuple[Target, str]]:
+    def file_changes(self, hints: list[Hint]) -> None:
+        """Closed (edge Put) and removed (Delete) files, each a different path."""
+        plans = []
+        for h in hints:
+            self.pending.pop(h.path, None)
+            try:
+                plan = (
+                    self._plan_put(h.root, h.path) if h.kind == "closed" else self._plan_delete(h)
+                )
+            except Exception:
+                log.exception("s3: failed to handle %s %s", h.kind, h.path)
+                plan = None
+            if plan is None:
+                self._note(h.path)
+            plans.append(plan)
+        self.apply(plans)
+
+    def _keyed(self, root: str, path: str) -> Pairs:
         out = []
         for t in self.roots[root]:
             key = t.key_of(path)
@@ -175,63 +208,65 @@ class Syncer:
                 out.append((t, key))
         return out
 
-    def changed(self, root: str, path: str, *, edge: bool) -> None:
-        """A file to report if it differs (level) or unless a scan just reported it (edge)."""
-        try:
-            self._changed(root, path, edge=edge)
-        finally:
-            self._note(path)
-
-    def _changed(self, root: str, path: str, *, edge: bool) -> None:
+    def _plan_put(self, root: str, path: str, *, level: bool = False) -> Change | None:
+        """A Put of ``path`` if it differs from the state (level) or unless a scan just
+        reported this very version (edge)."""
         self.pending.pop(path, None)
         keyed = self._keyed(root, path)
-        if not keyed:
-            return
-        got = read_file(root, path)
+        got = read_file(root, path) if keyed else None
         if got is None:
-            return
+            return None
         chosen = []
         for t, key in keyed:
-            if edge:
-                seen = self.scanned.pop((t.name, key), None)
-                if seen is not None and seen[0] == got.ident:
-                    continue
-            else:
+            if level:
                 row = self.state.get(t.name, key)
                 if row is not None and row.ident == got.ident:
                     continue
+            else:
+                seen = self.scanned.pop((t.name, key), None)
+                if seen is not None and seen[0] == got.ident:
+                    continue
             chosen.append((t, key))
-        self.put(chosen, got, notify=True)
-        if not edge:
-            stamp = time.monotonic()
-            for t, key in chosen:
-                self.scanned[(t.name, key)] = (got.ident, stamp)
-            self._prune_scanned(stamp)
+        return self._change(PUT, path, chosen, got=got, level=level) if chosen else None
 
-    def put(self, chosen: list[tuple[Target, str]], got: Read, *, notify: bool = True,
-            upload: list[tuple[Target, str]] | None = None) -> None:  # fmt: skip
-        """Put the bytes into the buckets of ``upload`` (default: of ``chosen``), then queue
-        the ``chosen`` triggers' events and record them."""
+    def _plan_delete(self, hint: Hint) -> Change | None:
+        keyed = self._keyed(hint.root, hint.path)
+        known = [(t, k) for t, k in keyed if self.state.get(t.name, k) is not None]
+        return self._change(DELETE, hint.path, known) if known else None
 
-        def upload_one(bucket: str, key: str) -> None:
-            self._put_object(bucket, key, got.data)
+    def _change(self, event: str, path: str, targets: Pairs, **kw: Any) -> Change:
+        seqs = [self.state.next_seq(self.now()) for _ in targets]
+        return Change(event, path, targets, seqs, **kw)
 
-        written = self._to_buckets(chosen if upload is None else upload, upload_one)
-        for t, key in chosen:
-            if t.bucket not in written:
+    def apply(self, plans: Iterable[Change | None]) -> None:
+        """Apply the changes (in parallel when several), then record and count them."""
+        todo = [c for c in plans if c is not None]
+        for start in range(0, len(todo), BATCH):
+            chunk = todo[start : start + BATCH]
+            if len(chunk) > 1 and self._pool is not None:
+                list(self._pool.map(self.applier.apply, chunk))
+            else:
+                for c in chunk:
+                    self.applier.apply(c)
+            for c in chunk:
+                self._record(c)
+
+    def _record(self, c: Change) -> None:
+        stamp = time.monotonic()
+        for ok, (t, key), seq in zip(c.ok, c.targets, c.seqs, strict=True):
+            if not ok:
                 continue
-            seq = self.state.next_seq(self.now())
-            if notify and not self._notify(t, "ObjectCreated:Put", key, seq, got.ident):
+            if c.got is None:
+                self.state.drop(t.name, key)
+                self.scanned.pop((t.name, key), None)
                 continue
-            self.state.put(t.name, key, Row(got.ident, seq))
-
-    def removed(self, root: str, path: str) -> None:
-        self.pending.pop(path, None)
-        try:
-            keyed = self._keyed(root, path)
-            self.delete([(t, k) for t, k in keyed if self.state.get(t.name, k)], notify=True)
-        finally:
-            self._note(path)
+            self.state.put(t.name, key, Row(c.got.ident, seq))
+            if c.level and c.notify:
+                self.scanned[(t.name, key)] = (c.got.ident, stamp)
+        self.emitted += c.sent
+        if len(self.scanned) > 10_000:
+            self.scanned = {k: v for k, v in self.scanned.items() if stamp - v[1] < 60}
+        self._note(c.path)
 
     # ------------------------------------------------------------------ drop/remove waiters
 
@@ -254,35 +289,24 @@ class Syncer:
                 self._handled[path] += 1
                 self._handled_cond.notify_all()
 
-    def delete(self, chosen: list[tuple[Target, str]], *, notify: bool) -> None:
-        written = self._to_buckets(chosen, self._delete_object)
-        for t, key in chosen:
-            if t.bucket not in written:
-                continue
-            seq = self.state.next_seq(self.now())
-            if notify and not self._notify(t, "ObjectRemoved:Delete", key, seq, None):
-                continue
-            self.state.drop(t.name, key)
-            self.scanned.pop((t.name, key), None)
+    # ------------------------------------------------------------------ scans
 
-    def removed_under(self, root: str, folder: str) -> None:
-        """Delete what we know below ``folder`` that is no longer on disk."""
+    def _gone(self, t: Target, prefix: str) -> list[str]:
+        keys = self.state.keys_under(t.name, prefix)
+        return [k for k in keys if not os.path.lexists(t.path_of_key(k))]
+
+    def removed_under(self, root: str, folder: str, *, start: bool = False) -> None:
+        """Delete what the state holds below ``folder`` that is no longer on disk (at start,
+        quietly unless the trigger catches up)."""
         for t in self.roots[root]:
             rel = "" if folder == root else t.key_of(folder)
             if rel is None:
                 continue
-            keys = self.state.keys_under(t.name, rel + "/" if rel else "")
-            gone = [(t, k) for k in keys if not os.path.lexists(t.path_of_key(k))]
-            self.delete(gone, notify=True)
-
-    # ------------------------------------------------------------------ scans
-
-    def scan(self, root: str, folder: str, *, settle: bool) -> None:
-        for path, st in walk_files(folder):
-            if settle:
-                self.settle_later(root, path, st)
-            else:
-                self.changed(root, path, edge=False)
+            notify = t.spec.catch_up or not start
+            gone = self._gone(t, rel + "/" if rel else "")
+            self.apply(
+                self._change(DELETE, str(t.path_of_key(k)), [(t, k)], notify=notify) for k in gone
+            )
 
     def reconcile(self, root: str) -> None:
         """Rescan ``root``: changed or new files (by size and mtime) settle, then are
@@ -302,22 +326,21 @@ class Syncer:
         """At start: put every file into the bucket(s); report what changed since the last
         run where ``catch_up`` asks for it, and what changed since watching began (it may have
         closed before its folder was watched); record the rest quietly."""
-        for path, _st in walk_files(root):
-            keyed = self._keyed(root, path)
-            got = read_file(root, path) if keyed else None
-            if got is None:
-                continue
-            stale = [(t, k) for t, k in keyed if (r := self.state.get(t.name, k)) is None
-                     or r.ident != got.ident]  # fmt: skip
-            recent = got.ident.mtime_ns >= self.started_ns
-            quiet = [(t, k) for t, k in stale if not (t.spec.catch_up or recent)]
-            self.put(quiet, got, notify=False, upload=keyed)
-            if len(quiet) < len(stale):
-                self.settle_later(root, path)
-        for t in self.roots[root]:
-            keys = self.state.keys_under(t.name, "")
-            gone = [(t, k) for k in keys if not os.path.lexists(t.path_of_key(k))]
-            self.delete(gone, notify=t.spec.catch_up)
+        self.apply(self._plan_start(root, path) for path, _ in walk_files(root))
+        self.removed_under(root, root, start=True)
+
+    def _plan_start(self, root: str, path: str) -> Change | None:
+        keyed = self._keyed(root, path)
+        got = read_file(root, path) if keyed else None
+        if got is None:
+            return None
+        stale = [(t, k) for t, k in keyed if (r := self.state.get(t.name, k)) is None
+                 or r.ident != got.ident]  # fmt: skip
+        recent = got.ident.mtime_ns >= self.started_ns
+        quiet = [(t, k) for t, k in stale if not (t.spec.catch_up or recent)]
+        if len(quiet) < len(stale):
+            self.settle_later(root, path)  # reported once it is seen unchanged
+        return self._change(PUT, path, quiet, got=got, upload=keyed, notify=False)
 
     def settle_later(self, root: str, path: str, st: os.stat_result | None = None) -> None:
         if st is None:
@@ -325,90 +348,35 @@ class Syncer:
                 st = os.stat(path)
             except OSError:
                 return
-        settle = max(t.settle for t in self.roots[root])
-        due = time.monotonic() + settle
+        due = time.monotonic() + max(t.settle for t in self.roots[root])
         self.pending[path] = Pending(due, (st.st_size, st.st_mtime_ns), root)
         heapq.heappush(self._timers, (due, path))
 
     def _fire_due(self, now: float) -> None:
+        ready: list[Change | None] = []
         while self._timers and self._timers[0][0] <= now:
             due, path = heapq.heappop(self._timers)
             p = self.pending.get(path)
             if p is None or p.due != due:
                 continue  # handled by an edge event, or rescheduled
-            root = p.root
             try:
                 st = os.stat(path)
             except OSError:
                 self.pending.pop(path, None)
                 continue
             if (st.st_size, st.st_mtime_ns) != p.sig and now != float("inf"):
-                self.settle_later(root, path, st)  # still being written
+                self.settle_later(p.root, path, st)  # still being written
                 continue
             self.pending.pop(path, None)
             if time.monotonic() > self.deadline:
                 self.dropped += 1
                 continue
             try:
-                self.changed(root, path, edge=False)
+                plan = self._plan_put(p.root, path, level=True)
             except Exception:
                 log.exception("s3: failed to handle %s", path)
-
-    def _prune_scanned(self, now: float) -> None:
-        if len(self.scanned) > 10_000:
-            self.scanned = {k: v for k, v in self.scanned.items() if now - v[1] < 60}
-
-    # ------------------------------------------------------------------ AWS
-
-    def _to_buckets(
-        self, chosen: list[tuple[Target, str]], op: Callable[[str, str], None]
-    ) -> set[str]:
-        """Apply ``op(bucket, key)`` once per bucket; the buckets where it worked."""
-        done: set[str] = set()
-        for t, key in chosen:
-            if t.bucket in done:
-                continue
-            try:
-                op(t.bucket, key)
-            except Exception as exc:
-                log.error(
-                    "s3: cannot update s3://%s/%s (%s); no notification for it", t.bucket, key, exc
-                )
-                continue
-            done.add(t.bucket)
-        return done
-
-    def _put_object(self, bucket: str, key: str, data: bytes) -> None:
-        if self.s3 is not None:
-            self.s3.put_object(Bucket=bucket, Key=key, Body=data)
-
-    def _delete_object(self, bucket: str, key: str) -> None:
-        if self.s3 is not None:
-            self.s3.delete_object(Bucket=bucket, Key=key)
-
-    def _notify(self, t: Target, name: str, key: str, seq: int, ident: Ident | None) -> bool:
-        """Queue the event when the trigger's filters select it; False if queueing failed."""
-        if not t.wants(name, key):
-            return True
-        sequencer = sequencer_text(seq)
-        request_id, host_id = s3_events.make_ids(f"{t.bucket}/{key}/{sequencer}".encode())
-        record = s3_events.build_record(
-            event_name=name, bucket=t.bucket, key=key,
-            size=None if ident is None else ident.size, etag=None if ident is None else ident.etag,
-            sequencer=sequencer, configuration_id=t.name, region=self.region, event_time=self.now(),
-            request_id=request_id, host_id=host_id,
-        )  # fmt: skip
-        try:
-            self.emit(t.trigger, s3_events.build_event([record]))
-        except Exception as exc:
-            log.error(
-                "s3: could not queue %s for s3://%s/%s (trigger %s): %s",
-                name,
-                t.bucket,
-                key,
-                t.name,
-                exc,
-            )
-            return False
-        self.emitted += 1
-        return True
+                plan = None
+            if plan is None:
+                self._note(path)
+            ready.append(plan)
+        self.apply(ready)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from ..config import Config, FunctionConfig
+from ..schema import RESERVED_ENV
 
 Status = Literal["ok", "error", "timeout", "crashed"]
 
@@ -113,14 +114,8 @@ def describe_exit(returncode: int | None) -> str:
 
 # ------------------------------------------------------------------------ the environment
 
-# Lambda's reserved variables: a function's `environment` cannot set these.
-RESERVED = frozenset({
-    "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_EXECUTION_ENV",
-    "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_ACCESS_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-    "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-})  # fmt: skip
+# Lambda's reserved variables: a function's `environment` cannot set these (the config refuses them).
+RESERVED = RESERVED_ENV
 
 
 def function_arn(config: Config, fn: FunctionConfig) -> str:

@@ -155,13 +155,15 @@ def ab_round(url: str, requests: int, concurrency: int) -> tuple[float, int]:
     return rps, failed
 
 
-def tree_rss_mb(pid: int) -> float:
+def tree_rss_mb(pid: int) -> tuple[float, float]:
+    """RSS of the process and the sum over its descendants (the workers), in MB."""
     proc = psutil.Process(pid)
-    total = proc.memory_info().rss
+    own = proc.memory_info().rss
+    children = 0
     for child in proc.children(recursive=True):
         with contextlib.suppress(psutil.Error):
-            total += child.memory_info().rss
-    return total / 1024 / 1024
+            children += child.memory_info().rss
+    return own / 1024 / 1024, children / 1024 / 1024
 
 
 @contextlib.contextmanager
@@ -247,15 +249,17 @@ def bench_router(tmp: Path, args: argparse.Namespace, figures: list[Figure]) -> 
 def soak(base: str, pid: int, total: int) -> None:
     for route in ("py", "node"):
         print(f"\nsoak: {total:,} requests at c=16 on /{route} (ab -k, rounds of 10,000)")
-        print(f"{'requests':>10} {'req/s':>9} {'RSS MB (daemon + workers)':>27}")
-        print(f"{0:>10,} {'':>9} {tree_rss_mb(pid):>27.1f}")
+        print(f"{'requests':>10} {'req/s':>9} {'RSS MB total':>13} {'daemon':>8} {'workers':>8}")
+        own, kids = tree_rss_mb(pid)
+        print(f"{0:>10,} {'':>9} {own + kids:>13.1f} {own:>8.1f} {kids:>8.1f}")
         done = 0
         while done < total:
             n = min(10_000, total - done)
             rps, failed = ab_round(f"{base}/{route}", n, 16)
             done += n
             extra = f"   {failed} failed" if failed else ""
-            print(f"{done:>10,} {rps:>9,.0f} {tree_rss_mb(pid):>27.1f}{extra}", flush=True)
+            own, kids = tree_rss_mb(pid)
+            print(f"{done:>10,} {rps:>9,.0f} {own + kids:>13.1f} {own:>8.1f} {kids:>8.1f}{extra}", flush=True)
 
 
 def bench_sls(tmp: Path, args: argparse.Namespace, figures: list[Figure]) -> None:

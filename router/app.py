@@ -111,6 +111,7 @@ class App:
             config=self.config, aws=self.aws, store=self.store, clock=self.clock, loop=self.loop,
             emit_async=emit_async, emit_async_threadsafe=emit_async_threadsafe, invoke=invoke,
             record=dispatcher.record, free_slots=self.runtimes.free_slots,
+            event_pending=dispatcher.event_pending,
         )  # fmt: skip
 
     def _on_log(self, function: str, line: str) -> None:

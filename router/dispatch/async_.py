@@ -92,6 +92,7 @@ class AsyncQueue:
         self._timer_at = 0.0
         self._stopping = False
         self._left: int | None = None
+        self.live: set[str] = set()  # ids of events accepted and not yet ended (queued, running, retrying)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -101,6 +102,7 @@ class AsyncQueue:
         for entry in entries:
             if entry.function in self._config.functions:
                 self._index.push(entry)
+                self.live.add(entry.id)
             else:
                 unknown[entry.function] += 1
         for name, n in unknown.items():
@@ -169,6 +171,7 @@ class AsyncQueue:
 
     def _accept(self, entry: Entry) -> None:
         self._index.push(entry)
+        self.live.add(entry.id)
         self._wake.set()
 
     # ------------------------------------------------------------------ scheduling
@@ -293,6 +296,7 @@ class AsyncQueue:
     async def _finish(self, entry: Entry, condition: Condition, response: tuple[bool, Any] | None) -> None:
         """Send the invocation record to the destination; dead-letter a failure that has
         none (or whose destination failed); drop the event from the queue."""
+        self.live.discard(entry.id)
         rules = self._config.functions[entry.function].async_
         destination = rules.on_success if condition == "Success" else rules.on_failure
         if condition == "EventAgeExceeded" and entry.last_error is not None:

@@ -118,6 +118,10 @@ class Dispatcher:
         self.record(inv)
         return inv
 
+    def event_pending(self, event_id: str) -> bool:
+        """True while an accepted async event is queued, running or waiting for a retry."""
+        return event_id in self.queue.live
+
     async def enqueue(
         self, function: str, event: Any, *, trigger: str | None = None, source: str = "invoke"
     ) -> str:

@@ -145,3 +145,23 @@ def scheduled_demo(inv: Invocation) -> str:
     assert inv.event["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/heartbeat"]
     time: str = inv.event["time"]
     return time
+
+
+def test_max_concurrent_one_skips_a_fire_while_the_previous_event_runs(tmp_path: Path) -> None:
+    (tmp_path / "slow.py").write_text(
+        "import time\n\ndef handler(event, context):\n    time.sleep(float(event.get('sleep', 1.5)))\n"
+        "    return event['time']\n"
+    )
+    (tmp_path / "triggers.yaml").write_text(
+        "functions:\n  slow: {handler: slow.handler, timeout: 10}\n"
+        "triggers:\n  - name: tick\n    function: slow\n"
+        "    schedule: {expression: rate(1 minute), max_concurrent: 1}\n"
+    )
+    with Router(tmp_path / "triggers.yaml", clock="manual") as r:
+        r.advance(60)  # fires; the handler runs 1.5 s of real time
+        r.advance(60)  # the previous event still runs: this fire is skipped
+        first = r.wait("slow", timeout=20)
+        r.advance(60)  # the previous event has ended: this one fires
+        second = r.wait("slow", timeout=20)
+        minutes = (datetime.fromisoformat(second.result) - datetime.fromisoformat(first.result)).total_seconds()
+        assert minutes == 120 and len(r.invocations("slow")) == 2

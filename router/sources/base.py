@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..clock import Clock
@@ -40,7 +40,7 @@ class SourceContext:
     # free worker slots of a function (HTTP's bounded wait queue)
     free_slots: Callable[[str], int]
     # whether an async event (by the id emit_async returned) has not ended yet (max_concurrent)
-    event_pending: Callable[[str], bool] = field(default=lambda _id: False)
+    event_pending: Callable[[str], bool] | None = None
 
 
 class Source(Protocol):

@@ -8,6 +8,7 @@ expected. The models are re-exported here: ``from router.config import Config``.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -234,7 +235,8 @@ def _resolve(
     routes: dict[str, int] = {}
     for i, t in enumerate(triggers):
         if t.http is not None and t.enabled:
-            key = f"{t.http.stage or ''}|{t.http.route}"
+            # API Gateway refuses routes that differ only in their parameters' names
+            key = f"{t.http.stage or ''}|" + re.sub(r"\{[^}/]*?(\+?)\}", r"{\1}", t.http.route)
             if key in routes:
                 issue(("triggers", i, "http"), f"duplicate route {t.http.route!r} (also triggers[{routes[key]}])")
             routes.setdefault(key, i)

@@ -328,3 +328,11 @@ def test_stream_filter_patterns_are_checked(project: Path) -> None:
     issue = one(project, BASE + "resources: {tables: {t: {keys: {pk: S}}}}\n"
                 "triggers:\n  - function: app\n    dynamodb: {table: t, filter: [{eventName: [{prefx: IN}]}]}\n")
     assert issue.path == "triggers[0].dynamodb.filter" and "filter[0].eventName" in issue.message
+
+
+def test_routes_that_differ_only_in_parameter_names_clash(project: Path) -> None:
+    routes = "triggers:\n  - {function: app, http: 'GET /a/{x}'}\n  - {function: app, http: 'GET /a/{y}'}\n"
+    issue = one(project, BASE + routes)
+    assert issue.path == "triggers[1].http" and "duplicate route 'GET /a/{y}'" in issue.message
+    load_config(write(project, BASE + "triggers:\n  - {function: app, http: 'GET /a/{x}'}\n"
+                      "  - {function: app, http: 'GET /a/{y+}'}\n"))  # a greedy one is another route

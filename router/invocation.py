@@ -4,7 +4,7 @@ what ``Router.wait`` returns and what ``router history`` shows."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
 Status = Literal["ok", "error", "timeout", "crashed", "throttled"]
@@ -44,7 +44,11 @@ class Invocation:
         return out
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), default=str)
+        """``to_dict()`` as JSON, without its deep copy (the journal's hot path: a copy of an
+        HTTP event costs ten times its encoding)."""
+        out = {name: getattr(self, name) for name in _FIELDS}
+        out["ok"] = self.status == "ok"
+        return json.dumps(out, default=_encode_other)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Invocation:
@@ -54,3 +58,13 @@ class Invocation:
     def summary(self) -> str:
         what = "ok" if self.ok else f"{self.status}: {(self.error or {}).get('errorMessage', '')}"
         return f"{self.function} #{self.attempt} [{self.source}:{self.trigger or '-'}] {what}"
+
+
+_FIELDS = tuple(f.name for f in fields(Invocation))
+
+
+def _encode_other(value: Any) -> Any:
+    """What ``asdict`` then ``default=str`` would make of a value JSON cannot encode."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return asdict(value)
+    return str(value)

@@ -14,6 +14,7 @@ import logging
 import sqlite3
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable
 from contextlib import AsyncExitStack, closing
 from functools import partial
@@ -49,6 +50,8 @@ class Dispatcher:
         self.writer = DbWriter(store)
         self.queue = AsyncQueue(config, runtimes, self.writer, clock, record=self.record)
         self._subscribers: list[Subscriber] = []
+        self._unwritten: deque[Invocation] = deque()  # recorded, waiting for the writer thread
+        self._write_queued = False
         self._since_prune = 0
         self._pruned_at = 0.0
         self._lock_file: Any = None
@@ -157,7 +160,10 @@ class Dispatcher:
     def record(self, inv: Invocation) -> None:
         """Journal an invocation and tell the subscribers."""
         if self.writer.running:
-            self.writer.submit(partial(journal.insert, inv=inv), wait=False)
+            self._unwritten.append(inv)
+            if not self._write_queued:  # one write for all the rows recorded until it runs
+                self._write_queued = True
+                self.writer.submit(self._write_journal, wait=False)
             self._since_prune += 1
             if self._since_prune >= PRUNE_EVERY or time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
                 self._prune()
@@ -168,6 +174,13 @@ class Dispatcher:
                 callback(inv)
             except Exception:
                 log.exception("an invocation subscriber failed on %s", inv.id)
+
+    def _write_journal(self, conn: sqlite3.Connection) -> None:
+        """On the writer thread: journal every row recorded so far. The flag drops first,
+        so a row appended after the drain below began queues a write of its own."""
+        self._write_queued = False
+        rows = self._unwritten
+        journal.insert_many(conn, [rows.popleft() for _ in range(len(rows))])
 
     def history(
         self, *, function: str | None = None, status: str | None = None, last: int | None = None

@@ -164,11 +164,12 @@ class S3Source:
             self.roots.setdefault(str(target.root), []).append(target)
         self.polling = polling
         self.watcher: Watcher | None = None
+        self.watcher_kind = "watchdog"
         self.syncer: Syncer | None = None
 
     async def start(self, stack: AsyncExitStack) -> None:
+        stack.push_async_callback(self._stop_async)  # also undoes a start that failed halfway
         await asyncio.to_thread(self._start)
-        stack.push_async_callback(self._stop_async)
 
     def _start(self) -> None:
         mirror = self.ctx.aws.mode != "aws"  # never write into a real AWS account's buckets
@@ -184,6 +185,7 @@ class S3Source:
             region=self.ctx.config.settings.region,
         )
         self.watcher = Watcher(self.roots, self.syncer.submit, polling=self.polling)
+        self.watcher_kind = self.watcher.kind
         self.watcher.start()  # watching before the first scan: nothing falls in between
         self.syncer.start()
         self.syncer.ready.wait()  # folders and buckets in step before "router ready"
@@ -201,8 +203,7 @@ class S3Source:
             self.syncer = None
 
     def describe(self) -> list[str]:
-        kind = self.watcher.kind if self.watcher is not None else "watchdog"
-        return [t.describe() + f"  ({kind})" for t in self.targets.values()]
+        return [t.describe() + f"  ({self.watcher_kind})" for t in self.targets.values()]
 
     # ------------------------------------------------------------------ the Python API
 

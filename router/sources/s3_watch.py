@@ -47,7 +47,8 @@ class Hint:
     modified where no close event exists: settle first), ``removed`` (deleted or moved
     out), ``moved`` (renamed inside root: ``path`` -> ``dest``), ``dir_added`` (created or
     moved in: scan it), ``dir_removed``, ``dir_moved``, ``overflow`` (events were lost:
-    rescan root), ``root_gone`` (the folder itself was deleted).
+    rescan root), ``root_gone`` (the folder itself was deleted). The S3 worker also queues
+    ``start`` (sync root with the state at start) and ``ready`` (start-up done) for itself.
     """
 
     kind: str
@@ -210,6 +211,7 @@ class Watcher:
         if observer is None:
             observer = self._fallback_observer(polling, poll_interval)
         self._observer: Any = observer
+        self._stopped = False
 
     @staticmethod
     def _fallback_observer(polling: bool, interval: float) -> BaseObserver:
@@ -247,8 +249,14 @@ class Watcher:
             ) from None
 
     def stop(self) -> None:
-        if self._observer.is_alive():
-            self._observer.stop()
+        """Stop watching (also after a failed start: the inotify reader thread runs from the
+        observer's creation)."""
+        if self._stopped:
+            return
+        self._stopped = True
+        alive = self._observer.is_alive()
+        self._observer.stop()
+        if alive:
             self._observer.join(timeout=10)
 
     def overflow_groups(self) -> list[Any]:

@@ -61,14 +61,20 @@ def test_create_overwrite_rename_delete_through_workers(tmp_path: Path) -> None:
         r.drop("up", "ünï/a.txt", b"second")
         second = r.wait("reader", timeout=30)
         assert result(second)["head"] == "second"
-        seqs = [int(i.event["Records"][0]["s3"]["object"]["sequencer"], 16) for i in (first, second)]
+        seqs = [
+            int(i.event["Records"][0]["s3"]["object"]["sequencer"], 16) for i in (first, second)
+        ]
         assert seqs[1] > seqs[0]
         os.rename(folder / "ünï" / "a.txt", folder / "b.txt")
-        moved = sorted((x["event"], x["key"]) for x in map(result, r.wait("reader", count=2, timeout=30)))
+        moved = sorted(
+            (x["event"], x["key"]) for x in map(result, r.wait("reader", count=2, timeout=30))
+        )
         assert moved == [("ObjectCreated:Put", "b.txt"), ("ObjectRemoved:Delete", "ünï/a.txt")]
         r.remove("up", "b.txt")
         assert result(r.wait("reader", timeout=30)) == {
-            "event": "ObjectRemoved:Delete", "bucket": "uploads", "key": "b.txt"
+            "event": "ObjectRemoved:Delete",
+            "bucket": "uploads",
+            "key": "b.txt",
         }
 
 

@@ -121,7 +121,9 @@ def test_catch_up_reports_what_changed_while_stopped(tmp_path: Path) -> None:
         assert h.count() == 0  # nothing changed since
 
 
-def test_without_catch_up_a_restart_is_quiet_and_the_bucket_holds_the_folder(tmp_path: Path) -> None:
+def test_without_catch_up_a_restart_is_quiet_and_the_bucket_holds_the_folder(
+    tmp_path: Path,
+) -> None:
     cfg = config(tmp_path)
     with Harness(cfg) as h:  # type: ignore[arg-type]
         h.source.drop("up", "a.txt", b"a")  # type: ignore[union-attr]
@@ -136,7 +138,10 @@ def test_without_catch_up_a_restart_is_quiet_and_the_bucket_holds_the_folder(tmp
         assert keys(h) == {"a.txt", "b.txt"}
         h.source.drop("up", "a.txt", b"a again")  # type: ignore[union-attr]
         h.source.remove("up", "b.txt")  # type: ignore[union-attr]
-        assert names(h, 0, 2) == ["ObjectCreated:Put uploads/a.txt", "ObjectRemoved:Delete uploads/b.txt"]
+        assert names(h, 0, 2) == [
+            "ObjectCreated:Put uploads/a.txt",
+            "ObjectRemoved:Delete uploads/b.txt",
+        ]
         assert seq_of(h, "a.txt") > first
 
 

@@ -54,6 +54,7 @@ class Target:
     root: Path  # absolute, symlinks resolved
     bucket: str
     created: bool = False  # the folder did not exist and was made at start
+    private: str = ""  # router's state folder when it lies inside root: never watched
 
     @property
     def name(self) -> str:
@@ -73,6 +74,8 @@ class Target:
         cannot be a key)."""
         rel = os.path.relpath(path, self.root)
         if rel == "." or rel.startswith(".." + os.sep) or rel == ".." or os.path.isabs(rel):
+            return None
+        if self.private and (path == self.private or path.startswith(self.private + os.sep)):
             return None
         key = rel.replace(os.sep, "/")
         try:
@@ -146,7 +149,9 @@ def resolve_target(trigger: TriggerConfig, config: Config) -> Target:
         log.info("s3: created the folder %s for trigger %s", folder, trigger.name)
     if not folder.is_dir():
         raise problem(f"{folder} is not a folder")
-    return Target(trigger, folder.resolve(), s3.bucket or Path(s3.dir).name, created)
+    root, state = folder.resolve(), config.state_dir.resolve()
+    private = str(state) if state.is_relative_to(root) else ""  # (dir: . holds .router)
+    return Target(trigger, root, s3.bucket or Path(s3.dir).name, created, private)
 
 
 class S3Source:

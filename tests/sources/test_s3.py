@@ -396,3 +396,16 @@ def test_the_polling_observer_settles_writes(tmp_path: Path) -> None:
         assert names(h, 5)[4] == "ObjectRemoved:Delete uploads/b.txt"
         h.idle()
         assert h.count() == 5
+
+
+def test_the_state_folder_inside_a_watched_folder_is_never_reported(tmp_path: Path) -> None:
+    cfg = make_config(trigger("here", f"{{dir: ., bucket: here, events: {BOTH}}}"), tmp_path)
+    assert cfg.state_dir.is_relative_to(tmp_path)
+    with Harness(cfg) as h:
+        h.source.drop("here", "a.txt", b"a")  # type: ignore[union-attr]
+        (cfg.state_dir / "other.txt").write_bytes(b"router's own")
+        assert names(h, 1) == ["ObjectCreated:Put here/a.txt"]
+        h.idle()
+        assert h.count() == 1
+        keys = {o["Key"] for o in h.s3.list_objects_v2(Bucket="here")["Contents"]}
+        assert keys == {"a.txt"}

@@ -184,7 +184,7 @@ class S3Source:
         self.syncer = Syncer(
             self.roots,
             conn=conn,
-            s3=self.ctx.aws.client("s3") if mirror else None,
+            s3=self.ctx.aws.object_writer() if mirror else None,
             emit=self.ctx.emit_async_threadsafe,
             now=self.ctx.clock.time,
             region=self.ctx.config.settings.region,

@@ -245,6 +245,8 @@ def _resolve(
 
 
 def _check_trigger(config: Config, t: TriggerConfig, i: int, issue: Any) -> None:
+    if t.s3 is not None and not t.s3.create and not (config.root / t.s3.dir).is_dir():
+        issue(("triggers", i, "s3", "dir"), f"folder {config.root / t.s3.dir} does not exist (create: false)")
     if t.s3 is not None and t.s3.bucket is None:
         name = Path(t.s3.dir).name
         if problem := bucket_name_problem(name):

@@ -336,3 +336,8 @@ def test_routes_that_differ_only_in_parameter_names_clash(project: Path) -> None
     assert issue.path == "triggers[1].http" and "duplicate route 'GET /a/{y}'" in issue.message
     load_config(write(project, BASE + "triggers:\n  - {function: app, http: 'GET /a/{x}'}\n"
                       "  - {function: app, http: 'GET /a/{y+}'}\n"))  # a greedy one is another route
+
+
+def test_s3_folder_must_exist_with_create_false(project: Path) -> None:
+    issue = one(project, BASE + "triggers:\n  - function: app\n    s3: {dir: nowhere, create: false}\n")
+    assert (issue.path, issue.line) == ("triggers[0].s3.dir", 6) and "does not exist (create: false)" in issue.message

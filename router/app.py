@@ -101,9 +101,9 @@ class App:
             )
             return event_id
 
-        async def invoke(trigger: TriggerConfig, event: Any) -> Invocation:
+        async def invoke(trigger: TriggerConfig, event: Any, *, attempt: int = 1) -> Invocation:
             inv: Invocation = await dispatcher.invoke(
-                trigger.function, event, trigger=trigger.name, source=trigger.kind
+                trigger.function, event, trigger=trigger.name, source=trigger.kind, attempt=attempt
             )
             return inv
 

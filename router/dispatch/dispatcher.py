@@ -99,7 +99,7 @@ class Dispatcher:
     async def invoke(
         self, function: str, event: Any, *, trigger: str | None = None, source: str = "invoke",
         client_context: dict[str, Any] | None = None, wait: bool = True,
-        extra: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None, attempt: int = 1,
     ) -> Invocation:  # fmt: skip
         """One synchronous invocation, journaled. ``wait=False`` raises ThrottledError when
         the function is at its concurrency instead of waiting for a worker."""
@@ -116,6 +116,7 @@ class Dispatcher:
         finally:
             self.queue.slots.release(function)
         inv = to_invocation(outcome, function=function, trigger=trigger, source=source, event=event)
+        inv.attempt = attempt
         if extra:
             inv.extra.update(extra)
         self.record(inv)

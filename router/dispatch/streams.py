@@ -30,7 +30,7 @@ from .stream_records import WHOLE_BATCH, Discard, partial_failure_index
 
 log = logging.getLogger(__name__)
 
-Invoke = Callable[[dict[str, Any]], Awaitable[Invocation]]
+Invoke = Callable[[dict[str, Any], int], Awaitable[Invocation]]  # (event, attempt number of its records)
 
 STREAM_RETENTION = 24 * 3600.0  # DynamoDB Streams keep a record 24 hours: "until the record expires"
 MAX_PAYLOAD = 6 * 1024 * 1024  # a synchronous invocation's payload limit, which also caps a batch
@@ -312,7 +312,7 @@ class ShardConsumer:
     async def _attempt(self, seg: _Segment) -> Invocation | None:
         self.stats.batches += 1
         try:
-            inv = await self._invoke({"Records": [r.data for r in seg.records]})
+            inv = await self._invoke({"Records": [r.data for r in seg.records]}, seg.invokes + 1)
         except RouterError as exc:
             log.warning("%s: could not invoke the function (%s); retrying", self.name, exc)
             return None

@@ -34,7 +34,8 @@ class SourceContext:
     # the same from a thread that is not the loop's (watchdog): blocks until committed
     emit_async_threadsafe: Callable[[TriggerConfig, Any], str]
     # synchronous invocation (HTTP requests, stream batches): the finished invocation
-    invoke: Callable[[TriggerConfig, Any], Awaitable[Invocation]]
+    # (trigger, event, *, attempt=1): attempt numbers a stream batch's retries in the journal
+    invoke: Callable[..., Awaitable[Invocation]]
     # journal an invocation a source-owned policy made (stream mappings)
     record: Callable[[Invocation], None]
     # free worker slots of a function (HTTP's bounded wait queue)

@@ -66,8 +66,8 @@ class Shard:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
 
-    async def _invoke(self, event: dict[str, Any]) -> Any:
-        return await self.mapping.ctx.invoke(self.mapping.trigger, event)
+    async def _invoke(self, event: dict[str, Any], attempt: int) -> Any:
+        return await self.mapping.ctx.invoke(self.mapping.trigger, event, attempt=attempt)
 
     async def _discard(self, discard: Any) -> None:
         await self.mapping.discard(self.id, discard)

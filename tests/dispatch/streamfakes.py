@@ -9,9 +9,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from router.clock import ManualClock
-from router.filters import RecordFilter
 from router.dispatch.stream_records import Discard
 from router.dispatch.streams import Record, ShardConsumer, StreamSettings
+from router.filters import RecordFilter
 from router.invocation import Invocation
 
 _ids = itertools.count(1)
@@ -54,10 +54,12 @@ class FakeFunction:
         self.handler = handler or (lambda s: None)
         self.calls: list[list[int]] = []
         self.invocations: list[Invocation] = []
+        self.attempts: list[int] = []
 
-    async def __call__(self, event: dict[str, Any]) -> Invocation:
+    async def __call__(self, event: dict[str, Any], attempt: int = 1) -> Invocation:
         batch = seqs(event)
         self.calls.append(batch)
+        self.attempts.append(attempt)
         request_id = f"req-{next(_ids)}"
         try:
             result = self.handler(batch)

@@ -71,6 +71,7 @@ def test_retries_run_out_then_the_shard_moves_on() -> None:
             await h.put(rec(1), rec(2), rec(3))
             await h.idle()
             assert fn.calls == [[1, 2], [1, 2], [1, 2], [3]]
+            assert fn.attempts == [1, 2, 3, 1]  # journaled as attempts 1..3 of the batch
             assert h.checkpoints == [2, 3]
             (d,) = h.discards
             assert d.condition == "RetryAttemptsExhausted" and d.invoke_count == 3
@@ -248,11 +249,11 @@ def test_a_function_that_cannot_be_invoked_does_not_spend_retries() -> None:
         attempts = iter([ThrottledError("busy"), ThrottledError("busy"), None])
 
         class Flaky(FakeFunction):
-            async def __call__(self, event: dict[str, Any]) -> Invocation:
+            async def __call__(self, event: dict[str, Any], attempt: int = 1) -> Invocation:
                 exc = next(attempts)
                 if exc is not None:
                     raise exc
-                return await super().__call__(event)
+                return await super().__call__(event, attempt)
 
         fn = Flaky()
         async with Harness(fn, retries=0) as h:

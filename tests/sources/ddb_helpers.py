@@ -89,8 +89,10 @@ class Harness:
         await self.aws.start(self.stack)
         store = Store(self.config.state_dir)
 
-        async def invoke(trigger: TriggerConfig, event: Any) -> Invocation:
-            return self._invoke(trigger, event)
+        async def invoke(trigger: TriggerConfig, event: Any, attempt: int = 1) -> Invocation:
+            inv = self._invoke(trigger, event)
+            inv.attempt = attempt
+            return inv
 
         async def emit_async(trigger: TriggerConfig, event: Any) -> str:
             with self.cond:

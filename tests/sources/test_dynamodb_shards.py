@@ -100,7 +100,7 @@ async def run_source(tmp_path: Path, api: FakeStreams, body: Any, handler: Any =
                       tmp_path, endpoint="http://fake")  # fmt: skip
     calls: list[list[str]] = []
 
-    async def invoke(trigger: Any, event: Any) -> Invocation:
+    async def invoke(trigger: Any, event: Any, attempt: int = 1) -> Invocation:
         calls.append([r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]])
         if handler is not None:
             await handler(calls[-1])

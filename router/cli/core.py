@@ -30,11 +30,38 @@ def run_command(config_file: Path | None, config_path: Path | None, verbose: boo
     config = load(config_path, config_file)
     from ..app import run_daemon
 
-    def console(line: str) -> None:
-        click.echo(line)
-        sys.stdout.flush()
+    console = _Console()
+    try:
+        code = asyncio.run(run_daemon(config, console))
+    finally:
+        console.flush()
+    sys.exit(code)
 
-    sys.exit(asyncio.run(run_daemon(config, console)))
+
+class _Console:
+    """The daemon's stdout. Lines printed on the event loop are written together once per
+    turn of the loop (one write and one flush for all the START/END/REPORT lines of the
+    invocations that ended in it, not one per line); elsewhere each line at once."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._lines.append(line)
+            self.flush()
+            return
+        if not self._lines:
+            loop.call_soon(self.flush)
+        self._lines.append(line)
+
+    def flush(self) -> None:
+        if self._lines:
+            lines, self._lines = self._lines, []
+            click.echo("\n".join(lines))
+            sys.stdout.flush()
 
 
 @click.command("validate")

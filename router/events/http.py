@@ -180,8 +180,23 @@ def host_name(host: str) -> str:
 
 
 def request_time(time: float) -> str:
-    """API Gateway's ``requestTime``: ``12/Mar/2020:19:03:58 +0000`` (English months)."""
-    d = datetime.fromtimestamp(time, UTC)
+    """API Gateway's ``requestTime``: ``12/Mar/2020:19:03:58 +0000`` (English months).
+    The text of the latest second is kept: every request in that second reuses it."""
+    second = int(time)
+    if time >= 0 and time - second < 0.999999:  # datetime's rounding cannot carry a second
+        cached_second, text = _last_request_time[0]
+        if cached_second == second:
+            return text
+        text = _request_time(datetime.fromtimestamp(second, UTC))
+        _last_request_time[0] = (second, text)
+        return text
+    return _request_time(datetime.fromtimestamp(time, UTC))
+
+
+_last_request_time: list[tuple[int, str]] = [(-1, "")]  # the latest second and its text
+
+
+def _request_time(d: datetime) -> str:
     return f"{d.day:02d}/{_MONTHS[d.month - 1]}/{d.year}:{d:%H:%M:%S} +0000"
 
 

@@ -46,4 +46,12 @@ class NodeRuntime:
         self.version = out
 
     def argv(self, fn: FunctionConfig, fd: int, arn: str) -> list[str]:
-        return [self.node, str(WORKER), str(fd), fn.handler, str(fn.code_dir), str(fn.runtime), arn]
+        return [self.node, semi_space_flag(fn.memory), str(WORKER), str(fd), fn.handler,
+                str(fn.code_dir), str(fn.runtime), arn]  # fmt: skip
+
+
+def semi_space_flag(memory_mb: int) -> str:
+    """V8's young generation sized as Lambda's Node.js bootstrap sizes it: a new space of
+    10 % of the memory size, so a semi-space of 5 % (6 MB at 128 MB). V8's default (16 MB
+    semi-spaces) let each busy worker grow by about 40 MB that it never gave back."""
+    return f"--max-semi-space-size={max(1, round(memory_mb * 0.1) // 2)}"

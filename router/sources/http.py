@@ -191,13 +191,14 @@ class HttpSource:
     def _event(self, request: HttpRequest, found: Match) -> Any:
         route, matched = found.route, found.matched
         assert route is not None and matched is not None
-        common = dict(request_id=str(uuid.uuid4()), time=self.ctx.clock.time(),
-                      account=self.account, api_id=self.api_ids[route.payload])  # fmt: skip
+        time, account, api_id = self.ctx.clock.time(), self.account, self.api_ids[route.payload]
         if route.payload == "1.0":
             return apigw.build_event(request, matched, binary_media_types=route.binary_media_types,
-                                     **common)  # type: ignore[arg-type]  # fmt: skip
-        common["request_id"] = base64.b64encode(os.urandom(11)).decode()  # "JKJaXmPLvHcESHA="
-        return http_api.build_event(request, matched, **common)  # type: ignore[arg-type]
+                                     request_id=str(uuid.uuid4()), time=time, account=account,
+                                     api_id=api_id)  # fmt: skip
+        request_id = base64.b64encode(os.urandom(11)).decode()  # "JKJaXmPLvHcESHA="
+        return http_api.build_event(request, matched, request_id=request_id, time=time,
+                                    account=account, api_id=api_id)  # fmt: skip
 
     def _response(self, request: HttpRequest, route: Route, event: Any,
                   inv: Invocation) -> HttpResponse:  # fmt: skip

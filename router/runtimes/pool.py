@@ -34,7 +34,7 @@ from .base import (
     worker_environment,
 )  # fmt: skip
 from .logs import LogSink, OnLog
-from .worker import Reply, Worker, invoke_frame
+from .worker import Reply, Watchdog, Worker, invoke_frame
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class FunctionPool:
         self.busy = 0
         self.generation = 0
         self._waiters: deque[asyncio.Future[Worker | None]] = deque()
+        self._watchdog = Watchdog()
         self._closing = False
 
     # -------------------------------------------------------------------------- slots
@@ -165,6 +166,7 @@ class FunctionPool:
         worker = Worker(
             name=fn.name, argv=lambda fd: spec.argv(fn, fd, self.arn), env=env, cwd=fn.code_dir,
             cap_kb=self.cap_kb, sink=LogSink(fn.name, self.on_log), on_exit=self._worker_exited,
+            watchdog=self._watchdog,
         )  # fmt: skip
         worker.generation = self.generation
         self.workers.add(worker)

@@ -8,8 +8,9 @@
   is in this invocation's log, however the two fds were scheduled.
 - The worker runs in its own session: killing it kills what its handler started, too.
 - Its exit is seen through a pidfd (Linux); elsewhere by polling once the channel closes.
-- While an invocation runs, one timer per worker wakes every ``SAMPLE_S`` (and at the
-  deadline) to check the deadline and the resident memory.
+- While invocations run, one timer per function (:class:`Watchdog`) wakes every ``SAMPLE_S``
+  and at the earliest deadline to check the deadlines and the resident memory of its busy
+  workers (not a timer per invocation, set and cancelled each time).
 """
 
 from __future__ import annotations
@@ -97,6 +98,42 @@ def _field_kb(data: bytes, name: bytes) -> int:
     return int(data[i + len(name) : end]) if end > 0 else 0
 
 
+class Watchdog:
+    """Deadlines and memory caps of the busy workers of one function, on one timer. The
+    timer fires at the earliest deadline, and at least every ``SAMPLE_S`` while a worker
+    is busy; starting an invocation only moves it when its deadline comes earlier."""
+
+    def __init__(self) -> None:
+        self._busy: set[Worker] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._at = 0.0
+
+    def add(self, worker: Worker) -> None:
+        self._busy.add(worker)
+        if self._timer is None:
+            self._schedule(worker, min(worker.deadline, worker.loop.time() + SAMPLE_S))
+        elif worker.deadline < self._at:
+            self._timer.cancel()
+            self._schedule(worker, worker.deadline)
+
+    def discard(self, worker: Worker) -> None:
+        self._busy.discard(worker)  # the timer, if no one is left, fires once more and stops
+
+    def _schedule(self, worker: Worker, at: float) -> None:
+        self._at = at
+        self._timer = worker.loop.call_at(at, self._tick, worker.loop)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        now = loop.time()
+        for worker in [w for w in self._busy if w.check(now)]:
+            self._busy.discard(worker)  # its invocation has ended: timed out or over memory
+        if self._busy:
+            at = min(min(w.deadline for w in self._busy), now + SAMPLE_S)
+            self._at = at
+            self._timer = loop.call_at(at, self._tick, loop)
+
+
 class _Channel(asyncio.Protocol):
     def __init__(self, on_frame: Callable[[int, bytes], None], on_lost: Callable[[], None]) -> None:
         self._on_frame = on_frame
@@ -127,6 +164,7 @@ class Worker:
     def __init__(
         self, *, name: str, argv: Callable[[int], list[str]], env: Mapping[str, str], cwd: Path,
         cap_kb: int, sink: LogSink, on_exit: Callable[[Worker], None],
+        watchdog: Watchdog | None = None,
     ) -> None:  # fmt: skip
         self.name = name
         self.sink = sink
@@ -137,15 +175,15 @@ class Worker:
         self.returncode: int | None = None
         self.killed = False
         self._argv, self._env, self._cwd, self._on_exit = argv, env, cwd, on_exit
-        self._loop = asyncio.get_running_loop()
+        self.loop = self._loop = asyncio.get_running_loop()
+        self._watchdog = watchdog or Watchdog()
+        self.deadline = 0.0  # of the call in progress (loop time)
         self._proc: subprocess.Popen[bytes] | None = None
         self._transport: asyncio.Transport | None = None
         self._probe: MemoryProbe | None = None
         self._pidfd: int | None = None
         self._log_fd: int | None = None
         self._reply: asyncio.Future[Reply] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._deadline = 0.0
         self._exited: asyncio.Future[None] = self._loop.create_future()
 
     @property
@@ -202,21 +240,20 @@ class Worker:
         going over the memory cap kills the worker. Cancelling the caller kills it too."""
         if not self.alive:
             return Reply("exit", returncode=self.returncode)
-        loop = self._loop
-        fut: asyncio.Future[Reply] = loop.create_future()
+        fut: asyncio.Future[Reply] = self._loop.create_future()
         self._reply = fut
-        self._deadline = deadline
+        self.deadline = deadline
         if frame is not None:
             assert self._transport is not None
             self._transport.write(frame)
-        self._timer = loop.call_at(min(deadline, loop.time() + SAMPLE_S), self._watch)
+        self._watchdog.add(self)
         try:
             return await fut
         except asyncio.CancelledError:
             self.kill()
             raise
         finally:
-            self._timer.cancel()
+            self._watchdog.discard(self)
             self._reply = None
             self.drain()
             self.sink.flush()
@@ -233,18 +270,21 @@ class Worker:
         if fut is not None and not fut.done():
             fut.set_result(reply)
 
-    def _watch(self) -> None:
-        now = self._loop.time()
-        if now >= self._deadline:
+    def check(self, now: float) -> bool:
+        """The watchdog's look at the call in progress: past its deadline or over the memory
+        cap, the worker is killed and the call answered; True when that happened."""
+        if self._reply is None or self._reply.done():
+            return True
+        if now >= self.deadline:
             self._resolve(Reply("timeout"))
             self.kill()
-            return
+            return True
         assert self._probe is not None
         if self._probe.sample() > self.cap_kb:
             self._resolve(Reply("oom"))
             self.kill()
-            return
-        self._timer = self._loop.call_at(min(self._deadline, now + SAMPLE_S), self._watch)
+            return True
+        return False
 
     def peak_kb(self) -> int:
         """The worker's peak resident memory so far (kernel's high-water mark)."""

@@ -82,7 +82,7 @@ class AsyncQueue:
         self._writer = writer
         self._clock = clock
         self._record = record
-        self.slots = Slots(config, runtimes, self.wake)
+        self.slots = Slots(config, runtimes, self._released)
         self._index = DueIndex()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -138,6 +138,12 @@ class AsyncQueue:
 
     def wake(self) -> None:
         self._wake.set()
+
+    def _released(self) -> None:
+        """A worker was freed: only queued events can want it (an HTTP request's release
+        with nothing queued must not wake the scheduler)."""
+        if len(self._index):
+            self._wake.set()
 
     # ------------------------------------------------------------------ intake
 

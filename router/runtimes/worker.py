@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("!IB")
 INVOKE = ord("I")
+MEMORY = ord("M")  # the worker's peak resident memory (kB), sent just before its reply
 SAMPLE_S = 0.05  # memory/deadline check interval while an invocation runs
 EXIT_POLL_S = 0.01  # where no pidfd: how often to look for the exit once the channel closed
 DRAIN_READS = 64  # at most 4 MB of output read at once when a reply arrives
@@ -184,6 +185,7 @@ class Worker:
         self._pidfd: int | None = None
         self._log_fd: int | None = None
         self._reply: asyncio.Future[Reply] | None = None
+        self._reported_kb: int | None = None  # the peak memory the worker sent with its reply
         self._exited: asyncio.Future[None] = self._loop.create_future()
 
     @property
@@ -242,6 +244,7 @@ class Worker:
             return Reply("exit", returncode=self.returncode)
         fut: asyncio.Future[Reply] = self._loop.create_future()
         self._reply = fut
+        self._reported_kb = None
         self.deadline = deadline
         if frame is not None:
             assert self._transport is not None
@@ -259,6 +262,10 @@ class Worker:
             self.sink.flush()
 
     def _frame(self, kind: int, payload: bytes) -> None:
+        if kind == MEMORY:
+            with contextlib.suppress(ValueError):
+                self._reported_kb = int(payload)
+            return
         fut = self._reply
         if fut is not None and not fut.done():
             fut.set_result(Reply(chr(kind), payload))
@@ -287,10 +294,16 @@ class Worker:
         return False
 
     def peak_kb(self) -> int:
-        """The worker's peak resident memory so far (kernel's high-water mark)."""
-        assert self._probe is not None
-        self._probe.sample()
-        return self._probe.peak_kb
+        """The worker's peak resident memory so far (kernel's high-water mark): as the worker
+        read it just before its reply, else from /proc here."""
+        probe = self._probe
+        assert probe is not None
+        reported, self._reported_kb = self._reported_kb, None
+        if reported is not None:
+            probe.peak_kb = max(probe.peak_kb, reported)
+        else:
+            probe.sample()
+        return probe.peak_kb
 
     # -------------------------------------------------------------------------- output
 

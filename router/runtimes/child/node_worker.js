@@ -9,7 +9,9 @@
  * A frame is a 4-byte big-endian payload length, a type byte, then the payload. Router sends
  * `I` (invoke: the JSON array [requestId, deadlineMs, clientContext, event]); the worker
  * answers `R` (initialised), `N` (init failed: [error, log]; it then exits), `O` (the result
- * as JSON) or `F` (a function error: [error, log, fatal]; after a fatal one it exits).
+ * as JSON) or `F` (a function error: [error, log, fatal]; after a fatal one it exits). The
+ * `O` and non-fatal `F` replies come right after an `M` frame in the same write: the
+ * process's peak resident memory in kB (VmHWM), for Max Memory Used.
  *
  * The semantics are those of AWS's Node.js runtime interface client (aws-lambda-ric 3.x for
  * nodejs18.x-22.x, 4.x for nodejs24.x), see docs/runtimes.md. "The event loop is empty" is
@@ -28,6 +30,7 @@ const { pathToFileURL } = require('url');
 const [FD, HANDLER, TASK_ROOT, RUNTIME, FUNCTION_ARN] = process.argv.slice(2);
 const MODERN = parseInt(RUNTIME.replace(/^nodejs/, ''), 10) >= 24; // callback handlers removed
 const INVOKE = 0x49, READY = 0x52, INIT_FAILED = 0x4e, RESULT = 0x4f, FAILED = 0x46;
+const MEMORY = 0x4d;
 const ENV = process.env;
 
 // ------------------------------------------------------------------------------ errors
@@ -140,6 +143,47 @@ function send(type, text, then) {
   channel.write(frame, then);
 }
 
+// VmHWM from /proc/self/status, read synchronously (an fd, not a handle: it never keeps the
+// event loop alive); null where there is no /proc (router then reads the peak itself)
+let statusFd = null;
+try {
+  statusFd = fs.openSync('/proc/self/status', 'r');
+} catch (_) {
+  statusFd = null;
+}
+const statusBuf = Buffer.alloc(4096);
+
+function peakMemory() {
+  if (statusFd === null) return null;
+  try {
+    const text = statusBuf.latin1Slice(0, fs.readSync(statusFd, statusBuf, 0, 4096, 0));
+    const start = text.indexOf('VmHWM:');
+    const end = text.indexOf('kB', start);
+    return start < 0 || end < 0 ? null : text.slice(start + 6, end).trim();
+  } catch (_) {
+    return null;
+  }
+}
+
+/** A reply frame, after the M frame of the peak memory, in one write. */
+function reply(type, text) {
+  const peak = peakMemory();
+  if (peak === null) {
+    send(type, text);
+    return;
+  }
+  const length = Buffer.byteLength(text);
+  const frame = Buffer.allocUnsafe(10 + peak.length + length);
+  frame.writeUInt32BE(peak.length, 0);
+  frame[4] = MEMORY;
+  frame.latin1Write(peak, 5);
+  const at = 5 + peak.length;
+  frame.writeUInt32BE(length, at);
+  frame[at + 4] = type;
+  frame.write(text, at + 5);
+  channel.write(frame);
+}
+
 channel.on('data', (chunk) => {
   pending = pending === null ? chunk : Buffer.concat([pending, chunk]);
   while (pending !== null && pending.length >= 5) {
@@ -236,14 +280,14 @@ function respond(inv, result) {
     return;
   }
   inv.replied = true;
-  send(RESULT, body === undefined ? 'null' : body);
+  reply(RESULT, body === undefined ? 'null' : body);
   finish(inv);
 }
 
 function respondError(inv, err) {
   if (inv.replied) return;
   inv.replied = true;
-  send(FAILED, JSON.stringify([formatError(err), errorLine('Invoke Error', err), false]));
+  reply(FAILED, JSON.stringify([formatError(err), errorLine('Invoke Error', err), false]));
   finish(inv);
 }
 

@@ -10,7 +10,9 @@ A frame is ``!IB`` (payload length, type) then the payload. Router sends ``I`` (
 the JSON array ``[request_id, deadline_ms, client_context, event]``). The worker answers
 ``R`` (initialised), ``N`` (init failed: ``[error, log]``, then it exits), ``O`` (a JSON
 result), ``B`` (a result that was bytes, sent raw, as Lambda does) or ``F`` (a function
-error: ``[error, log, fatal]``).
+error: ``[error, log, fatal]``). ``O``, ``B`` and ``F`` come right after an ``M`` frame (in
+the same write): the process's peak resident memory in kB (VmHWM), for Max Memory Used
+(router reads /proc itself when it is missing).
 
 What it reproduces (AWS's Python runtime interface client, awslambdaric):
 - the handler string ``path/module.function``, imported with ``path/`` as a package path,
@@ -36,7 +38,7 @@ import time
 import traceback
 
 HEADER = struct.Struct("!IB")
-INVOKE, READY, INIT_FAILED, RESULT, RAW_RESULT, FAILED = b"IRNOBF"
+INVOKE, READY, INIT_FAILED, RESULT, RAW_RESULT, FAILED, MEMORY = b"IRNOBFM"
 THIS_FILE = os.path.abspath(__file__)
 
 
@@ -239,6 +241,31 @@ class Channel:
     def send(self, kind, payload=b""):
         self.sock.sendall(HEADER.pack(len(payload), kind) + payload)
 
+    def reply(self, kind, payload, peak):
+        """A reply, after the ``M`` frame of the peak memory when it is known."""
+        head = b"" if peak is None else HEADER.pack(len(peak), MEMORY) + peak
+        self.sock.sendall(head + HEADER.pack(len(payload), kind) + payload)
+
+
+class PeakMemory:
+    """This process's VmHWM (kB, as ASCII digits) from /proc/self/status; None elsewhere."""
+
+    def __init__(self):
+        try:
+            self.fd = os.open("/proc/self/status", os.O_RDONLY)
+        except OSError:
+            self.fd = None
+
+    def read(self):
+        if self.fd is None:
+            return None
+        try:
+            data = os.pread(self.fd, 4096, 0)
+            start = data.index(b"VmHWM:") + 6
+            return data[start : data.index(b"kB", start)].strip()
+        except (OSError, ValueError):
+            return None
+
 
 # ------------------------------------------------------------------------------- logging
 
@@ -304,6 +331,7 @@ def initialise(channel, handler_name):
 def serve(channel, handler):
     global REQUEST_ID
     loads, flush_out, flush_err = json.loads, sys.stdout.flush, sys.stderr.flush
+    peak = PeakMemory().read
     while True:
         try:
             kind, payload = channel.recv()
@@ -322,7 +350,7 @@ def serve(channel, handler):
             kind, body = FAILED, json.dumps([error, error_log(error), False]).encode()
         flush_out()
         flush_err()
-        channel.send(kind, body)
+        channel.reply(kind, body, peak())
 
 
 def main():

@@ -33,7 +33,7 @@ T = TypeVar("T")
 Op = Callable[[sqlite3.Connection], Any]
 
 MAX_BATCH = 2000  # operations per transaction
-LINGER_S = 0.002  # how long fire-and-forget writes wait for company before their commit
+LINGER_S = 0.005  # how long fire-and-forget writes wait for company before their commit
 
 
 class WriterClosed(RouterError):

@@ -41,7 +41,11 @@ _INSERT = (
     " duration_ms, init_duration_ms, event_id, record) VALUES "
 )
 _ROW = "(?,?,?,?,?,?,?,?,?,?,?)"
-ROWS_PER_STATEMENT = 500  # 11 parameters a row: well under SQLite's 32,766 per statement
+# rows per INSERT: powers of two, so that few statement shapes exist (each is prepared and
+# cached once: a shape per batch size would fill the connection's statement cache with
+# large prepared statements); 11 parameters a row stays under SQLite's 32,766 per statement
+CHUNKS = (256, 128, 64, 32, 16, 8, 4, 2, 1)
+_INSERTS = {n: _INSERT + ",".join([_ROW] * n) for n in CHUNKS}
 
 
 def _row(inv: Invocation) -> tuple[Any, ...]:
@@ -54,19 +58,22 @@ def insert(conn: sqlite3.Connection, inv: Invocation) -> None:
 
 
 def insert_many(conn: sqlite3.Connection, invs: list[Invocation]) -> None:
-    """Journal ``invs`` in order, a few hundred rows per statement (one SQLite step each,
-    where ``executemany`` would take one per row). A row that cannot be serialized or
-    written is logged and skipped; the others are kept."""
+    """Journal ``invs`` in order, many rows per statement (one SQLite step each, where
+    ``executemany`` would take one per row). A row that cannot be serialized or written is
+    logged and skipped; the others are kept."""
     rows: list[tuple[Any, ...]] = []
     for inv in invs:
         try:
             rows.append(_row(inv))
         except (TypeError, ValueError) as exc:
             log.error("cannot journal %s: %s", inv.summary(), exc)
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        chunk = rows[start : start + ROWS_PER_STATEMENT]
+    start = 0
+    while start < len(rows):
+        size = next(n for n in CHUNKS if n <= len(rows) - start)
+        chunk = rows[start : start + size]
+        start += size
         try:
-            conn.execute(_INSERT + ",".join([_ROW] * len(chunk)), [v for row in chunk for v in row])
+            conn.execute(_INSERTS[size], [v for row in chunk for v in row])
         except sqlite3.Error:
             for row in chunk:  # find the bad one, keep the rest
                 try:

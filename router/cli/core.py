@@ -45,6 +45,10 @@ class _Console:
 
     def __init__(self) -> None:
         self._lines: list[str] = []
+        # click.echo's choice (keep ANSI codes on a terminal, strip them elsewhere), made once
+        # rather than with an isatty() per write
+        color = click.globals.resolve_color_default()
+        self._color = sys.stdout.isatty() if color is None else color
 
     def __call__(self, line: str) -> None:
         try:
@@ -60,8 +64,7 @@ class _Console:
     def flush(self) -> None:
         if self._lines:
             lines, self._lines = self._lines, []
-            click.echo("\n".join(lines))
-            sys.stdout.flush()
+            click.echo("\n".join(lines), color=self._color)  # (echo flushes)
 
 
 @click.command("validate")

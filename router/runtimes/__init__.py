@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 IDLE_TIMEOUT_S = 300.0  # an idle worker older than this is reaped (Lambda keeps them minutes)
 TICK_S = 0.5  # housekeeping: reaping and the hot-reload check, at most this often
 
+_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode  # made once, not per call
+
 
 class Runtimes:
     """The worker pools of every function of a config."""
@@ -79,8 +81,8 @@ class Runtimes:
         """Run one invocation of ``function`` in a warm (or new) worker."""
         pool = self._pool(function)
         try:
-            event_json = json.dumps(event, allow_nan=False, separators=(",", ":"))
-            context_json = json.dumps(client_context, allow_nan=False, separators=(",", ":"))
+            event_json = _encode(event)
+            context_json = "null" if client_context is None else _encode(client_context)
         except (TypeError, ValueError) as exc:
             raise InvocationError(f"the event for {function!r} is not JSON-serializable: {exc}") from None
         return await pool.invoke(request_id or str(uuid.uuid4()), event_json, context_json, wait)

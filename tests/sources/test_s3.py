@@ -298,12 +298,9 @@ def test_drop_remove_folder_api(tmp_path: Path) -> None:
 
 
 def test_create_false_and_a_missing_folder_is_a_config_error(tmp_path: Path) -> None:
-    cfg = make_config(trigger("up", "{dir: nowhere, create: false}"), tmp_path)
-    with pytest.raises(
-        ConfigError, match=r"triggers\[0\]\.s3\.dir: the folder .*nowhere does not exist"
-    ):
-        with Harness(cfg):
-            pass
+    # caught when the config is read (router validate), before anything starts
+    with pytest.raises(ConfigError, match=r"triggers\[0\]\.s3\.dir: folder .*nowhere does not exist \(create: false\)"):
+        make_config(trigger("up", "{dir: nowhere, create: false}"), tmp_path)
     (tmp_path / "afile").write_text("x")
     cfg = make_config(trigger("up", "{dir: afile, bucket: abc}"), tmp_path)
     with pytest.raises(ConfigError, match="is not a folder"):

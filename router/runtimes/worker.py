@@ -307,39 +307,30 @@ class Worker:
 
     # -------------------------------------------------------------------------- output
 
-    def _read_output(self) -> None:
+    def _read_output(self) -> bool:
+        """One non-blocking read of the output pipe into the sink; False when there is
+        nothing more to read for now (or ever: the pipe closed)."""
         fd = self._log_fd
         if fd is None:
-            return
+            return False
         try:
             data = os.read(fd, 65536)
         except BlockingIOError:
-            return
+            return False
         except OSError:
             data = b""
-        if data:
-            self.sink.feed(data)
-        else:  # every writer closed the pipe
+        if not data:  # every writer closed the pipe
             self._close_output()
+            return False
+        self.sink.feed(data)
+        return True
 
     def drain(self) -> None:
         """Read what the worker already wrote (called when its reply arrives). Bounded, so
         that a process that never stops writing cannot hold the event loop."""
-        fd = self._log_fd
         for _ in range(DRAIN_READS):
-            if fd is None:
+            if not self._read_output():
                 return
-            try:
-                data = os.read(fd, 65536)
-            except BlockingIOError:
-                return
-            except OSError:
-                data = b""
-            if not data:
-                self._close_output()
-                return
-            self.sink.feed(data)
-            fd = self._log_fd
 
     def _close_output(self) -> None:
         if self._log_fd is not None:

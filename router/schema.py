@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -53,6 +53,18 @@ RESERVED_ENV = frozenset({
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class _Source(_Model):
+    """A source key's settings; a plain string is shorthand for its main key
+    (``s3: drop/uploads``, ``schedule: rate(5 minutes)``, ``http: GET /x``, ``dynamodb: orders``)."""
+
+    SHORTHAND: ClassVar[str]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, v: Any) -> Any:
+        return {cls.SHORTHAND: v} if isinstance(v, str) else v
 
 
 # ---------------------------------------------------------------------------- settings
@@ -116,11 +128,6 @@ class Destination(_Model):
 
     dir: str | None = None
     function: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, v: Any) -> Any:
-        return v
 
     @model_validator(mode="after")
     def _one(self) -> Destination:
@@ -248,7 +255,9 @@ class Resources(_Model):
 TEMP_PATTERNS = ("*.swp", "*.swx", "*~", "*.part", "*.tmp", ".#*", "*.crdownload", "4913")
 
 
-class S3Trigger(_Model):
+class S3Trigger(_Source):
+    SHORTHAND: ClassVar[str] = "dir"
+
     dir: str
     bucket: str | None = None
     events: tuple[str, ...] = ("s3:ObjectCreated:*",)
@@ -259,10 +268,6 @@ class S3Trigger(_Model):
     ignore: tuple[str, ...] = TEMP_PATTERNS  # glob patterns on the file name; [] includes all
     settle: float = Field(0.2, ge=0, le=60)  # quiet time before a write without close counts
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, v: Any) -> Any:
-        return {"dir": v} if isinstance(v, str) else v
 
     @field_validator("events")
     @classmethod
@@ -288,7 +293,9 @@ class S3Trigger(_Model):
         return v
 
 
-class ScheduleTrigger(_Model):
+class ScheduleTrigger(_Source):
+    SHORTHAND: ClassVar[str] = "expression"
+
     expression: str
     timezone: str = "UTC"
     input: Any = None
@@ -296,10 +303,6 @@ class ScheduleTrigger(_Model):
     max_concurrent: int | None = Field(None, ge=1)
     description: str = ""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, v: Any) -> Any:
-        return {"expression": v} if isinstance(v, str) else v
 
     @field_validator("expression")
     @classmethod
@@ -330,7 +333,9 @@ class CorsConfig(_Model):
     allow_credentials: bool = False
 
 
-class HttpTrigger(_Model):
+class HttpTrigger(_Source):
+    SHORTHAND: ClassVar[str] = "route"
+
     route: str
     payload: Literal["1.0", "2.0"] = "2.0"
     stage: str | None = None
@@ -339,7 +344,7 @@ class HttpTrigger(_Model):
 
     @model_validator(mode="before")
     @classmethod
-    def _shorthand(cls, v: Any) -> Any:
+    def _shorthand(cls, v: Any) -> Any:  # replaces _Source's: the forms of payload and cors too
         v = {"route": v} if isinstance(v, str) else v
         if isinstance(v, dict):
             if isinstance(v.get("payload"), float | int):
@@ -374,7 +379,9 @@ class HttpTrigger(_Model):
         return f"{method} {path}"
 
 
-class DynamoDBTrigger(_Model):
+class DynamoDBTrigger(_Source):
+    SHORTHAND: ClassVar[str] = "table"
+
     table: str
     batch_size: int = Field(100, ge=1, le=10000)
     batching_window: float = Field(0, ge=0, le=300)
@@ -388,10 +395,6 @@ class DynamoDBTrigger(_Model):
     on_failure: Destination | None = None
     enabled: bool = True
 
-    @model_validator(mode="before")
-    @classmethod
-    def _shorthand(cls, v: Any) -> Any:
-        return {"table": v} if isinstance(v, str) else v
 
     @field_validator("max_record_age")
     @classmethod

@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from email.utils import formatdate
+from functools import partial
 from http import HTTPStatus
 from typing import cast
 
@@ -31,7 +32,10 @@ from ..events.http import HttpRequest, HttpResponse, json_response
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[HttpRequest], Coroutine[object, object, HttpResponse]]
+Early = Callable[[HttpResponse], bool]
+# a handler gets the request and ``early``: calling ``early(response)`` answers the request now
+# (API Gateway's integration timeout) while the handler runs on; it then returns None
+Handler = Callable[[HttpRequest, Early], Coroutine[object, object, HttpResponse | None]]
 ErrorResponse = Callable[[int, str], HttpResponse]
 
 IDLE_TIMEOUT = 60.0  # seconds a keep-alive connection may sit idle before it is closed
@@ -125,7 +129,8 @@ class HttpProtocol(asyncio.Protocol):
         self.body: list[bytes] = []
         self.size = 0
         self.waiting: deque[tuple[HttpRequest | HttpResponse, bool]] = deque()
-        self.task: asyncio.Task[HttpResponse] | None = None
+        self.task: asyncio.Task[HttpResponse | None] | None = None
+        self.current: HttpRequest | None = None
         self.current_keep_alive = True
         self.current_head = False
         self.current_http10 = False
@@ -249,22 +254,40 @@ class HttpProtocol(asyncio.Protocol):
             self.current_keep_alive = keep_alive
             self.current_head = item.method == "HEAD"
             self.current_http10 = item.protocol == "HTTP/1.0"
-            self.task = self.server.loop.create_task(self.server.handle(item))
-            self.task.add_done_callback(self._done)
+            task = self.server.loop.create_task(self.server.handle(item, partial(self._early, item)))
+            self.task, self.current = task, item
+            task.add_done_callback(self._done)
             return
         if self.paused and self.transport is not None and not self.closing:
             self.paused = False
             self.transport.resume_reading()
 
-    def _done(self, task: asyncio.Task[HttpResponse]) -> None:
-        self.task = None
+    def _early(self, request: HttpRequest, resp: HttpResponse) -> bool:
+        """Answer ``request`` now, if it is still the one in progress; its task runs on,
+        detached from the connection (the server waits for it when it stops)."""
+        task = self.task
+        if task is None or self.current is not request or task.done():
+            return False
+        task.remove_done_callback(self._done)
+        self.server.detach(task)
+        self._answer(resp)
+        return True
+
+    def _done(self, task: asyncio.Task[HttpResponse | None]) -> None:
         if task.cancelled():
-            resp = self.server.error_response(503, "Service Unavailable")
+            resp: HttpResponse | None = self.server.error_response(503, "Service Unavailable")
         elif (exc := task.exception()) is not None:
             log.error("HTTP handler failed", exc_info=exc)
             resp = self.server.error_response(500, "Internal Server Error")
         else:
             resp = task.result()
+        if resp is None:  # (a handler returns None only after answering early)
+            resp = self.server.error_response(500, "Internal Server Error")
+        self._answer(resp)
+
+    def _answer(self, resp: HttpResponse) -> None:
+        self.task = None
+        self.current = None
         self.last_active = self.server.loop.time()
         keep_alive = self.current_keep_alive and not self.server.stopping
         if self.peer_done and not self.waiting:
@@ -303,10 +326,20 @@ class HttpServer:
         self.max_body = max_body
         self.error_response = error_response
         self.connections: set[HttpProtocol] = set()
+        self.detached: set[asyncio.Task[HttpResponse | None]] = set()  # answered early, still running
         self.stopping = False
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.loop = asyncio.get_running_loop()
+
+    def detach(self, task: asyncio.Task[HttpResponse | None]) -> None:
+        self.detached.add(task)
+        task.add_done_callback(self._detached_done)
+
+    def _detached_done(self, task: asyncio.Task[HttpResponse | None]) -> None:
+        self.detached.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("HTTP handler failed after answering", exc_info=exc)
 
     async def start(self) -> None:
         self._server = await self.loop.create_server(
@@ -336,7 +369,7 @@ class HttpServer:
         await asyncio.sleep(0)  # connections accepted just now get their connection_made
         for conn in list(self.connections):
             conn.close_idle()
-        tasks = [c.task for c in self.connections if c.task is not None]
+        tasks = [c.task for c in self.connections if c.task is not None] + list(self.detached)
         if tasks:
             await asyncio.wait(tasks, timeout=grace)
         for conn in list(self.connections):

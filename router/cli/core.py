@@ -38,10 +38,15 @@ def run_command(config_file: Path | None, config_path: Path | None, verbose: boo
     sys.exit(code)
 
 
+CONSOLE_INTERVAL = 0.01  # seconds: too short for a person to notice
+
+
 class _Console:
-    """The daemon's stdout. Lines printed on the event loop are written together once per
-    turn of the loop (one write and one flush for all the START/END/REPORT lines of the
-    invocations that ended in it, not one per line); elsewhere each line at once."""
+    """The daemon's stdout. Lines printed on the event loop are written together at most
+    every :data:`CONSOLE_INTERVAL` seconds (one write and one flush for all the START/END/
+    REPORT lines of the invocations that ended meanwhile, not one per line or per turn of
+    the loop: under load that write cost more than the rest of a request); elsewhere each
+    line at once."""
 
     def __init__(self) -> None:
         self._lines: list[str] = []
@@ -58,7 +63,7 @@ class _Console:
             self.flush()
             return
         if not self._lines:
-            loop.call_soon(self.flush)
+            loop.call_later(CONSOLE_INTERVAL, self.flush)
         self._lines.append(line)
 
     def flush(self) -> None:

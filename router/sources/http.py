@@ -29,13 +29,13 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
-import uuid
+import random
 from collections import Counter
 from contextlib import AsyncExitStack
 from typing import Any
 
 from ..config import CorsConfig, TriggerConfig
+from ..dispatch.dispatcher import new_request_id
 from ..errors import RouterError, StartupError
 from ..events import apigw, http_api
 from ..events.http import (
@@ -174,9 +174,10 @@ class HttpSource:
         time, account, api_id = self.ctx.clock.time(), self.account, self.api_ids[route.payload]
         if route.payload == "1.0":
             return apigw.build_event(request, matched, binary_media_types=route.binary_media_types,
-                                     request_id=str(uuid.uuid4()), time=time, account=account,
+                                     request_id=new_request_id(), time=time, account=account,
                                      api_id=api_id)  # fmt: skip
-        request_id = base64.b64encode(os.urandom(11)).decode()  # "JKJaXmPLvHcESHA="
+        # "JKJaXmPLvHcESHA=": unique, not secret, so no system call for it
+        request_id = base64.b64encode(random.getrandbits(88).to_bytes(11, "big")).decode()
         return http_api.build_event(request, matched, request_id=request_id, time=time,
                                     account=account, api_id=api_id)  # fmt: skip
 

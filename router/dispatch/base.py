@@ -67,7 +67,7 @@ def to_invocation(
     status = outcome.status
     if status not in _STATUSES:
         raise ValueError(f"runtime outcome for {function} has an unknown status {status!r}")
-    return Invocation(
+    inv = Invocation(
         id=outcome.request_id, function=function, trigger=trigger, source=source, event=event,
         result=outcome.result, error=outcome.error, status=status,
         attempt=attempt, started_at=outcome.started_at, duration_ms=outcome.duration_ms,
@@ -75,6 +75,8 @@ def to_invocation(
         billed_duration_ms=outcome.billed_duration_ms, max_memory_mb=outcome.max_memory_mb,
         event_id=event_id,
     )  # fmt: skip
+    inv.set_event_json(getattr(outcome, "event_json", None))  # (fakes have none)
+    return inv
 
 
 def internal_failure(

@@ -43,6 +43,7 @@ class Outcome:
     billed_duration_ms: int
     init_duration_ms: float | None  # set on a cold start
     max_memory_mb: int
+    event_json: str | None = None  # the event as sent to the worker (the journal reuses it)
 
     @property
     def ok(self) -> bool:

@@ -257,7 +257,7 @@ class FunctionPool:
         sink.emit(logs.report_line(request_id, duration_ms, billed, fn.memory, peak_mb, init_ms))
         text = "\n".join(sink.take()) + "\n"
         return Outcome(request_id, status, result, error, text, started_at, duration_ms, billed,
-                       init_ms, peak_mb)  # fmt: skip
+                       init_ms, peak_mb, event_json)  # fmt: skip
 
 
 def _raw_result(data: bytes) -> Any:

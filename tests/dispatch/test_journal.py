@@ -4,6 +4,7 @@ dead-lettered invocations."""
 from __future__ import annotations
 
 import asyncio
+import json
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -144,3 +145,15 @@ def test_replay_runs_a_dead_letter_again(tmp_path: Path) -> None:
             assert inv.extra["replay_from"] == "dead-letter"
 
     asyncio.run(again())
+
+
+def test_a_record_with_the_runtimes_event_json_reads_back_the_same() -> None:
+    """The journal splices in the event as the runtime encoded it; the keys before it (and a
+    result holding an "event" key of its own) must not confuse the splice."""
+    event = {"version": "2.0", "body": None, "nested": [1, {"event": None}]}
+    plain = Invocation(id="r-1", function="f", trigger='a "event": null name', event=event,
+                       result={"event": None, "n": 1.5})  # fmt: skip
+    spliced = Invocation(**{k: v for k, v in vars(plain).items() if k != "_event_json"})
+    spliced.set_event_json('{"version":"2.0","body":null,"nested":[1,{"event":null}]}')
+    assert json.loads(spliced.to_json()) == json.loads(plain.to_json()) == plain.to_dict()
+    assert "_event_json" not in plain.to_dict()

@@ -20,6 +20,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any, TypeVar
 
+from . import loops
 from .app import App, make_clock
 from .clock import Clock, ManualClock
 from .config import Config, load_config, parse_config
@@ -171,7 +172,7 @@ class Router:
 
     def _run(self) -> None:
         try:
-            asyncio.run(self._main())
+            loops.run(self._main())
         except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             self._error = exc
         finally:

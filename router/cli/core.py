@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from .. import loops
 from ..config import Config, TriggerConfig
 from .common import config_option, load, setup_logging, user_errors
 
@@ -32,7 +33,7 @@ def run_command(config_file: Path | None, config_path: Path | None, verbose: boo
 
     console = _Console()
     try:
-        code = asyncio.run(run_daemon(config, console))
+        code = loops.run(run_daemon(config, console))
     finally:
         console.flush()
     sys.exit(code)

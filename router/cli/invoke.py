@@ -13,7 +13,6 @@ endpoint URL or ``aws`` in the config, that endpoint is used.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from contextlib import AsyncExitStack
@@ -22,6 +21,7 @@ from typing import Any
 
 import click
 
+from .. import loops
 from ..config import Config
 from .common import config_option, fail, load, setup_logging, user_errors
 
@@ -41,7 +41,7 @@ def command(function: str, config_path: Path | None, event_path: str | None, ver
         known = ", ".join(sorted(config.functions)) or "none"
         fail(f"no function named {function!r} in {config.path.name} (functions: {known})")
     event = read_event(event_path)
-    payload, ok = asyncio.run(invoke(config, function, event))
+    payload, ok = loops.run(invoke(config, function, event))
     click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=str))
     sys.exit(0 if ok else 1)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from .. import loops
 from ..config import Config
 from ..invocation import Invocation
 from .common import config_option, fail, load, setup_logging, user_errors
@@ -42,7 +43,7 @@ def command(invocation_id: str, config_path: Path | None, verbose: bool) -> None
             journal.replayable(conn, invocation_id)
         except journal.UnknownInvocation as exc:
             fail(str(exc))
-    inv = asyncio.run(replay(config, invocation_id))
+    inv = loops.run(replay(config, invocation_id))
     if inv.logs:
         click.echo(inv.logs.rstrip("\n"), err=True)
     click.echo(json.dumps(inv.result if inv.ok else inv.error, indent=2, default=str))

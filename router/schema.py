@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -431,6 +431,7 @@ class TriggerConfig(_Model):
     schedule: ScheduleTrigger | None = None
     http: HttpTrigger | None = None
     dynamodb: DynamoDBTrigger | None = None
+    _kind: str = PrivateAttr("")
 
     @model_validator(mode="after")
     def _one_source(self) -> TriggerConfig:
@@ -440,11 +441,12 @@ class TriggerConfig(_Model):
                 f"a trigger has exactly one source key ({', '.join(SOURCE_KINDS)}); found "
                 + (", ".join(present) if present else "none")
             )
+        self._kind = present[0]
         return self
 
     @property
     def kind(self) -> str:
-        return next(k for k in SOURCE_KINDS if getattr(self, k) is not None)
+        return self._kind  # (read on every invocation: kept, not searched for)
 
     @property
     def source(self) -> Any:

@@ -57,15 +57,14 @@ class _Console:
         self._color = sys.stdout.isatty() if color is None else color
 
     def __call__(self, line: str) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
+        if self._lines:  # a write is due already
             self._lines.append(line)
-            self.flush()
             return
-        if not self._lines:
-            loop.call_later(CONSOLE_INTERVAL, self.flush)
         self._lines.append(line)
+        try:
+            asyncio.get_running_loop().call_later(CONSOLE_INTERVAL, self.flush)
+        except RuntimeError:  # not on the loop: now
+            self.flush()
 
     def flush(self) -> None:
         if self._lines:

@@ -28,8 +28,8 @@ RUNTIMES = ("py", "node")
 
 CONFIG = """
 functions:
-  py: {handler: pyfn/app.handler, timeout: 1}
-  node: {handler: nodefn/app.handler, timeout: 1}
+  py: {handler: pyfn/app.handler, timeout: 2}  # room for a loaded machine; sleep=3 still times out
+  node: {handler: nodefn/app.handler, timeout: 2}
   one: {handler: pyfn/app.handler, timeout: 5, concurrency: 1}
 triggers:
   - {function: py, http: "ANY /py/v2/{proxy+}"}
@@ -153,7 +153,7 @@ def test_function_errors_and_timeouts(router: Router, fn: str) -> None:
     assert (raised_v1.status_code, raised_v1.json()) == (502, {"message": "Internal server error"})
     inv = router.wait(fn, where=lambda i: not i.ok)
     assert inv.status == "error"
-    # the function's own timeout (1 s) is a function error to API Gateway
+    # the function's own timeout (2 s) is a function error to API Gateway
     assert router.http.get(f"/{fn}/v2/e?mode=sleep&s=3").status_code == 500
     assert router.http.get(f"/dev/{fn}/v1/e?mode=sleep&s=3").status_code == 502
     timed_out = router.wait(fn, where=lambda i: i.status == "timeout")

@@ -223,9 +223,14 @@ class Worker:
         self._watch_exit()
         channel = _Channel(self._frame, self._channel_lost)
         parent.setblocking(False)
+        # the reply is awaited before the channel reads: a loop may deliver the R frame before
+        # connect_accepted_socket returns (uvloop does, when the child is quick), and a frame
+        # with no one waiting for it is dropped
+        ready: asyncio.Future[Reply] = self._loop.create_future()
+        self._reply = ready
         transport, _ = await self._loop.connect_accepted_socket(lambda: channel, parent)
         self._transport = transport
-        return await self.call(None, deadline)
+        return await self.call(None, deadline, ready)
 
     def _watch_exit(self) -> None:
         assert self._proc is not None
@@ -237,12 +242,19 @@ class Worker:
 
     # -------------------------------------------------------------------------- calling
 
-    async def call(self, frame: bytes | None, deadline: float) -> Reply:
-        """Send ``frame`` (None: just wait, for init) and wait for the reply; a timeout or
-        going over the memory cap kills the worker. Cancelling the caller kills it too."""
+    async def call(self, frame: bytes | None, deadline: float,
+                   fut: asyncio.Future[Reply] | None = None) -> Reply:  # fmt: skip
+        """Send ``frame`` (None: just wait, for init) and wait for the reply (into ``fut``
+        when the caller installed it already); a timeout or going over the memory cap kills
+        the worker. Cancelling the caller kills it too."""
+        if fut is not None and fut.done():  # answered (or ended) before we got here
+            self._reply = None
+            self.drain()
+            return fut.result()
         if not self.alive:
             return Reply("exit", returncode=self.returncode)
-        fut: asyncio.Future[Reply] = self._loop.create_future()
+        if fut is None:
+            fut = self._loop.create_future()
         self._reply = fut
         self._reported_kb = None
         self.deadline = deadline

@@ -7,6 +7,7 @@ import asyncio
 import re
 import time
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -299,3 +300,20 @@ def test_shutdown_fails_waiting_callers_and_refuses_new_ones(runtimes: Factory) 
     assert isinstance(error, InvocationError) and "shut down" in str(error)
     with pytest.raises(InvocationError, match="shut down"):
         harness.invoke("sleepy", {"seconds": 0})
+
+
+def test_a_ready_frame_read_before_start_awaits_it_is_not_lost(runtimes: Factory) -> None:
+    """uvloop may deliver the worker's R frame before ``connect_accepted_socket`` returns;
+    the frame must still end the init (it was once dropped: a 10 s init timeout followed)."""
+    harness = runtimes("count: {handler: pyhandlers/basic.counter, timeout: 1}")
+    connect = harness.loop.connect_accepted_socket
+
+    async def late_return(*args: Any, **kwargs: Any) -> Any:
+        connected = await connect(*args, **kwargs)
+        await asyncio.sleep(1.0)  # the child starts and its R frame is read meanwhile
+        return connected
+
+    harness.loop.connect_accepted_socket = late_return  # type: ignore[method-assign]
+    outcome = harness.invoke("count")
+    assert (outcome.status, outcome.result) == ("ok", 1)
+    assert outcome.init_duration_ms is not None and outcome.init_duration_ms < 5000

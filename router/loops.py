@@ -2,7 +2,8 @@
 macOS), else asyncio's own. uvloop's transports and loop are written in C: under load they
 cost the daemon about a fifth less CPU per HTTP request than asyncio's (bench/http.py).
 
-``ROUTER_LOOP=asyncio`` in the environment picks asyncio's loop whatever is installed.
+``ROUTER_LOOP=asyncio`` in the environment picks asyncio's loop whatever is installed;
+``ROUTER_LOOP=uvloop`` insists on uvloop.
 """
 
 from __future__ import annotations
@@ -12,17 +13,25 @@ import os
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
+from .errors import StartupError
+
 T = TypeVar("T")
 
 
 def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's ``new_event_loop``, or None (asyncio's default) when it is not installed or
-    ``ROUTER_LOOP=asyncio``."""
-    if os.environ.get("ROUTER_LOOP", "").lower() == "asyncio":
+    ``ROUTER_LOOP=asyncio``. Raises StartupError for another value of ``ROUTER_LOOP``, or
+    ``ROUTER_LOOP=uvloop`` without uvloop."""
+    choice = os.environ.get("ROUTER_LOOP", "").strip().lower()
+    if choice not in ("", "uvloop", "asyncio"):
+        raise StartupError(f"ROUTER_LOOP={choice!r} in the environment: use 'uvloop' or 'asyncio'")
+    if choice == "asyncio":
         return None
     try:
         import uvloop
     except ImportError:
+        if choice == "uvloop":
+            raise StartupError("ROUTER_LOOP=uvloop in the environment, but uvloop is not installed") from None
         return None
     factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
     return factory

@@ -247,10 +247,6 @@ class Worker:
         """Send ``frame`` (None: just wait, for init) and wait for the reply (into ``fut``
         when the caller installed it already); a timeout or going over the memory cap kills
         the worker. Cancelling the caller kills it too."""
-        if fut is not None and fut.done():  # answered (or ended) before we got here
-            self._reply = None
-            self.drain()
-            return fut.result()
         if not self.alive:
             return Reply("exit", returncode=self.returncode)
         if fut is None:

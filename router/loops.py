@@ -39,5 +39,10 @@ def loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 def run(main: Coroutine[Any, Any, T]) -> T:
     """``asyncio.run(main)`` on the loop :func:`loop_factory` picks."""
-    with asyncio.Runner(loop_factory=loop_factory()) as runner:
+    try:
+        factory = loop_factory()
+    except StartupError:
+        main.close()  # never to run: no "never awaited" warning
+        raise
+    with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main)

@@ -28,6 +28,8 @@ def test_a_bad_router_loop_names_the_variable(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("ROUTER_LOOP", "trio")
     with pytest.raises(StartupError, match=r"ROUTER_LOOP='trio' in the environment: use 'uvloop' or 'asyncio'"):
         loops.loop_factory()
+    with pytest.raises(StartupError, match="ROUTER_LOOP"):  # (filterwarnings=error: no "never awaited")
+        loops.run(loop_kind())
 
 
 def test_uvloop_asked_for_but_missing(monkeypatch: pytest.MonkeyPatch) -> None:

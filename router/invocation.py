@@ -50,7 +50,7 @@ class Invocation:
         """``to_dict()`` as JSON, without its deep copy (the journal's hot path: a copy of an
         HTTP event costs ten times its encoding), and with the event's JSON as the runtime
         encoded it, when it did."""
-        out = {name: getattr(self, name) for name in _FIELDS}
+        out = {name: getattr(self, name) for name in FIELDS}
         out["ok"] = self.status == "ok"
         event_json = self._event_json
         if event_json is None:
@@ -74,7 +74,7 @@ class Invocation:
         return f"{self.function} #{self.attempt} [{self.source}:{self.trigger or '-'}] {what}"
 
 
-_FIELDS = tuple(f.name for f in fields(Invocation) if f.name != "_event_json")
+FIELDS = tuple(f.name for f in fields(Invocation) if f.name != "_event_json")  # the record's
 
 
 def _encode_other(value: Any) -> Any:

@@ -14,7 +14,6 @@ import logging
 import random
 import sqlite3
 import time
-from collections import deque
 from collections.abc import Callable
 from contextlib import AsyncExitStack, closing
 from functools import partial
@@ -28,6 +27,7 @@ from ..store import Store
 from . import journal, queue
 from .async_ import AsyncQueue
 from .base import RuntimesLike, to_invocation
+from .journal_writer import JournalWriter
 from .writer import DbWriter
 
 log = logging.getLogger(__name__)
@@ -49,9 +49,8 @@ class Dispatcher:
         self.clock = clock
         self.writer = DbWriter(store)
         self.queue = AsyncQueue(config, runtimes, self.writer, clock, record=self.record)
+        self.journal = JournalWriter(store)
         self._subscribers: list[Subscriber] = []
-        self._unwritten: deque[Invocation] = deque()  # recorded, waiting for the writer thread
-        self._write_queued = False
         self._since_prune = 0
         self._pruned_at = 0.0
         self._lock_file: Any = None
@@ -65,6 +64,7 @@ class Dispatcher:
         queued is scheduled. ``workers=False`` (``router replay``) only journals, and may run
         beside a daemon that owns the queue. Closing the stack drains gracefully."""
         self.writer.start()
+        self.journal.start(asyncio.get_running_loop())
         stack.push_async_callback(self._close)
         if workers:
             self._lock_file = _lock(self.store)
@@ -80,6 +80,8 @@ class Dispatcher:
             left = await self.queue.close()
             if left:
                 log.info("async queue stopped: %d event(s) left queued for the next start", left)
+        self.journal.flush()
+        await asyncio.to_thread(self.journal.close)
         await asyncio.to_thread(self.writer.close)
         if self._lock_file is not None:
             self._lock_file.close()
@@ -141,6 +143,7 @@ class Dispatcher:
     async def replay(self, invocation_id: str) -> Invocation:
         """Run a journaled or dead-lettered invocation's event again, synchronously.
         Raises ``journal.UnknownInvocation`` for an id that is neither."""
+        await asyncio.wrap_future(self.journal.sync())  # the journal is read below
         past = await self._db(partial(journal.replayable, invocation_id=invocation_id))
         return await self.invoke(past.function, past.event, trigger=past.trigger, source="replay",
                                  extra={"replay_of": past.id, "replay_from": past.origin})  # fmt: skip
@@ -160,11 +163,8 @@ class Dispatcher:
 
     def record(self, inv: Invocation) -> None:
         """Journal an invocation and tell the subscribers."""
-        if self.writer.running:
-            self._unwritten.append(inv)
-            if not self._write_queued:  # one write for all the rows recorded until it runs
-                self._write_queued = True
-                self.writer.submit(self._write_journal, wait=False)
+        if self.journal.running:
+            self.journal.append(inv)
             self._since_prune += 1
             if self._since_prune >= PRUNE_EVERY or time.monotonic() - self._pruned_at > PRUNE_INTERVAL:
                 self._prune()
@@ -176,19 +176,14 @@ class Dispatcher:
             except Exception:
                 log.exception("an invocation subscriber failed on %s", inv.id)
 
-    def _write_journal(self, conn: sqlite3.Connection) -> None:
-        """On the writer thread: journal every row recorded so far. The flag drops first,
-        so a row appended after the drain below began queues a write of its own."""
-        self._write_queued = False
-        rows = self._unwritten
-        journal.insert_many(conn, [rows.popleft() for _ in range(len(rows))])
-
     def history(
         self, *, function: str | None = None, status: str | None = None, last: int | None = None
     ) -> list[Invocation]:
         """Journaled invocations, oldest first, including every one recorded before this
         call. Blocks briefly (any thread)."""
         op = partial(journal.query, function=function, status=status, last=last)
+        if self.journal.running:
+            self.journal.sync().result()
         return self._read(op)
 
     def dead_letters(self, function: str | None = None) -> list[dict[str, Any]]:
@@ -200,8 +195,8 @@ class Dispatcher:
         self._since_prune = 0
         self._pruned_at = time.monotonic()
         j = self.config.settings.journal
-        op = partial(journal.prune, now=self.clock.time(), max_rows=j.max_rows, max_days=j.max_days)
-        self.writer.submit(op, wait=False)
+        self.journal.execute(journal.prune_statements(now=self.clock.time(), max_rows=j.max_rows,
+                                                      max_days=j.max_days))  # fmt: skip
 
     async def _db(self, op: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.wrap_future(self.writer.submit(op))

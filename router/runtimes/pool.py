@@ -225,8 +225,7 @@ class FunctionPool:
         self, worker: Worker, request_id: str, event_json: str, client_context_json: str,
         init_ms: float | None, init_lines: list[str],
     ) -> Outcome:  # fmt: skip
-        fn, sink = self.fn, worker.sink
-        loop = asyncio.get_running_loop()
+        fn, sink, loop = self.fn, worker.sink, worker.loop
         started_at = time.time()
         deadline_ms = int((started_at + fn.timeout) * 1000)
         payload = f'[{json.dumps(request_id)},{deadline_ms},{client_context_json},{event_json}]'

@@ -270,7 +270,7 @@ class JournalWriter:
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, pass_fds=(child.fileno(),),
                 start_new_session=True,
             )  # fmt: skip
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # (ValueError: no pass_fds on this platform)
             parent.close()
             log.warning("cannot start the journal process (%s): the journal is written in-process", exc)
             return

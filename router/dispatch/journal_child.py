@@ -110,6 +110,9 @@ class Journal:
     def apply(self, frames: list[tuple[int, bytes]]) -> list[bytes]:
         """Everything in ``frames`` in one transaction; the sync tokens among them."""
         acks: list[bytes] = []
+        for kind, payload in frames:  # (first, and outside the transaction: it may fail)
+            if kind == INIT:
+                self.init(payload)
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             for kind, payload in frames:
@@ -120,8 +123,6 @@ class Journal:
                         self.execute(payload)
                     elif kind == SYNC:
                         acks.append(payload)
-                    elif kind == INIT:
-                        self.init(payload)
                 except Exception as exc:  # a frame this process cannot read: skip it, say so
                     self.error(f"journal process: a {chr(kind)!r} frame failed: {exc!r}")
         finally:
@@ -143,6 +144,32 @@ def frames_of(buf: bytearray) -> tuple[list[tuple[int, bytes]], int]:
     return out, start
 
 
+def serve(sock: socket.socket, journal: Journal) -> None:
+    """Apply what arrives on ``sock`` until end of file. A transaction that fails (the state
+    file locked for longer than the busy timeout, the disk full ...) is reported and its rows
+    are lost, but its syncs are answered and the process goes on."""
+    buf = bytearray()
+    while True:
+        data = sock.recv(1 << 20)
+        if not data:
+            return
+        buf += data
+        frames, used = frames_of(buf)
+        if not frames:
+            continue
+        del buf[:used]
+        try:
+            acks = journal.apply(frames)
+        except sqlite3.Error as exc:
+            rows = sum(1 for kind, _ in frames if kind == ROWS)
+            journal.error(f"cannot write the journal: {exc} ({rows} batch(es) of rows lost)")
+            acks = [payload for kind, payload in frames if kind == SYNC]
+            if journal.conn.in_transaction:
+                journal.conn.execute("ROLLBACK")
+        for token in acks:
+            sock.sendall(HEADER.pack(len(token), ACK) + token)
+
+
 def main() -> None:
     fd, path = int(sys.argv[1]), sys.argv[2]
     sock = socket.socket(fileno=fd)
@@ -155,18 +182,7 @@ def main() -> None:
         data = message.encode("utf-8", "replace")
         sock.sendall(HEADER.pack(len(data), ERROR) + data)
 
-    journal = Journal(conn, report)
-    buf = bytearray()
-    while True:
-        data = sock.recv(1 << 20)
-        if not data:
-            break
-        buf += data
-        frames, used = frames_of(buf)
-        if frames:
-            del buf[:used]
-            for token in journal.apply(frames):
-                sock.sendall(HEADER.pack(len(token), ACK) + token)
+    serve(sock, Journal(conn, report))
     conn.close()
 
 

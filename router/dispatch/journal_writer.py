@@ -254,6 +254,8 @@ class JournalWriter:
             self._here.apply(frames)
         except sqlite3.Error as exc:
             log.error("cannot write the journal in %s: %s", self.store.path, exc)
+            if self._here.conn.in_transaction:
+                self._here.conn.execute("ROLLBACK")
         for kind, arg in items:
             if kind == SYNC and not arg.done():
                 arg.set_result(None)

@@ -170,3 +170,41 @@ def test_close_commits_what_was_appended_without_a_sync(tmp_path: Path) -> None:
 
     asyncio.run(main())
     assert len(_records(store)) == 300
+
+
+def test_a_failed_transaction_is_reported_its_syncs_answered_and_the_process_goes_on(
+    tmp_path: Path,
+) -> None:
+    """journal_child.serve: the state file locked past the busy timeout loses that batch,
+    says so, answers its sync, and writes the next batch."""
+    import socket
+
+    from router.dispatch import journal_child as child
+
+    store = Store(tmp_path)
+    conn = store.connect()
+    conn.execute("PRAGMA busy_timeout=20")  # (the process waits 30 s; a test does not)
+    reports: list[str] = []
+    ours, theirs = socket.socketpair()
+    server = threading.Thread(target=child.serve, args=(theirs, child.Journal(conn, reports.append)))
+    server.start()
+    rows = journal_writer._marshal_rows([_inv(0)])
+
+    def send(*frames: tuple[int, bytes]) -> bytes:
+        ours.sendall(b"".join(child.HEADER.pack(len(p), k) + p for k, p in frames))
+        return ours.recv(100)
+
+    init = (child.INIT, journal_writer._INIT)
+    with closing(store.connect()) as locker:
+        locker.execute("BEGIN EXCLUSIVE")
+        assert send(init, (child.ROWS, rows), (child.SYNC, b"1")) == child.HEADER.pack(1, child.ACK) + b"1"
+        locker.execute("ROLLBACK")
+    assert len(reports) == 1 and "cannot write the journal" in reports[0] and "1 batch" in reports[0]
+    later = journal_writer._marshal_rows([_inv(1)])
+    assert send((child.ROWS, later), (child.SYNC, b"2")) == child.HEADER.pack(1, child.ACK) + b"2"
+    ours.close()
+    server.join(5)
+    theirs.close()
+    conn.close()
+    assert not server.is_alive()
+    assert [r["id"] for r in _records(store)] == ["id-1"]

@@ -102,8 +102,11 @@ class WorkerChannel(asyncio.Protocol):
 
 
 class Pool:
-    def __init__(self) -> None:
-        self.idle: list[WorkerChannel] = []
+    """Idle worker channels and the calls waiting for one; ``frame`` makes a call's bytes."""
+
+    def __init__(self, frame: Callable[[bytes], bytes]) -> None:
+        self.frame = frame
+        self.idle: list[Any] = []
         self.waiting: deque[tuple[bytes, Reply]] = deque()
 
     def call(self, payload: bytes, reply: Reply) -> None:
@@ -112,17 +115,16 @@ class Pool:
         else:
             self.waiting.append((payload, reply))
 
-    def free(self, worker: WorkerChannel) -> None:
+    def free(self, worker: Any) -> None:
         if self.waiting:
             self.send(worker, *self.waiting.popleft())
         else:
             self.idle.append(worker)
 
-    @staticmethod
-    def send(worker: WorkerChannel, payload: bytes, reply: Reply) -> None:
+    def send(self, worker: Any, payload: bytes, reply: Reply) -> None:
         assert worker.transport is not None
         worker.reply = reply
-        worker.transport.write(FRAME.pack(len(payload)) + payload)
+        worker.transport.write(self.frame(payload))
 
 
 class Front(asyncio.Protocol):
@@ -219,7 +221,7 @@ class RealWorker(asyncio.Protocol):
 
     HEADER = struct.Struct("!IB")
 
-    def __init__(self, pool: RealPool, log_fd: int) -> None:
+    def __init__(self, pool: Pool, log_fd: int) -> None:
         self.pool = pool
         self.log_fd = log_fd
         self.buf = bytearray()
@@ -255,34 +257,10 @@ class RealWorker(asyncio.Protocol):
         del buf[:start]
 
 
-class RealPool:
-    def __init__(self) -> None:
-        self.idle: list[RealWorker] = []
-        self.waiting: deque[tuple[bytes, Callable[[bytes], None]]] = deque()
-
-    def call(self, payload: bytes, reply: Callable[[bytes], None]) -> None:
-        if self.idle:
-            self.send(self.idle.pop(), payload, reply)
-        else:
-            self.waiting.append((payload, reply))
-
-    def free(self, worker: RealWorker) -> None:
-        if self.waiting:
-            self.send(worker, *self.waiting.popleft())
-        else:
-            self.idle.append(worker)
-
-    @staticmethod
-    def send(worker: RealWorker, payload: bytes, reply: Callable[[bytes], None]) -> None:
-        assert worker.transport is not None
-        worker.reply = reply
-        worker.transport.write(RealWorker.HEADER.pack(len(payload), ord("I")) + payload)
-
-
 class WorkFront(asyncio.Protocol):
     """An HTTP front doing ``Work`` for every request, on one callback chain."""
 
-    def __init__(self, pool: RealPool, work: Work) -> None:
+    def __init__(self, pool: Pool, work: Work) -> None:
         self.pool = pool
         self.work = work
         self.parser = httptools.HttpRequestParser(self)
@@ -344,7 +322,7 @@ async def serve(args: argparse.Namespace) -> None:
     if args.work:
         await serve_work(args)
         return
-    pool = Pool()
+    pool = Pool(lambda payload: FRAME.pack(len(payload)) + payload)
     procs = []
     for _ in range(args.workers):
         ours, theirs = socket.socketpair()
@@ -364,7 +342,7 @@ async def serve(args: argparse.Namespace) -> None:
 async def serve_work(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     work = Work(loop)
-    pool = RealPool()
+    pool = Pool(lambda payload: RealWorker.HEADER.pack(len(payload), ord("I")) + payload)
     procs = []
     for _ in range(args.workers):
         ours, theirs = socket.socketpair()

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import json
 import logging
+import marshal
 import sqlite3
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from ..errors import InvocationError
-from ..invocation import Invocation
+from ..invocation import FIELDS, Invocation
+from .journal_child import Journal
 
 log = logging.getLogger(__name__)
 
@@ -41,45 +44,61 @@ COLUMNS = ("id", "function", "trigger", "source", "status", "attempt", "started_
            "duration_ms", "init_duration_ms", "event_id")  # fmt: skip
 INSERT = f"INSERT INTO journal ({', '.join(COLUMNS)}, record) VALUES "
 ROW = "(" + ",".join("?" * (len(COLUMNS) + 1)) + ")"
-# rows per INSERT: powers of two, so that few statement shapes exist (each is prepared and
-# cached once: a shape per batch size would fill the connection's statement cache with
-# large prepared statements); 11 parameters a row stays under SQLite's 32,766 per statement
-CHUNKS = (256, 128, 64, 32, 16, 8, 4, 2, 1)
-INSERTS = {n: INSERT + ",".join([ROW] * n) for n in CHUNKS}
+
+
+def encode_rows(invs: list[Invocation]) -> bytes:
+    """``invs`` as the journal process takes them (``journal_child``'s ``J`` frame)."""
+    rows = [_row(inv) for inv in invs]
+    try:
+        return marshal.dumps(rows)
+    except ValueError:  # a value marshal cannot carry (a dataclass in a result ...): per row
+        plain = [_plain_row(inv, row) for inv, row in zip(invs, rows, strict=True)]
+        return marshal.dumps([row for row in plain if row is not None])
+
+
+# the record's fields but the event, which travels as its JSON when the runtime encoded it
+_FIELDS = tuple(f for f in FIELDS if f != "event")
+_values = attrgetter(*_FIELDS)
+# what the journal process is told first (its ``I`` frame)
+WIRE_INIT = marshal.dumps((FIELDS, COLUMNS, INSERT, ROW))
 
 
 def _row(inv: Invocation) -> tuple[Any, ...]:
-    return (inv.id, inv.function, inv.trigger, inv.source, inv.status, inv.attempt, inv.started_at,
-            inv.duration_ms, inv.init_duration_ms, inv.event_id, inv.to_json())  # fmt: skip
+    event_json = inv._event_json
+    return (_values(inv), event_json, None, None if event_json is not None else inv.event)
+
+
+def _plain_row(inv: Invocation, row: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """``row``, or when marshal cannot carry it, its columns and the record made here."""
+    try:
+        marshal.dumps(row)
+        return row
+    except ValueError:
+        pass
+    try:
+        record = inv.to_json()
+    except (TypeError, ValueError) as exc:
+        log.error("cannot journal %s: %s", inv.summary(), exc)
+        return None
+    values = tuple(getattr(inv, f) if f in COLUMNS else None for f in _FIELDS)
+    return (values, None, record, None)
+
+
+def writer(conn: sqlite3.Connection) -> Journal:
+    """The journal process's writer, on ``conn`` in this process (errors are logged)."""
+    out = Journal(conn, lambda message: log.error("%s", message))
+    out.init(WIRE_INIT)
+    return out
 
 
 def insert(conn: sqlite3.Connection, inv: Invocation) -> None:
-    conn.execute(INSERT + ROW, _row(inv))
+    insert_many(conn, [inv])
 
 
 def insert_many(conn: sqlite3.Connection, invs: list[Invocation]) -> None:
-    """Journal ``invs`` in order, many rows per statement (one SQLite step each, where
-    ``executemany`` would take one per row). A row that cannot be serialized or written is
-    logged and skipped; the others are kept."""
-    rows: list[tuple[Any, ...]] = []
-    for inv in invs:
-        try:
-            rows.append(_row(inv))
-        except (TypeError, ValueError) as exc:
-            log.error("cannot journal %s: %s", inv.summary(), exc)
-    start = 0
-    while start < len(rows):
-        size = next(n for n in CHUNKS if n <= len(rows) - start)
-        chunk = rows[start : start + size]
-        start += size
-        try:
-            conn.execute(INSERTS[size], [v for row in chunk for v in row])
-        except sqlite3.Error:
-            for row in chunk:  # find the bad one, keep the rest
-                try:
-                    conn.execute(INSERT + ROW, row)
-                except sqlite3.Error as exc:
-                    log.error("cannot journal invocation %s: %s", row[0], exc)
+    """Journal ``invs`` in order, as the journal process does (many rows per statement). A
+    row that cannot be serialized or written is logged and skipped; the others are kept."""
+    writer(conn).rows(encode_rows(invs))
 
 
 def prune_statements(*, now: float, max_rows: int, max_days: float) -> list[tuple[str, tuple[Any, ...]]]:

@@ -22,32 +22,23 @@ import logging
 import marshal
 import socket
 import sqlite3
-import struct
 import subprocess
 import sys
 import threading
 from concurrent.futures import Future
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from ..invocation import FIELDS, Invocation
+from ..invocation import Invocation
 from ..store import Store
 from . import journal
-from .journal_child import Journal
+from .journal_child import ACK, ERROR, EXECUTE, HEADER, INIT, ROWS, SYNC, Journal, frames_of
 
 log = logging.getLogger(__name__)
 
 CHILD = Path(__file__).with_name("journal_child.py")
-HEADER = struct.Struct("!IB")
-INIT, ROWS, EXECUTE, SYNC, ACK, ERROR = (ord(c) for c in "IJXSAE")
 LINGER_S = 0.005  # how long the loop collects rows before it hands them over
 CLOSE_TIMEOUT_S = 30.0
-
-# the record's fields but the event, which travels as its JSON when the runtime encoded it
-_FIELDS = tuple(f for f in FIELDS if f != "event")
-_values = attrgetter(*_FIELDS)
-_INIT = marshal.dumps((FIELDS, journal.COLUMNS, journal.INSERT, journal.ROW))
 
 Item = tuple[int, Any]  # (ROWS | EXECUTE, marshalled payload) or (SYNC, Future)
 
@@ -96,7 +87,7 @@ class JournalWriter:
             if self._loop.is_running():
                 self._loop.call_soon_threadsafe(self.append, inv)
             else:  # no loop to collect it: alone
-                self._hand_over((ROWS, _marshal_rows([inv])))
+                self._hand_over((ROWS, journal.encode_rows([inv])))
             return
         self._rows.append(inv)
         if self._timer is None:
@@ -110,7 +101,7 @@ class JournalWriter:
             self._timer = None
         rows, self._rows = self._rows, []
         if rows:
-            self._hand_over((ROWS, _marshal_rows(rows)))
+            self._hand_over((ROWS, journal.encode_rows(rows)))
 
     def execute(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Run ``statements`` on the journal's connection, after the rows appended before
@@ -228,27 +219,20 @@ class JournalWriter:
             if not data:
                 raise ConnectionResetError("the journal process closed its end")
             buf += data
-            start = 0
-            while len(buf) - start >= 5:
-                length, kind = HEADER.unpack_from(buf, start)
-                end = start + 5 + length
-                if len(buf) < end:
-                    break
-                payload = bytes(buf[start + 5 : end])
-                start = end
+            frames, used = frames_of(buf)
+            del buf[:used]
+            for kind, payload in frames:
                 if kind == ACK:
                     fut = waiting.pop(payload, None)
                     if fut is not None and not fut.done():
                         fut.set_result(None)
                 elif kind == ERROR:
                     log.error("%s", payload.decode("utf-8", "replace"))
-            del buf[:start]
 
     def _write_here(self, items: list[Item]) -> None:
         """No journal process: this thread writes, with the process's code."""
         if self._here is None:
-            self._here = Journal(self.store.connect(), lambda message: log.error("%s", message))
-            self._here.init(_INIT)
+            self._here = journal.writer(self.store.connect())
         frames = [(kind, arg) for kind, arg in items if kind != SYNC]
         try:
             self._here.apply(frames)
@@ -280,7 +264,7 @@ class JournalWriter:
             child.close()
         self._sock = parent
         try:
-            parent.sendall(HEADER.pack(len(_INIT), INIT) + _INIT)
+            parent.sendall(HEADER.pack(len(journal.WIRE_INIT), INIT) + journal.WIRE_INIT)
         except OSError as exc:
             self._child_failed(exc)
 
@@ -305,10 +289,10 @@ class JournalWriter:
             with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_WR)
             with contextlib.suppress(OSError):
-                rest = b""
+                rest = bytearray()
                 while data := self._sock.recv(65536):  # its last error reports, until it closes
                     rest += data
-                for _, payload in _frames(rest):
+                for _, payload in frames_of(rest)[0]:
                     log.error("%s", payload.decode("utf-8", "replace"))
         self._close_sock()
         if self._proc is not None:
@@ -319,42 +303,3 @@ class JournalWriter:
                 self._proc.kill()
                 self._proc.wait()
 
-
-def _frames(data: bytes) -> list[tuple[int, bytes]]:
-    out = []
-    start = 0
-    while len(data) - start >= 5:
-        length, kind = HEADER.unpack_from(data, start)
-        out.append((kind, data[start + 5 : start + 5 + length]))
-        start += 5 + length
-    return out
-
-
-def _marshal_rows(invs: list[Invocation]) -> bytes:
-    rows = [_row(inv) for inv in invs]
-    try:
-        return marshal.dumps(rows)
-    except ValueError:  # a value marshal cannot carry (a dataclass in a result ...): per row
-        plain = [_plain_row(inv, row) for inv, row in zip(invs, rows, strict=True)]
-        return marshal.dumps([row for row in plain if row is not None])
-
-
-def _row(inv: Invocation) -> tuple[Any, ...]:
-    event_json = inv._event_json
-    return (_values(inv), event_json, None, None if event_json is not None else inv.event)
-
-
-def _plain_row(inv: Invocation, row: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """``row``, or when marshal cannot carry it, its columns and the record made here."""
-    try:
-        marshal.dumps(row)
-        return row
-    except ValueError:
-        pass
-    try:
-        record = inv.to_json()
-    except (TypeError, ValueError) as exc:
-        log.error("cannot journal %s: %s", inv.summary(), exc)
-        return None
-    values = tuple(getattr(inv, f) if f in journal.COLUMNS else None for f in _FIELDS)
-    return (values, None, record, None)

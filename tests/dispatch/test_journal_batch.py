@@ -17,7 +17,7 @@ def _inv(i: int, event: Any = None) -> Invocation:
 
 
 def test_a_batch_is_journaled_in_order_and_reads_back_equal(tmp_path: Path) -> None:
-    invs = [_inv(i) for i in range(300)]  # 256 + 32 + 8 + 4 rows a statement
+    invs = [_inv(i) for i in range(300)]  # four statements of 64 rows and one of 44
     with closing(Store(tmp_path).connect()) as conn:
         journal.insert_many(conn, invs)
         assert journal.query(conn) == invs

@@ -188,19 +188,19 @@ def test_a_failed_transaction_is_reported_its_syncs_answered_and_the_process_goe
     ours, theirs = socket.socketpair()
     server = threading.Thread(target=child.serve, args=(theirs, child.Journal(conn, reports.append)))
     server.start()
-    rows = journal_writer._marshal_rows([_inv(0)])
+    rows = journal.encode_rows([_inv(0)])
 
     def send(*frames: tuple[int, bytes]) -> bytes:
         ours.sendall(b"".join(child.HEADER.pack(len(p), k) + p for k, p in frames))
         return ours.recv(100)
 
-    init = (child.INIT, journal_writer._INIT)
+    init = (child.INIT, journal.WIRE_INIT)
     with closing(store.connect()) as locker:
         locker.execute("BEGIN EXCLUSIVE")
         assert send(init, (child.ROWS, rows), (child.SYNC, b"1")) == child.HEADER.pack(1, child.ACK) + b"1"
         locker.execute("ROLLBACK")
     assert len(reports) == 1 and "cannot write the journal" in reports[0] and "1 batch" in reports[0]
-    later = journal_writer._marshal_rows([_inv(1)])
+    later = journal.encode_rows([_inv(1)])
     assert send((child.ROWS, later), (child.SYNC, b"2")) == child.HEADER.pack(1, child.ACK) + b"2"
     ours.close()
     server.join(5)

@@ -4,8 +4,10 @@
 - ``embedded`` (default): a moto server in this process, on 127.0.0.1:``settings.aws.port``
   (0 = any free port), served by werkzeug on its own thread. It answers as account
   ``settings.account`` (moto's ``x-moto-account-id``), so ARNs match the config. The path
-  ``/2015-03-31/functions/{name}/invocations`` is answered by router (``lambda_api``), every
-  other request reaches moto.
+  ``/2015-03-31/functions/{name}/invocations`` is answered by router (``lambda_api``), the rest
+  of the Lambda API from the config (``aws_lambda``), every other request reaches moto. Every
+  request first passes ``aws_guard`` (loopback Host, allowed origins, signed requests only).
+  Only dummy credentials are used for it: a missing ``AWS_PROFILE`` does not matter.
 - a URL: an external moto or LocalStack; router creates only what does not exist yet.
 - ``aws``: real AWS with the standard credential chain (nothing is created).
 
@@ -25,6 +27,8 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+from .aws_guard import Guard, error
+from .aws_lambda import is_lambda, safe_answer
 from .config import Config
 from .errors import StartupError
 
@@ -93,17 +97,24 @@ class Aws:
 
         moto_app = DomainDispatcherApplication(create_backend_app)
         account = self.settings.account
+        guard: list[Guard] = []  # bound once the port is known
 
         def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-            path = environ.get("PATH_INFO", "")
-            if path.startswith("/2015-03-31/functions/") and self.lambda_api is not None:
-                answer = self._serve_lambda(environ, path)
-                if answer is not None:
-                    status, headers, body = answer
-                    start_response(f"{status} {_REASONS.get(status, 'Status')}", list(headers.items()))
-                    return [body]
+            refused = guard[0].refuse(environ)  # a refusal, or a preflight answered: as it is
+            answer = refused or self._serve_lambda(environ)
+            if answer is not None:
+                status, headers, body = answer
+                pairs = list(headers.items())
+                if not refused:
+                    pairs = guard[0].response_headers(environ, pairs)
+                start_response(f"{status} {_reason(status)}", pairs)
+                return [body]
+
+            def filtered(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
+                return start_response(status, guard[0].response_headers(environ, headers), *exc)
+
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
-            result: Iterable[bytes] = moto_app(environ, start_response)
+            result: Iterable[bytes] = moto_app(environ, filtered)
             return result
 
         host = "127.0.0.1"
@@ -127,6 +138,7 @@ class Aws:
             sock.close()  # the server holds its own duplicate of the socket
         self._server.daemon_threads = True
         port = self._server.server_address[1]
+        guard.append(Guard(port, self.settings.aws.cors, self.settings.aws.admin))
         self.endpoint_url = f"http://{host}:{port}"
         self._thread = threading.Thread(target=self._server.serve_forever, name="router-aws", daemon=True)
         self._thread.start()
@@ -134,18 +146,30 @@ class Aws:
             _embedded_running += 1
         log.info("embedded AWS (moto) listening on %s", self.endpoint_url)
 
-    def _serve_lambda(self, environ: dict[str, Any], path: str) -> tuple[int, dict[str, str], bytes] | None:
-        assert self.lambda_api is not None
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else b""
-        headers = {
-            key[5:].replace("_", "-").lower(): str(value)
-            for key, value in environ.items()
-            if key.startswith("HTTP_")
-        }
-        if environ.get("CONTENT_TYPE"):
-            headers["content-type"] = environ["CONTENT_TYPE"]
-        return self.lambda_api(environ.get("REQUEST_METHOD", "GET"), path, headers, body)
+    def _serve_lambda(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes] | None:
+        """Lambda API requests: Invoke through router's dispatch (``lambda_api``), the control
+        plane from the config (``aws_lambda``); None for every other service (moto's)."""
+        path = environ.get("PATH_INFO", "")
+        if not is_lambda(path, str(environ.get("HTTP_AUTHORIZATION", ""))):
+            return None
+        method = environ.get("REQUEST_METHOD", "GET")
+        if path.startswith("/2015-03-31/functions/") and path.rstrip("/").endswith("/invocations"):
+            if self.lambda_api is None:
+                return error(503, "ServiceException", "router's Invoke API is not serving yet (it starts with the "
+                             "dispatcher) or has stopped")  # fmt: skip
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            body = environ["wsgi.input"].read(length) if length else b""
+            headers = {
+                key[5:].replace("_", "-").lower(): str(value)
+                for key, value in environ.items()
+                if key.startswith("HTTP_")
+            }
+            if environ.get("CONTENT_TYPE"):
+                headers["content-type"] = environ["CONTENT_TYPE"]
+            answer = self.lambda_api(method, path, headers, body)
+            if answer is not None:
+                return answer
+        return safe_answer(self.config, method, path, str(environ.get("QUERY_STRING", "")))
 
     async def _stop_async(self) -> None:
         await asyncio.to_thread(self.stop)
@@ -189,10 +213,7 @@ class Aws:
         """A boto3 client bound to this endpoint (cached: botocore clients are thread-safe)."""
         with self._clients_lock:
             if service not in self._clients:
-                import boto3
-
-                session = boto3.session.Session()
-                self._clients[service] = session.client(service, **self._client_kwargs())
+                self._clients[service] = self._session().client(service, **self._client_kwargs())
             return self._clients[service]
 
     def object_writer(self) -> Any:
@@ -205,9 +226,23 @@ class Aws:
 
     def resource(self, service: str) -> Any:
         """A boto3 resource bound to this endpoint (a new one each call: resources are not thread-safe)."""
-        import boto3
+        return self._session().resource(service, **self._client_kwargs())
 
-        return boto3.session.Session().resource(service, **self._client_kwargs())
+    def _session(self) -> Any:
+        """A boto3 session. For real AWS, the standard chain (``AWS_PROFILE`` and all). For the
+        embedded or a URL endpoint only the dummy credentials count: the user's ``AWS_PROFILE``
+        (which may name a profile this machine does not have: boto3 raises ProfileNotFound) and
+        config files are not read."""
+        import boto3
+        import botocore.session
+
+        if self.mode == "aws":
+            return boto3.session.Session()
+        core = botocore.session.Session()
+        # an override in the config store (Session.set_config_variable only reaches custom lookups):
+        # AWS_PROFILE / AWS_DEFAULT_PROFILE are not looked at
+        core.get_component("config_store").set_config_variable("profile", None)
+        return boto3.session.Session(botocore_session=core)
 
     def worker_env(self) -> dict[str, str]:
         """What a worker needs to talk to this AWS with boto3 / the JS SDK, unchanged."""
@@ -319,6 +354,10 @@ def _reset_moto() -> None:
         log.debug("moto reset failed", exc_info=True)
 
 
-_REASONS = {200: "OK", 202: "Accepted", 204: "No Content", 400: "Bad Request", 404: "Not Found",
-            413: "Request Entity Too Large", 429: "Too Many Requests", 500: "Internal Server Error",
-            502: "Bad Gateway"}  # fmt: skip
+def _reason(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Status"

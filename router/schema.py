@@ -80,6 +80,8 @@ class AwsSettings(_Model):
     # "embedded": a moto server router starts; a URL: an external moto/LocalStack; "aws": real AWS
     endpoint: str = "embedded"
     port: int = Field(4566, ge=0, le=65535)
+    cors: tuple[str, ...] = ()  # web origins allowed to call the embedded AWS (docs/security.md)
+    admin: bool = False  # serve moto's /moto-api/ endpoints (reset, data.json, dashboard)
 
     @field_validator("endpoint")
     @classmethod
@@ -87,6 +89,16 @@ class AwsSettings(_Model):
         if v in ("embedded", "aws") or re.match(r"^https?://[^\s/]+", v):
             return v.rstrip("/")
         raise ValueError("expected 'embedded', 'aws' or an http(s):// URL")
+
+    @field_validator("cors")
+    @classmethod
+    def _cors(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in v:
+            if origin == "*":
+                raise ValueError("'*' would let any web page drive the embedded AWS: list each origin")
+            if not re.fullmatch(r"https?://[^\s/:]+(:\d{1,5})?", origin):
+                raise ValueError(f"{origin!r} is not a web origin: expected scheme://host[:port], no path")
+        return tuple(o.lower() for o in v)
 
 
 class JournalSettings(_Model):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +50,33 @@ __all__ = [
     "DEFAULT_NODE_RUNTIME", "NODE_EXTENSIONS", "NODE_RUNTIMES", "PYTHON_RUNTIMES", "RUNTIMES", "SOURCE_KINDS",
     "TEMP_PATTERNS", "AsyncConfig", "AwsSettings", "Config", "ConfigError", "CorsConfig", "Destination",
     "DynamoDBTrigger", "FunctionConfig", "HttpSettings", "HttpTrigger", "JournalSettings", "Resources",
-    "S3Trigger", "ScheduleTrigger", "Settings", "TableConfig", "TriggerConfig", "bucket_name_problem",
-    "load_config", "parse_config",
+    "Inspection", "S3Trigger", "ScheduleTrigger", "Settings", "TableConfig", "TriggerConfig",
+    "bucket_name_problem", "handler_files", "inspect_config", "inspect_text", "load_config", "parse_config",
+    "runtime_inferred",
 ]  # fmt: skip
 
 # ---------------------------------------------------------------------------- loading
 
 _USER_ONLY = {"code_dir", "handler_file", "path", "root", "name"}
+
+
+@dataclass
+class Inspection:
+    """What reading a config found. ``config`` is the whole config when ``issues`` is empty;
+    with issues it holds the parts that are valid (so that every problem can be reported at
+    once), or None when the file could not be read as YAML. ``positions`` maps key paths to
+    their (line, column)."""
+
+    file: str
+    config: Config | None = None
+    issues: list[ConfigIssue] = field(default_factory=list)
+    positions: _yaml.Positions = field(default_factory=dict)
+    empty: bool = False  # the file holds no YAML document (or an empty one)
+
+    def issue(self, loc: tuple[str | int, ...], message: str) -> ConfigIssue:
+        """A ConfigIssue at the key path ``loc`` (at its nearest known parent)."""
+        _, (line, col) = _position(loc, self.positions)
+        return ConfigIssue(message, _yaml.format_path(loc), self.file, line, col)
 
 
 def load_config(
@@ -65,16 +86,30 @@ def load_config(
     overrides: Mapping[str, Any] | None = None,
     check_files: bool = True,
 ) -> Config:
-    """Read, substitute, validate and resolve a triggers.yaml. Raises ConfigError."""
+    """Read, substitute, validate and resolve a triggers.yaml. Raises ConfigError.
+
+    A handler that cannot load (a missing file, a malformed handler string) is not an error
+    here: Lambda reports it as each invocation's init error (see :mod:`router.check`)."""
+    return _config_or_raise(inspect_config(path, environ=environ, overrides=overrides, check_files=check_files))
+
+
+def inspect_config(
+    path: str | Path = "triggers.yaml",
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    check_files: bool = True,
+) -> Inspection:
+    """Like :func:`load_config`, but return every problem found instead of raising."""
     path = Path(path)
     shown = str(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([ConfigIssue("config file not found", "", shown)]) from None
+        return Inspection(shown, issues=[ConfigIssue("config file not found", "", shown)])
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([ConfigIssue(f"cannot read the config: {exc}", "", shown)]) from None
-    return parse_config(
+        return Inspection(shown, issues=[ConfigIssue(f"cannot read the config: {exc}", "", shown)])
+    return inspect_text(
         text, shown, root=path.resolve().parent, environ=environ, overrides=overrides,
         check_files=check_files,
     )  # fmt: skip
@@ -89,28 +124,94 @@ def parse_config(
     overrides: Mapping[str, Any] | None = None,
     check_files: bool = True,
 ) -> Config:
-    data, positions = _yaml.load(text, file, environ)
+    return _config_or_raise(
+        inspect_text(text, file, root=root, environ=environ, overrides=overrides, check_files=check_files)
+    )
+
+
+def _config_or_raise(found: Inspection) -> Config:
+    if found.issues or found.config is None:
+        raise ConfigError(found.issues or [ConfigIssue("cannot read the config", "", found.file)])
+    return found.config
+
+
+def inspect_text(
+    text: str,
+    file: str = "triggers.yaml",
+    *,
+    root: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    check_files: bool = True,
+) -> Inspection:
+    """Validate and resolve the text of a triggers.yaml; every problem, not the first."""
+    try:
+        data, positions = _yaml.load(text, file, environ)
+    except ConfigError as exc:
+        return Inspection(file, issues=list(exc.issues))
+    found = Inspection(file, positions=positions, empty=data is None or data == {})
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError([ConfigIssue("expected a mapping at the top level", "", file, 1, 1)])
+        found.issues.append(ConfigIssue("expected a mapping at the top level", "", file, 1, 1))
+        return found
     issues = _user_keys_only(data, positions, file)
     if overrides:
         data = _merge(data, dict(overrides))
     root = (root or Path.cwd()).resolve()
+    extra = {"path": root / Path(file).name, "root": root}
+    indices: list[int] | None = None
+    known: set[str] | None = None
     try:
-        config = Config.model_validate(
-            {**data, "path": root / Path(file).name, "root": root}
-        )
+        config = Config.model_validate({**data, **extra})
     except ValidationError as exc:
+        # report the cross-reference problems of the parts that are valid, too
         issues += _translate(exc, positions, file)
-        raise ConfigError(_sorted(issues)) from None
-    if issues:
-        raise ConfigError(_sorted(issues))
-    config, issues = _resolve(config, positions, file, check_files)
-    if issues:
-        raise ConfigError(_sorted(issues))
-    return config
+        config, indices, known = _partial(data, extra)
+    resolved, more = _resolve(config, positions, file, check_files, indices=indices, known=known)
+    found.config, found.issues = resolved, _sorted(_unique(issues + more))
+    return found
+
+
+def _partial(data: dict[str, Any], extra: dict[str, Any]) -> tuple[Config, list[int], set[str]]:
+    """The valid parts of a config that failed validation: its valid functions and triggers
+    (with the original index of each trigger), and the names of every function, valid or not."""
+
+    def valid(model: Any, value: Any) -> Any:
+        try:
+            return model.model_validate(value)
+        except ValidationError:
+            return None
+
+    def part(mapping: Any, key: str, kind: type) -> Any:
+        value = mapping.get(key) if isinstance(mapping, dict) else None
+        return value if isinstance(value, kind) else kind()
+
+    raw_functions = part(data, "functions", dict)
+    functions = {
+        name: fc for name, f in raw_functions.items()
+        if isinstance(f, dict) and (fc := valid(FunctionConfig, {**f, "name": name})) is not None
+    }  # fmt: skip
+    raw_triggers = part(data, "triggers", list)
+    triggers = [(i, tc) for i, t in enumerate(raw_triggers) if (tc := valid(TriggerConfig, t)) is not None]
+    raw_tables = part(part(data, "resources", dict), "tables", dict)
+    # an invalid table stands in as a valid one: its triggers get no "no table" error besides
+    tables = {name: valid(TableConfig, t) or TableConfig(keys={"pk": "S"}) for name, t in raw_tables.items()}
+    raw_settings = part(data, "settings", dict)
+    aws = valid(AwsSettings, part(raw_settings, "aws", dict)) or AwsSettings()
+    settings = valid(Settings, raw_settings) or Settings(aws=aws)
+    config = Config.model_validate({
+        "settings": settings,
+        "functions": functions,
+        "resources": Resources(tables=tables),
+        "triggers": tuple(t for _, t in triggers),
+        **extra,
+    })  # fmt: skip
+    return config, [i for i, _ in triggers], {str(name) for name in raw_functions}
+
+
+def _unique(issues: list[ConfigIssue]) -> list[ConfigIssue]:
+    return list(dict.fromkeys(issues))
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -196,10 +297,15 @@ def _short(value: Any) -> str:
 
 
 def _resolve(
-    config: Config, positions: _yaml.Positions, file: str, check_files: bool
-) -> tuple[Config, list[ConfigIssue]]:
-    """Cross-references, handler files, runtimes, default trigger names."""
+    config: Config, positions: _yaml.Positions, file: str, check_files: bool, *,
+    indices: list[int] | None = None, known: set[str] | None = None,
+) -> tuple[Config, list[ConfigIssue]]:  # fmt: skip
+    """Cross-references, code folders, runtimes, default trigger names. ``indices`` are the
+    triggers' positions in the file (when invalid ones were left out), ``known`` the names
+    of every function the file defines (valid or not)."""
     issues: list[ConfigIssue] = []
+    where = indices if indices is not None else list(range(len(config.triggers)))
+    known = known if known is not None else set(config.functions)
 
     def issue(loc: tuple[str | int, ...], message: str) -> None:
         _, (line, col) = _position(loc, positions)
@@ -210,15 +316,15 @@ def _resolve(
         functions[name] = _resolve_function(config.root, f, ("functions", name), issue, check_files)
         for dest in ("on_failure", "on_success"):
             d = getattr(f.async_, dest)
-            if d is not None and d.function is not None and d.function not in config.functions:
+            if d is not None and d.function is not None and d.function not in known:
                 issue(("functions", name, "async", dest, "function"), f"no function named {d.function!r}")
 
     triggers = []
     names: dict[str, int] = {}
-    for i, t in enumerate(config.triggers):
-        if t.function not in config.functions:
-            known = ", ".join(sorted(config.functions)) or "none defined"
-            issue(("triggers", i, "function"), f"no function named {t.function!r} (functions: {known})")
+    for i, t in zip(where, config.triggers, strict=True):
+        if t.function not in known:
+            listed = ", ".join(sorted(known)) or "none defined"
+            issue(("triggers", i, "function"), f"no function named {t.function!r} (functions: {listed})")
         name = t.name
         if name:
             if name in names:
@@ -230,10 +336,10 @@ def _resolve(
                 name, n = f"{base}-{n}", n + 1
         names.setdefault(name, i)
         triggers.append(t.model_copy(update={"name": name}))
-        _check_trigger(config, t, i, issue)
+        _check_trigger(config, t, i, issue, known)
 
     routes: dict[str, int] = {}
-    for i, t in enumerate(triggers):
+    for i, t in zip(where, triggers, strict=True):
         if t.http is not None and t.enabled:
             # API Gateway refuses routes that differ only in their parameters' names
             key = f"{t.http.stage or ''}|" + re.sub(r"\{[^}/]*?(\+?)\}", r"{\1}", t.http.route)
@@ -244,7 +350,7 @@ def _resolve(
     return config.model_copy(update={"functions": functions, "triggers": tuple(triggers)}), issues
 
 
-def _check_trigger(config: Config, t: TriggerConfig, i: int, issue: Any) -> None:
+def _check_trigger(config: Config, t: TriggerConfig, i: int, issue: Any, known: set[str]) -> None:
     if t.s3 is not None and not t.s3.create and not (config.root / t.s3.dir).is_dir():
         issue(("triggers", i, "s3", "dir"), f"folder {config.root / t.s3.dir} does not exist (create: false)")
     if t.s3 is not None and t.s3.bucket is None:
@@ -260,22 +366,36 @@ def _check_trigger(config: Config, t: TriggerConfig, i: int, issue: Any) -> None
         elif d.table in config.resources.tables and config.resources.tables[d.table].stream is None:
             issue(("triggers", i, "dynamodb", "table"), f"table {d.table!r} has no stream (set 'stream')")
         if d.on_failure is not None and d.on_failure.function is not None:
-            if d.on_failure.function not in config.functions:
+            if d.on_failure.function not in known:
                 issue(("triggers", i, "dynamodb", "on_failure", "function"),
                       f"no function named {d.on_failure.function!r}")  # fmt: skip
+
+
+def handler_files(code_dir: Path, handler: str) -> tuple[Path, list[Path]]:
+    """The files a handler string may name: the Python module file (awslambdaric imports the
+    module path before the last dot) and the Node.js candidates (aws-lambda-ric: the file name
+    before the first dot, with .js, .mjs or .cjs)."""
+    folder, _, base = handler.rpartition("/")
+    py_module = base.rsplit(".", 1)[0].replace(".", "/")
+    node_module = base.split(".", 1)[0]
+    return code_dir / folder / f"{py_module}.py", [code_dir / folder / f"{node_module}{ext}" for ext in NODE_EXTENSIONS]
+
+
+def runtime_inferred(fn: FunctionConfig) -> bool:
+    """True when the config did not say the function's runtime (it came from its file)."""
+    return "runtime" not in fn.model_fields_set
 
 
 def _resolve_function(
     root: Path, f: FunctionConfig, loc: tuple[str | int, ...], issue: Any, check_files: bool
 ) -> FunctionConfig:
+    """Code folder, handler file and runtime. A missing handler file is not an error here:
+    Lambda reports it at each invocation (Runtime.ImportModuleError); :mod:`router.check`
+    tells the user early."""
     code_dir = (root / f.code).resolve() if f.code else root
-    module_part = f.handler.rsplit("/", 1)
-    base = module_part[-1]
-    folder = module_part[0] if len(module_part) == 2 else ""
-    py_module = base.rsplit(".", 1)[0].replace(".", "/")  # Python: module path before the last dot
-    node_module = base.split(".", 1)[0]  # Node: file name before the first dot
-    py_file = code_dir / folder / f"{py_module}.py"
-    node_files = [code_dir / folder / f"{node_module}{ext}" for ext in NODE_EXTENSIONS]
+    if check_files and f.code and not code_dir.is_dir():
+        issue((*loc, "code"), f"code folder {code_dir} does not exist")
+    py_file, node_files = handler_files(code_dir, f.handler)
     runtime = f.runtime
     handler_file: Path | None = None
     if runtime is None or runtime.startswith("python"):
@@ -283,23 +403,13 @@ def _resolve_function(
             handler_file = py_file
             runtime = runtime or f"python3.{sys.version_info.minor}"
     if handler_file is None and (runtime is None or runtime.startswith("nodejs")):
-        for candidate in node_files:
-            if candidate.is_file():
-                handler_file = candidate
-                runtime = runtime or DEFAULT_NODE_RUNTIME
-                break
-    if check_files and f.code and not code_dir.is_dir():
-        issue((*loc, "code"), f"code folder {code_dir} does not exist")
-    elif handler_file is None and check_files:
-        if runtime is None:
-            shown = py_file.relative_to(root) if py_file.is_relative_to(root) else py_file
-            tried = f"{shown} or {node_module}.js/.mjs/.cjs"
-        elif runtime.startswith("python"):
-            tried = str(py_file)
-        else:
-            tried = " or ".join(str(p.name) for p in node_files)
-        issue((*loc, "handler"), f"handler file not found: {tried} (under {code_dir})")
+        handler_file = next((p for p in node_files if p.is_file()), None)
+        if handler_file is not None:
+            runtime = runtime or DEFAULT_NODE_RUNTIME
     if handler_file is None:
-        handler_file = py_file if (runtime or "python").startswith("python") else node_files[0]
         runtime = runtime or f"python3.{sys.version_info.minor}"
-    return f.model_copy(update={"code_dir": code_dir, "handler_file": handler_file, "runtime": runtime})
+        handler_file = py_file if runtime.startswith("python") else node_files[0]
+    resolved = f.model_copy(update={"code_dir": code_dir, "handler_file": handler_file, "runtime": runtime})
+    # the fields the user set stay the set ones: runtime_inferred() reads them
+    object.__setattr__(resolved, "__pydantic_fields_set__", set(f.model_fields_set))
+    return resolved

@@ -204,15 +204,8 @@ class FunctionConfig(_Model):
                 raise ValueError(f"{key!r} is not a valid environment variable name (letters, digits, _)")
         return v
 
-    @field_validator("handler")
-    @classmethod
-    def _handler(cls, v: str) -> str:
-        base = v.rsplit("/", 1)[-1]
-        if "." not in base or base.startswith(".") or base.endswith("."):
-            raise ValueError(
-                "expected a Lambda handler string 'path/module.function' (Runtime.MalformedHandlerName)"
-            )
-        return v
+    # A malformed handler string is not refused here: Lambda accepts it and fails each
+    # invocation with Runtime.MalformedHandlerName (router.check reports it early).
 
     @property
     def is_node(self) -> bool:
@@ -223,8 +216,8 @@ class FunctionConfig(_Model):
         """The function's name inside its module (dotted for nested Node exports)."""
         base = self.handler.rsplit("/", 1)[-1]
         if self.is_node:
-            return base.split(".", 1)[1]  # Node: first dot after the last slash
-        return base.rsplit(".", 1)[1]  # Python: last dot
+            return base.partition(".")[2]  # Node: first dot after the last slash ("" without one)
+        return base.rpartition(".")[2] if "." in base else ""  # Python: last dot
 
 
 # ---------------------------------------------------------------------------- resources

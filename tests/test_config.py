@@ -119,20 +119,56 @@ def test_invalid_runtime_name(project: Path) -> None:
     assert "python3.12" in issue.message and "'python2.7'" in issue.message
 
 
-def test_handler_file_missing(project: Path) -> None:
-    issue = one(project, "functions:\n  app:\n    handler: fn/nothing.handler\n")
-    assert (issue.line, issue.column, issue.path) == (3, 14, "functions.app.handler")
-    assert "handler file not found" in issue.message and "nothing" in issue.message
+@pytest.mark.parametrize("handler", ["fn/nothing.handler", "fn/app", "sys.handler"])
+def test_a_handler_that_cannot_load_is_not_a_config_error(project: Path, handler: str) -> None:
+    # Lambda accepts such a function and fails each invocation with its init error
+    # (ImportModuleError, MalformedHandlerName, BuiltInModuleConflict); router.check reports it early
+    text = f"functions:\n  app: {{handler: {handler}}}\n  ok: {{handler: fn/app.handler}}\n"
+    config = load_config(write(project, text))
+    assert config.functions["app"].runtime.startswith("python3.") and config.functions["ok"].handler_file.is_file()
 
 
-def test_handler_file_of_the_wrong_runtime(project: Path) -> None:
-    issue = one(project, "functions:\n  app:\n    handler: fn/app.handler\n    runtime: nodejs20.x\n")
-    assert issue.path == "functions.app.handler" and "app.js" in issue.message
+def test_handler_file_of_the_wrong_runtime_keeps_the_runtime(project: Path) -> None:
+    config = load_config(write(project, "functions:\n  app:\n    handler: fn/app.handler\n    runtime: nodejs20.x\n"))
+    fn = config.functions["app"]
+    assert fn.runtime == "nodejs20.x" and fn.handler_file == project / "fn" / "app.js" and not fn.handler_file.exists()
 
 
-def test_malformed_handler_string(project: Path) -> None:
-    issue = one(project, "functions:\n  app:\n    handler: fn/app\n")
-    assert issue.path == "functions.app.handler" and "MalformedHandlerName" in issue.message
+def test_runtime_inferred_is_told_apart_from_a_runtime_set(project: Path) -> None:
+    from router.config import runtime_inferred
+
+    config = load_config(write(project, "functions:\n  a: {handler: fn/app.handler}\n"
+                               "  b: {handler: fn/app.handler, runtime: python3.12}\n"))  # fmt: skip
+    assert runtime_inferred(config.functions["a"]) and not runtime_inferred(config.functions["b"])
+
+
+def test_one_bad_value_hides_no_other_problem(project: Path) -> None:
+    found = issues(project, BASE + textwrap.dedent("""
+        triggers:
+          - {function: app, schedule: rate(1 minutes)}
+          - {function: nope, http: GET /x}
+          - {function: app, http: GET /y, name: t}
+          - {function: app, http: GET /z, name: t}
+    """))
+    assert [(i.line, i.path) for i in found] == [
+        (6, "triggers[0].schedule.expression"), (7, "triggers[1].function"), (9, "triggers[3].name")]
+    assert found[0].message == "rate(1 minutes): the unit must be singular for 1; use rate(1 minute)"
+    assert found[1].message == "no function named 'nope' (functions: app)"
+
+
+def test_an_invalid_function_is_still_known_to_its_triggers(project: Path) -> None:
+    found = issues(project, BASE + "    timeout: 0\ntriggers:\n  - {function: app, http: GET /x}\n"
+                   "  - {function: ghost, http: GET /y}\n")  # fmt: skip
+    assert [i.path for i in found] == ["functions.app.timeout", "triggers[1].function"]
+
+
+def test_inspect_config_returns_the_valid_parts(project: Path) -> None:
+    from router.config import inspect_config
+
+    found = inspect_config(write(project, BASE + "  bad: {handler: fn/app.handler, memory: 1}\n"))
+    assert [i.path for i in found.issues] == ["functions.bad.memory"]
+    assert found.config is not None and list(found.config.functions) == ["app"]
+    assert found.issue(("functions", "app", "handler"), "m").line == 3
 
 
 def test_trigger_names_a_missing_function(project: Path) -> None:

@@ -14,7 +14,8 @@ import click
 # name -> (module under router.cli that defines ``<name>_command`` or ``command``, short help)
 COMMANDS = {
     "run": ("core", "Run the daemon: serve every trigger until Ctrl-C."),
-    "validate": ("core", "Check the config and the handler files it names."),
+    "validate": ("core", "Check the config and its handlers as AWS would (--load: load each one)."),
+    "check": ("core", "Load each handler once as its worker does (validate --load)."),
     "list": ("core", "List functions and triggers (--json for machines)."),
     "invoke": ("invoke", "Invoke a function once, synchronously; print its response."),
     "event": ("event", "Print an AWS event payload: s3, apigw, http-api, dynamodb, schedule."),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -27,11 +28,16 @@ def config_option(f: F) -> F:
     )(f)  # fmt: skip
 
 
-def load(config_path: Path | None, positional: Path | None = None) -> Config:
-    """Load the config named by the argument or option, or exit 2 with the errors."""
+def config_file(config_path: Path | None, positional: Path | None = None) -> Path:
+    """The config named by the argument or option (default ./triggers.yaml); exit 2 on both."""
     if config_path is not None and positional is not None and config_path != positional:
         fail("give the config either as an argument or with -c/--config, not both")
-    path = positional or config_path or Path(DEFAULT_CONFIG)
+    return positional or config_path or Path(DEFAULT_CONFIG)
+
+
+def load(config_path: Path | None, positional: Path | None = None) -> Config:
+    """Load the config named by the argument or option, or exit 2 with the errors."""
+    path = config_file(config_path, positional)
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -56,9 +62,65 @@ def user_errors(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+# Third-party libraries whose debug output is chatter to a router user (botocore alone logs
+# about 200 lines a second while the daemon idles): WARNING unless asked for.
+LIBRARIES = ("botocore", "boto3", "s3transfer", "urllib3", "moto", "watchdog", "werkzeug", "apscheduler",
+             "asyncio", "httptools", "uvloop", "filelock")  # fmt: skip
+DEBUG_LIBRARIES_ENV = "ROUTER_DEBUG_LIBRARIES"
+
+
+class _Formatter(logging.Formatter):
+    """Router's own lines for a person: ``router: message`` (``router: warning: ...`` above
+    INFO); with ``-v``, the time, level and logger name too."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__("%(asctime)s.%(msecs)03d %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        if self.verbose:
+            return super().format(record)
+        text = record.getMessage()
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        level = "" if record.levelno <= logging.INFO else f"{record.levelname.lower()}: "
+        who = "" if record.name == "router" or record.name.startswith("router.") else f"{record.name}: "
+        return f"router: {level}{who}{text}"
+
+
+class _WriteHandler(logging.Handler):
+    """Hands each formatted record to ``write`` (the daemon's console keeps it in order with
+    the invocations' log lines)."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        super().__init__()
+        self.write = write
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.write(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+def setup_logging(
+    verbose: bool, *, debug_libraries: bool = False, write: Callable[[str], None] | None = None
+) -> logging.Handler:
+    """Router's INFO lines (bindings, reloads, hints, warnings, retries, discards) at the
+    default level, its DEBUG lines with ``verbose``; third-party libraries at WARNING unless
+    ``debug_libraries`` (or ROUTER_DEBUG_LIBRARIES=1). Lines go to ``write`` (default:
+    stderr). Replaces the handler an earlier call installed; returns the new one."""
+    debug_libraries = debug_libraries or os.environ.get(DEBUG_LIBRARIES_ENV, "").strip() not in ("", "0")
+    handler: logging.Handler = _WriteHandler(write) if write is not None else logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter(verbose))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_router", False)]:
+        root.removeHandler(old)
+    handler._router = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    own = logging.DEBUG if verbose else logging.INFO
+    logging.getLogger("router").setLevel(own)
+    root.setLevel(own if debug_libraries else logging.WARNING)
+    for name in LIBRARIES:  # explicit: some set their own level when they log first (werkzeug: INFO)
+        logging.getLogger(name).setLevel(logging.NOTSET if debug_libraries else logging.WARNING)
+    return handler

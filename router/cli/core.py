@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import click
 
 from .. import loops
 from ..config import Config, TriggerConfig
+from . import common
 from .common import config_option, load, setup_logging, user_errors
 
 _config_arg = click.argument(
@@ -23,15 +25,18 @@ _config_arg = click.argument(
 @click.command("run")
 @_config_arg
 @config_option
-@click.option("-v", "--verbose", is_flag=True, help="Log router's own debug output to stderr.")
+@click.option("-v", "--verbose", is_flag=True, help="Add router's own debug output.")
+@click.option("--debug-libraries", is_flag=True,
+              help=f"Let third-party libraries (botocore, moto, watchdog ...) log below WARNING too "
+                   f"(also: {common.DEBUG_LIBRARIES_ENV}=1).")  # fmt: skip
 @user_errors
-def run_command(config_file: Path | None, config_path: Path | None, verbose: bool) -> None:
+def run_command(config_file: Path | None, config_path: Path | None, verbose: bool, debug_libraries: bool) -> None:
     """Run the daemon: serve every trigger of CONFIG until Ctrl-C / SIGTERM."""
-    setup_logging(verbose)
+    console = _Console()
+    setup_logging(verbose, debug_libraries=debug_libraries, write=console)
     config = load(config_path, config_file)
     from ..app import run_daemon
 
-    console = _Console()
     try:
         code = loops.run(run_daemon(config, console))
     finally:
@@ -43,28 +48,46 @@ CONSOLE_INTERVAL = 0.01  # seconds: too short for a person to notice
 
 
 class _Console:
-    """The daemon's stdout. Lines printed on the event loop are written together at most
-    every :data:`CONSOLE_INTERVAL` seconds (one write and one flush for all the START/END/
-    REPORT lines of the invocations that ended meanwhile, not one per line or per turn of
-    the loop: under load that write cost more than the rest of a request); elsewhere each
-    line at once."""
+    """The daemon's stdout: the banner, the invocations' log lines and router's own log
+    records, in the order they happen. Lines printed on the event loop are written together
+    at most every :data:`CONSOLE_INTERVAL` seconds (one write and one flush for all the
+    START/END/REPORT lines of the invocations that ended meanwhile, not one per line or per
+    turn of the loop: under load that write cost more than the rest of a request); a line
+    from another thread (a log record of the journal or the file watcher) is handed to the
+    loop, so it takes its place in that order; with no loop running, each line at once."""
 
     def __init__(self) -> None:
         self._lines: list[str] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = 0
         # click.echo's choice (keep ANSI codes on a terminal, strip them elsewhere), made once
         # rather than with an isatty() per write
         color = click.globals.resolve_color_default()
         self._color = sys.stdout.isatty() if color is None else color
 
     def __call__(self, line: str) -> None:
-        if self._lines:  # a write is due already
+        if self._lines and threading.get_ident() == self._loop_thread:  # a write is due already
             self._lines.append(line)
             return
-        self._lines.append(line)
         try:
-            asyncio.get_running_loop().call_later(CONSOLE_INTERVAL, self.flush)
-        except RuntimeError:  # not on the loop: now
-            self.flush()
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None:
+            if self._loop is not None and self._loop.is_running():
+                try:
+                    self._loop.call_soon_threadsafe(self, line)
+                    return
+                except RuntimeError:  # closed meanwhile
+                    pass
+            click.echo(line, color=self._color)
+            return
+        if loop is not self._loop:
+            self._loop, self._loop_thread = loop, threading.get_ident()
+            self.flush()  # what an earlier loop left
+        self._lines.append(line)
+        if len(self._lines) == 1:
+            loop.call_later(CONSOLE_INTERVAL, self.flush)
 
     def flush(self) -> None:
         if self._lines:
@@ -72,15 +95,67 @@ class _Console:
             click.echo("\n".join(lines), color=self._color)  # (echo flushes)
 
 
+_load_option = click.option(
+    "--load", is_flag=True,
+    help="Also load each handler once, as its worker does (import / require / import()), "
+         "in a short-lived process: import and syntax errors, missing exports.",
+)  # fmt: skip
+_timeout_option = click.option(
+    "--timeout", type=click.FloatRange(min=0.1), default=10.0, show_default=True,
+    help="Seconds each handler may take to load (with --load).",
+)  # fmt: skip
+
+
 @click.command("validate")
 @_config_arg
 @config_option
-def validate_command(config_file: Path | None, config_path: Path | None) -> None:
-    """Check CONFIG and the handler files it names. Exit 0 when valid, 2 otherwise."""
-    config = load(config_path, config_file)
-    click.echo(
-        f"{config.path.name}: ok ({len(config.functions)} functions, {len(config.triggers)} triggers)"
-    )
+@_load_option
+@_timeout_option
+@user_errors
+def validate_command(config_file: Path | None, config_path: Path | None, load: bool, timeout: float) -> None:
+    """Check CONFIG as AWS would before the first request: every problem at once. Exit 0
+    when valid (warnings are printed), 2 otherwise."""
+    validate(config_file, config_path, load=load, timeout=timeout)
+
+
+@click.command("check")
+@_config_arg
+@config_option
+@_timeout_option
+@user_errors
+def check_command(config_file: Path | None, config_path: Path | None, timeout: float) -> None:
+    """``router validate --load``: check CONFIG and load each handler once. Exit 0 or 2."""
+    validate(config_file, config_path, load=True, timeout=timeout)
+
+
+def validate(positional: Path | None, option: Path | None, *, load: bool, timeout: float) -> None:
+    from ..check import load_problems, static_problems
+    from ..config import inspect_config
+
+    found = inspect_config(common.config_file(option, positional))
+    problems = static_problems(found)
+    if load and found.config is not None and found.config.functions:
+        blocked = {name for p in problems if p.severity == "error" for name in p.functions}
+        names = [name for name in found.config.functions if name not in blocked]
+        problems += loops.run(load_problems(found.config, names, timeout=timeout))
+    issues = found.issues + [p.issue(found) for p in problems]
+    issues.sort(key=lambda i: (i.line or 10**9, i.column, i.path))
+    for issue in issues:
+        click.echo(str(issue), err=True)
+    warnings = sum(1 for p in problems if p.severity == "warning")
+    errors = len(issues) - warnings
+    if errors:
+        also = f", {_count(warnings, 'warning')}" if warnings else ""
+        common.fail(f"{found.file}: {_count(errors, 'error')}{also}")
+    assert found.config is not None
+    config = found.config
+    note = f"; {_count(warnings, 'warning')}" if warnings else ""
+    click.echo(f"{config.path.name}: ok ({_count(len(config.functions), 'function')}, "
+               f"{_count(len(config.triggers), 'trigger')}{', handlers load' if load else ''}){note}")  # fmt: skip
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 @click.command("list")

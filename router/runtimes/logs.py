@@ -30,19 +30,30 @@ class LogSink:
         self.function = function
         self.on_log = on_log
         self.lines: list[str] = []
-        self._partial = b""
+        # the pieces of a line not ended yet, joined once when its newline arrives: adding each
+        # piece to the one before copied the line again per read (quadratic in its length)
+        self._partial: list[bytes] = []
 
     def feed(self, data: bytes) -> None:
+        end = data.rfind(b"\n")
+        if end < 0:
+            if data:
+                self._partial.append(data)
+            return
         if self._partial:
-            data = self._partial + data
-        *complete, self._partial = data.split(b"\n")
-        for raw in complete:
+            self._partial.append(data[:end])
+            complete, self._partial = b"".join(self._partial), []
+        else:
+            complete = data[:end]
+        for raw in complete.split(b"\n"):
             self.emit(raw.decode("utf-8", "replace"))
+        if end + 1 < len(data):
+            self._partial.append(data[end + 1 :])
 
     def flush(self) -> None:
         """A last line without its newline is a line too (``process.stdout.write('x')``)."""
         if self._partial:
-            raw, self._partial = self._partial, b""
+            raw, self._partial = b"".join(self._partial), []
             self.emit(raw.decode("utf-8", "replace"))
 
     def emit(self, line: str) -> None:

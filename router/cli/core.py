@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from .. import loops
-from ..config import Config, TriggerConfig
+from ..config import Config, FunctionConfig, TriggerConfig
 from . import common
 from .common import config_option, load, setup_logging, user_errors
 
@@ -169,28 +169,47 @@ def list_command(config_file: Path | None, config_path: Path | None, as_json: bo
     if as_json:
         click.echo(json.dumps(data, indent=2))
         return
-    click.echo(_table(["FUNCTION", "RUNTIME", "HANDLER", "TIMEOUT", "MEMORY", "CONCURRENCY"],
+    click.echo(_table(["FUNCTION", "RUNTIME", "HANDLER", "TIMEOUT", "MEMORY", "CONCURRENCY", "NOTE"],
                       [[f["name"], f["runtime"], f["handler"], f"{f['timeout']:g}s", f"{f['memory']} MB",
-                        str(f["concurrency"])] for f in data["functions"]]))  # fmt: skip
+                        str(f["concurrency"]), f["note"]] for f in data["functions"]]))  # fmt: skip
     click.echo()
     click.echo(_table(["TRIGGER", "KIND", "FUNCTION", "SOURCE", "NOTE"],
                       [[t["name"], t["kind"], t["function"], t["source"], t["note"]]
                        for t in data["triggers"]]))  # fmt: skip
 
 
-def describe(config: Config) -> dict[str, Any]:
+def describe(config: Config, now: datetime | None = None) -> dict[str, Any]:
+    """Functions and triggers as plain data; schedules' next fire times as a daemon started
+    at ``now`` (default: now) computes them: rate() counts from its start, to the second."""
+    start = (now or datetime.now(UTC)).replace(microsecond=0)
     functions = [
         {"name": f.name, "runtime": f.runtime, "handler": f.handler, "code": str(f.code_dir),
-         "timeout": f.timeout, "memory": f.memory, "concurrency": f.concurrency}
+         "timeout": f.timeout, "memory": f.memory, "concurrency": f.concurrency,
+         "note": _function_note(config, f)}
         for f in config.functions.values()
     ]  # fmt: skip
     triggers = [
         {"name": t.name, "kind": t.kind, "function": t.function, "enabled": t.enabled,
-         "source": _source_text(t), "note": _note(t),
+         "source": _source_text(t), "note": _note(t, start),
          "settings": t.source.model_dump(mode="json", exclude_defaults=True)}
         for t in config.triggers
     ]  # fmt: skip
     return {"config": str(config.path), "functions": functions, "triggers": triggers}
+
+
+def _function_note(config: Config, f: FunctionConfig) -> str:
+    """Why the function will not behave as in Lambda: a handler that cannot load, or a
+    Node.js whose major version is not the runtime's."""
+    from ..check import check_function, node_version
+
+    problems = check_function(config, f)
+    if problems:
+        return problems[0].message.split("; ")[0]
+    if f.is_node and (version := node_version(config.settings.node)) is not None:
+        major = version[1:].split(".")[0]
+        if f"nodejs{major}.x" != f.runtime:
+            return f"runs on Node.js {major} ({version})"
+    return ""
 
 
 def _source_text(t: TriggerConfig) -> str:
@@ -205,7 +224,7 @@ def _source_text(t: TriggerConfig) -> str:
     return f"table {t.dynamodb.table} from {t.dynamodb.starting_position}, batch {t.dynamodb.batch_size}"
 
 
-def _note(t: TriggerConfig) -> str:
+def _note(t: TriggerConfig, start: datetime) -> str:
     if not t.enabled:
         return "disabled"
     if t.schedule is not None:
@@ -213,12 +232,15 @@ def _note(t: TriggerConfig) -> str:
             return "disabled"
         from zoneinfo import ZoneInfo
 
-        from ..schedules import parse_expression
+        from ..schedules import RateExpression, parse_expression
 
-        now = datetime.now(UTC)
         tz = ZoneInfo(t.schedule.timezone)
-        nxt = parse_expression(t.schedule.expression).next_fire(now.astimezone(tz), tz, anchor=now)
-        return f"next {nxt.isoformat()}" if nxt else "no further fire time"
+        expression = parse_expression(t.schedule.expression)
+        nxt = expression.next_fire(start.astimezone(tz), tz, anchor=start)
+        if nxt is None:
+            return "no further fire time"
+        counted = " (a rate counts from router's start)" if isinstance(expression, RateExpression) else ""
+        return f"next {nxt.isoformat(timespec='seconds')}{counted}"
     if t.s3 is not None:
         return ", ".join(t.s3.events)
     return ""

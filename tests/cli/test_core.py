@@ -65,3 +65,43 @@ def test_validate_does_not_import_heavy_dependencies() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "HEAVY:", out.stdout
+
+
+def test_list_fire_times_as_the_daemon_computes_them(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from router.cli.core import describe
+    from router.config import load_config
+
+    (tmp_path / "f.py").write_text("def h(e, c):\n    return 1\n")
+    (tmp_path / "triggers.yaml").write_text(
+        "functions:\n  f: {handler: f.h}\ntriggers:\n  - {function: f, schedule: rate(5 minutes)}\n"
+        "  - {function: f, schedule: 'cron(0 3 * * ? *)'}\n"
+        "  - {function: f, schedule: {expression: 'cron(30 9 * * ? *)', timezone: Europe/Paris}}\n"
+    )
+    config = load_config(tmp_path / "triggers.yaml")
+    data = describe(config, now=datetime(2026, 1, 1, 12, 0, 7, 123456, tzinfo=UTC))
+    assert [t["note"] for t in data["triggers"]] == [
+        "next 2026-01-01T12:05:07+00:00 (a rate counts from router's start)",  # whole seconds, from the start
+        "next 2026-01-02T03:00:00+00:00",
+        "next 2026-01-02T09:30:00+01:00",
+    ]
+    assert data["functions"][0]["note"] == ""
+
+
+def test_list_notes_a_node_major_other_than_the_runtime(tmp_path: Path) -> None:
+    from router.check import node_version
+
+    version = node_version("node")
+    if version is None:
+        pytest.skip("Node.js is not installed")
+    major = version[1:].split(".")[0]
+    other = "nodejs18.x" if major != "18" else "nodejs20.x"
+    (tmp_path / "a.js").write_text("exports.h = async () => 1;\n")
+    (tmp_path / "triggers.yaml").write_text(
+        f"functions:\n  a: {{handler: a.h, runtime: {other}}}\n  b: {{handler: gone.h, runtime: {other}}}\n"
+    )
+    out = CliRunner().invoke(main, ["list", str(tmp_path / "triggers.yaml")]).output
+    a, b = [line for line in out.splitlines() if line.startswith(("a ", "b "))]
+    assert a.endswith(f"runs on Node.js {major} ({version})")
+    assert b.endswith("handler file not found: gone.js/.mjs/.cjs (" + other + ")")

@@ -1,9 +1,10 @@
-"""``router history [-c CONFIG] [--function F] [--last N] [--status S] [--json]``: past
+"""``router history [-c CONFIG] [--function F] [--last N] [--status S] [--json] [--wide]``: past
 invocations from the journal in the state file (settings.state_dir), oldest first."""
 
 from __future__ import annotations
 
 import json
+import re
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -24,8 +25,10 @@ HEADERS = ["TIME", "ID", "FUNCTION", "TRIGGER", "SOURCE", "TRY", "STATUS", "DURA
               help="How many of the newest invocations to show.")  # fmt: skip
 @click.option("-s", "--status", type=click.Choice(STATUSES), default=None, help="Only invocations that ended so.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of invocation records.")
+@click.option("-w", "--wide", is_flag=True, help="The whole error message in DETAIL (the table cuts it at 60).")
 @user_errors
-def command(config_path: Path | None, function: str | None, last: int, status: str | None, as_json: bool) -> None:
+def command(config_path: Path | None, function: str | None, last: int, status: str | None, as_json: bool,
+            wide: bool) -> None:  # fmt: skip
     """Show past invocations (every attempt, sync and async) from the journal."""
     from ..dispatch import journal
     from ..store import Store
@@ -44,19 +47,26 @@ def command(config_path: Path | None, function: str | None, last: int, status: s
     if not invocations:
         click.echo(f"no invocations in the journal ({config.state_dir})", err=True)
         return
-    click.echo(table([row(inv) for inv in invocations]))
+    click.echo(table([row(inv, wide=wide) for inv in invocations]))
 
 
-def row(inv: Invocation) -> list[str]:
+DETAIL_WIDTH = 60
+# Lambda's platform errors (a timeout, an exit) say which request in their message:
+# "RequestId: ID Error: Task timed out after 3.00 seconds"; the ID column has it already.
+_REQUEST_PREFIX = re.compile(r"^RequestId: \S+ Error: ")
+
+
+def row(inv: Invocation, *, wide: bool = False) -> list[str]:
     when = datetime.fromtimestamp(inv.started_at).strftime("%Y-%m-%d %H:%M:%S") if inv.started_at else "-"
     detail = ""
     if not inv.ok and inv.error:
-        detail = f"{inv.error.get('errorType', '')}: {inv.error.get('errorMessage', '')}".strip(": ")
+        message = _REQUEST_PREFIX.sub("", str(inv.error.get("errorMessage", "")))
+        detail = f"{inv.error.get('errorType', '')}: {message}".strip(": ")
     elif inv.extra.get("replay_of"):
         detail = f"replay of {inv.extra['replay_of']}"
     detail = " ".join(detail.split())
-    if len(detail) > 60:
-        detail = detail[:57] + "..."
+    if not wide and len(detail) > DETAIL_WIDTH:
+        detail = detail[: DETAIL_WIDTH - 3] + "..."
     return [when, inv.id, inv.function, inv.trigger or "-", inv.source, str(inv.attempt), inv.status,
             f"{inv.duration_ms:.1f} ms", detail]  # fmt: skip
 

@@ -76,3 +76,26 @@ def test_bad_options_exit_2(tmp_path: Path) -> None:
         assert result.exit_code == 2, args
     result = CliRunner().invoke(main, ["history", "-c", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2 and "config file not found" in result.output
+
+
+def test_a_timeout_shows_its_cause_and_wide_shows_everything(tmp_path: Path) -> None:
+    path = tmp_path / "triggers.yaml"
+    path.write_text(CONFIG)
+    (tmp_path / "work.py").write_text("def handler(event, context):\n    return event\n")
+    config = load_config(path)
+    rid = "221ec608-4775-4ff4-abdd-751d6961b667"
+    long = "x" * 100
+    with closing(Store(config.state_dir).connect()) as conn:
+        journal.insert(conn, Invocation(
+            id=rid, function="work", trigger=None, source="invoke", event={}, status="timeout", attempt=1,
+            started_at=1_700_000_000, duration_ms=3000.0,
+            error={"errorType": "Sandbox.Timedout",
+                   "errorMessage": f"RequestId: {rid} Error: Task timed out after 3.00 seconds"}))  # fmt: skip
+        journal.insert(conn, Invocation(
+            id="id-2", function="work", trigger=None, source="invoke", event={}, status="error", attempt=1,
+            started_at=1_700_000_001, duration_ms=1.0, error={"errorType": "ValueError", "errorMessage": long}))
+    lines = CliRunner().invoke(main, ["history", "-c", str(path)]).output.splitlines()
+    assert lines[1].endswith("Sandbox.Timedout: Task timed out after 3.00 seconds")
+    assert lines[2].endswith("ValueError: " + "x" * 45 + "...")
+    wide = CliRunner().invoke(main, ["history", "-c", str(path), "--wide"]).output.splitlines()
+    assert wide[2].endswith("ValueError: " + long)

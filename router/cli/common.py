@@ -104,12 +104,13 @@ class _WriteHandler(logging.Handler):
 
 
 def setup_logging(
-    verbose: bool, *, debug_libraries: bool = False, write: Callable[[str], None] | None = None
+    verbose: bool, *, info: bool = False, debug_libraries: bool = False, write: Callable[[str], None] | None = None
 ) -> logging.Handler:
-    """Router's INFO lines (bindings, reloads, hints, warnings, retries, discards) at the
-    default level, its DEBUG lines with ``verbose``; third-party libraries at WARNING unless
-    ``debug_libraries`` (or ROUTER_DEBUG_LIBRARIES=1). Lines go to ``write`` (default:
-    stderr). Replaces the handler an earlier call installed; returns the new one."""
+    """Router's WARNING lines, its INFO lines too with ``info`` (``router run``: bindings,
+    reloads, hints, retries, discards), and its DEBUG lines with ``verbose``; third-party
+    libraries at WARNING unless ``debug_libraries`` (or ROUTER_DEBUG_LIBRARIES=1). Lines go
+    to ``write`` (default: stderr). Replaces the handler an earlier call installed; returns
+    the new one."""
     debug_libraries = debug_libraries or os.environ.get(DEBUG_LIBRARIES_ENV, "").strip() not in ("", "0")
     handler: logging.Handler = _WriteHandler(write) if write is not None else logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter(verbose))
@@ -118,7 +119,7 @@ def setup_logging(
         root.removeHandler(old)
     handler._router = True  # type: ignore[attr-defined]
     root.addHandler(handler)
-    own = logging.DEBUG if verbose else logging.INFO
+    own = logging.DEBUG if verbose else logging.INFO if info else logging.WARNING
     logging.getLogger("router").setLevel(own)
     root.setLevel(own if debug_libraries else logging.WARNING)
     for name in LIBRARIES:  # explicit: some set their own level when they log first (werkzeug: INFO)

@@ -33,7 +33,7 @@ _config_arg = click.argument(
 def run_command(config_file: Path | None, config_path: Path | None, verbose: bool, debug_libraries: bool) -> None:
     """Run the daemon: serve every trigger of CONFIG until Ctrl-C / SIGTERM."""
     console = _Console()
-    setup_logging(verbose, debug_libraries=debug_libraries, write=console)
+    setup_logging(verbose, info=True, debug_libraries=debug_libraries, write=console)
     config = load(config_path, config_file)
     from ..app import run_daemon
 

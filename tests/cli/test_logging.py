@@ -37,7 +37,7 @@ def emit_all() -> None:
 def test_default_level_shows_routers_info_and_library_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ROUTER_DEBUG_LIBRARIES", raising=False)
     lines: list[str] = []
-    setup_logging(False, write=lines.append)
+    setup_logging(False, info=True, write=lines.append)
     emit_all()
     assert lines == [
         "router: router.sources.http info",
@@ -66,6 +66,14 @@ def test_verbose_adds_routers_debug_but_no_library_chatter(monkeypatch: pytest.M
     assert len(others) == 6 and all(" WARNING " in line for line in others), others
 
 
+def test_without_info_only_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ROUTER_DEBUG_LIBRARIES", raising=False)
+    lines: list[str] = []
+    setup_logging(False, write=lines.append)  # router invoke / replay: stdout is the payload
+    emit_all()
+    assert len(lines) == 7 and all(line.startswith("router: warning: ") for line in lines)
+
+
 @pytest.mark.parametrize("how", ["flag", "env"])
 def test_library_debug_on_request(monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     monkeypatch.delenv("ROUTER_DEBUG_LIBRARIES", raising=False)
@@ -82,8 +90,8 @@ def test_a_second_setup_replaces_the_first(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.delenv("ROUTER_DEBUG_LIBRARIES", raising=False)
     first: list[str] = []
     second: list[str] = []
-    setup_logging(False, write=first.append)
-    setup_logging(False, write=second.append)
+    setup_logging(False, info=True, write=first.append)
+    setup_logging(False, info=True, write=second.append)
     logging.getLogger("router.x").info("once")
     assert (first, second) == ([], ["router: once"])
 

@@ -219,3 +219,14 @@ def test_no_node_needed_for_python_only(project: Path, monkeypatch: pytest.Monke
     result, _ = run(project, "settings: {node: no-such-node}\nfunctions:\n  f: {handler: fns/app.handler}\n",
                     "validate")  # fmt: skip
     assert result.exit_code == 0, result.output
+
+
+def test_node_older_than_18(project: Path) -> None:
+    fake = project / "old-node"  # answers --version as Node.js 16 does
+    fake.write_text("#!/bin/sh\necho v16.20.2\n")
+    fake.chmod(0o755)
+    result, lines = run(project, f"settings: {{node: {fake}}}\nfunctions:\n  js: {{handler: fns/hello.hello}}\n",
+                        "validate")  # fmt: skip
+    assert result.exit_code == 2
+    assert lines[0] == (f"1:18: settings.node: {fake} is Node.js v16.20.2; install Node.js 18 or newer, "
+                        "or set settings.node to its path")  # fmt: skip

@@ -7,6 +7,11 @@
   parent drains the pipe (a non-blocking read until EAGAIN): every line the handler printed
   is in this invocation's log, however the two fds were scheduled.
 - The worker runs in its own session: killing it kills what its handler started, too.
+- On Linux a keeper (``reaper.py``) stands between router and the worker: a child subreaper that
+  gets SIGTERM when router dies (``PR_SET_PDEATHSIG``), so the worker and everything its
+  handler started (a double fork and ``setsid`` included) die with router, even after
+  ``kill -9`` of router and while the handler spins. Router ends such a worker by SIGTERM to
+  the keeper, which SIGKILLs the lot. Its memory is read from the worker, the keeper's child.
 - Its exit is seen through a pidfd (Linux); elsewhere by polling once the channel closes.
 - While invocations run, one timer per function (:class:`Watchdog`) wakes every ``SAMPLE_S``
   and at the earliest deadline to check the deadlines and the resident memory of its busy
@@ -17,12 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
 import socket
 import struct
 import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,6 +45,8 @@ MEMORY = ord("M")  # the worker's peak resident memory (kB), sent just before it
 SAMPLE_S = 0.05  # memory/deadline check interval while an invocation runs
 EXIT_POLL_S = 0.01  # where no pidfd: how often to look for the exit once the channel closed
 DRAIN_READS = 64  # at most 4 MB of output read at once when a reply arrives
+REAPER = Path(__file__).with_name("reaper.py")
+KEEPER = sys.platform == "linux" and REAPER.is_file()  # prctl: PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER
 
 
 class Reply(NamedTuple):
@@ -54,14 +63,21 @@ def invoke_frame(payload: bytes) -> bytes:
 
 
 class MemoryProbe:
-    """Resident memory of a process (now and peak, in kB): /proc/PID/status, else psutil."""
+    """Resident memory of a process (now and peak, in kB): /proc/PID/status, else psutil.
+    With ``keeper``, of the only child of ``pid`` (found on the first sample that sees it)."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, keeper: bool = False) -> None:
         self.peak_kb = 0
         self._ps: Any = None
         self._closed = False
+        self._fd: int | None = None
+        self._keeper = pid if keeper else 0
+        if not keeper:
+            self._open(pid)
+
+    def _open(self, pid: int) -> None:
         try:
-            self._fd: int | None = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+            self._fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
         except OSError:
             self._fd = None
             import psutil
@@ -72,6 +88,12 @@ class MemoryProbe:
         """The current resident size in kB (0 once the process is gone); updates peak_kb."""
         if self._closed:
             return 0
+        if self._keeper:
+            child = _only_child(self._keeper)
+            if child is None:
+                return 0
+            self._keeper = 0
+            self._open(child)
         try:
             if self._fd is None:
                 rss = int(self._ps.memory_info().rss) // 1024
@@ -89,6 +111,22 @@ class MemoryProbe:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
+
+
+def _only_child(pid: int) -> int | None:
+    """The first child of ``pid`` (the keeper's worker), None while it has none."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children", "rb") as f:  # CONFIG_PROC_CHILDREN
+            pids = f.read().split()
+        return int(pids[0]) if pids else None
+    except (OSError, ValueError):
+        import psutil
+
+        try:
+            found = psutil.Process(pid).children()
+        except psutil.Error:
+            return None
+        return found[0].pid if found else None
 
 
 def _field_kb(data: bytes, name: bytes) -> int:
@@ -204,10 +242,14 @@ class Worker:
         parent, child = socket.socketpair()
         read_fd, write_fd = os.pipe()
         try:
+            argv, env = self._argv(child.fileno()), dict(self._env)
+            if KEEPER:
+                # LC_CTYPE as given: the keeper's Python may coerce a C locale into its environment
+                env["ROUTER_WORKER_ARGV"] = json.dumps({"argv": argv, "LC_CTYPE": env.get("LC_CTYPE")})
+                argv = [sys.executable, "-I", "-S", str(REAPER), str(os.getpid()), str(child.fileno())]
             self._proc = subprocess.Popen(
-                self._argv(child.fileno()), stdin=subprocess.DEVNULL, stdout=write_fd,
-                stderr=write_fd, pass_fds=(child.fileno(),), env=dict(self._env), cwd=self._cwd,
-                start_new_session=True,
+                argv, stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,
+                pass_fds=(child.fileno(),), env=env, cwd=self._cwd, start_new_session=True,
             )  # fmt: skip
         except OSError as exc:
             parent.close()
@@ -219,7 +261,7 @@ class Worker:
         os.set_blocking(read_fd, False)
         self._log_fd = read_fd
         self._loop.add_reader(read_fd, self._read_output)
-        self._probe = MemoryProbe(self._proc.pid)
+        self._probe = MemoryProbe(self._proc.pid, keeper=KEEPER)
         self._watch_exit()
         channel = _Channel(self._frame, self._channel_lost)
         parent.setblocking(False)
@@ -352,12 +394,16 @@ class Worker:
     # -------------------------------------------------------------------------- ending
 
     def kill(self) -> None:
-        """SIGKILL the worker and its process group (what its handler started)."""
+        """SIGKILL the worker and its process group (what its handler started); under a
+        keeper, SIGTERM the keeper, which SIGKILLs the worker and every descendant."""
         if self._proc is None or self.returncode is not None or self.killed:
             return
         self.killed = True
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self._proc.pid, signal.SIGKILL)
+            if KEEPER:
+                os.kill(self._proc.pid, signal.SIGTERM)
+            else:
+                os.killpg(self._proc.pid, signal.SIGKILL)
 
     async def wait_closed(self) -> None:
         await asyncio.shield(self._exited)

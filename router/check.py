@@ -112,37 +112,88 @@ def _shown(config: Config, path: Path) -> str:
 
 
 def interpreter_problems(config: Config, *, explicit: Iterable[tuple[str | int, ...]] = ()) -> list[Problem]:
-    """Python and Node.js found and new enough; a Node.js major other than the runtime's.
+    """Python and Node.js found and new enough; a version other than the runtime's.
     ``explicit``: the key paths the file sets (to point at ``settings.node`` when it does)."""
-    set_keys = set(explicit)
-    problems: list[Problem] = []
+    return _python_problems(config) + _node_problems(config, set(explicit))
+
+
+def _python_problems(config: Config) -> list[Problem]:
     python_fns = [fn for fn in config.functions.values() if not fn.is_node]
-    if python_fns and config.settings.python and shutil.which(config.settings.python) is None:
-        problems.append(Problem("error", ("settings", "python"),
-                                f"Python interpreter not found: {config.settings.python!r} (needed by "
-                                f"{_names(python_fns)}); give the path of a python3 executable",
-                                functions=tuple(fn.name for fn in python_fns)))  # fmt: skip
+    if not python_fns:
+        return []
+    version = python_version(config.settings.python)
+    if version is None:
+        return [Problem("error", ("settings", "python"),
+                        f"Python interpreter not found: {config.settings.python!r} (needed by "
+                        f"{_names(python_fns)}); give the path of a python3 executable",
+                        functions=tuple(fn.name for fn in python_fns))]  # fmt: skip
+    problems = []
+    for fn in python_fns:
+        if not runtime_inferred(fn) and fn.runtime != f"python{version}":
+            problems.append(Problem("warning", ("functions", fn.name, "runtime"),
+                                    f"runtime {fn.runtime}, but the Python interpreter is {version}: the function "
+                                    f"runs on Python {version}; set settings.python to a Python "
+                                    f"{str(fn.runtime).removeprefix('python')} or runtime: python{version}",
+                                    functions=(fn.name,)))  # fmt: skip
+    return problems
+
+
+def _node_problems(config: Config, set_keys: set[tuple[str | int, ...]]) -> list[Problem]:
     node_fns = [fn for fn in config.functions.values() if fn.is_node]
     if not node_fns:
-        return problems
+        return []
     where = ("settings", "node") if ("settings", "node") in set_keys else ("functions", node_fns[0].name, "handler")
     version = node_version(config.settings.node)
     hint = "install Node.js 18 or newer, or set settings.node to its path"
     if version is None:
-        problems.append(Problem("error", where, f"Node.js not found: {config.settings.node!r} "
-                                                f"(needed by {_names(node_fns)}); {hint}",
-                                functions=tuple(fn.name for fn in node_fns)))  # fmt: skip
-        return problems
-    major = _major(version)
-    if major < MIN_NODE:
-        problems.append(Problem("error", where, f"{config.settings.node} is Node.js {version}; {hint}",
-                                functions=tuple(fn.name for fn in node_fns)))
-        return problems
+        return [Problem("error", where, f"Node.js not found: {config.settings.node!r} "
+                                        f"(needed by {_names(node_fns)}); {hint}",
+                        functions=tuple(fn.name for fn in node_fns))]  # fmt: skip
+    if _major(version) < MIN_NODE:
+        return [Problem("error", where, f"{config.settings.node} is Node.js {version}; {hint}",
+                        functions=tuple(fn.name for fn in node_fns))]  # fmt: skip
+    problems = []
     for fn in node_fns:
         if (message := node_mismatch(fn, version)) is not None:
             key = "handler" if runtime_inferred(fn) else "runtime"
             problems.append(Problem("warning", ("functions", fn.name, key), message, functions=(fn.name,)))
     return problems
+
+
+def version_note(config: Config, fn: FunctionConfig) -> str:
+    """``runs on Node.js 20 (v20.11.1)`` / ``runs on Python 3.11`` when the interpreter is not
+    the runtime's version (an inferred Python runtime is the interpreter's); else ``""``."""
+    if fn.is_node:
+        version = node_version(config.settings.node)
+        if version is not None and f"nodejs{_major(version)}.x" != fn.runtime:
+            return f"runs on Node.js {_major(version)} ({version})"
+        return ""
+    py = python_version(config.settings.python)
+    if py is not None and not runtime_inferred(fn) and fn.runtime != f"python{py}":
+        return f"runs on Python {py}"
+    return ""
+
+
+_python_versions: dict[str, str | None] = {}
+
+
+def python_version(python: str | None) -> str | None:
+    """``3.12`` for the interpreter ``python`` names (None: the one router runs on); None when
+    there is none or it does not answer. Asked once per name and process."""
+    if python is None:
+        return f"{sys.version_info.major}.{sys.version_info.minor}"
+    if python not in _python_versions:
+        found = shutil.which(python)
+        out = ""
+        if found is not None:
+            code = "import sys; print('%d.%d' % sys.version_info[:2])"
+            try:
+                out = subprocess.run([found, "-c", code], capture_output=True, text=True,
+                                     timeout=_VERSION_TIMEOUT_S, check=True).stdout.strip()  # fmt: skip
+            except (OSError, subprocess.SubprocessError):
+                out = ""
+        _python_versions[python] = out if re.fullmatch(r"\d+\.\d+", out) else None
+    return _python_versions[python]
 
 
 def node_mismatch(fn: FunctionConfig, version: str) -> str | None:

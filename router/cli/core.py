@@ -200,16 +200,10 @@ def describe(config: Config, now: datetime | None = None) -> dict[str, Any]:
 def _function_note(config: Config, f: FunctionConfig) -> str:
     """Why the function will not behave as in Lambda: a handler that cannot load, or a
     Node.js whose major version is not the runtime's."""
-    from ..check import check_function, node_version
+    from ..check import check_function, version_note
 
     problems = check_function(config, f)
-    if problems:
-        return problems[0].message.split("; ")[0]
-    if f.is_node and (version := node_version(config.settings.node)) is not None:
-        major = version[1:].split(".")[0]
-        if f"nodejs{major}.x" != f.runtime:
-            return f"runs on Node.js {major} ({version})"
-    return ""
+    return problems[0].message.split("; ")[0] if problems else version_note(config, f)
 
 
 def _source_text(t: TriggerConfig) -> str:

@@ -230,3 +230,18 @@ def test_node_older_than_18(project: Path) -> None:
     assert result.exit_code == 2
     assert lines[0] == (f"1:18: settings.node: {fake} is Node.js v16.20.2; install Node.js 18 or newer, "
                         "or set settings.node to its path")  # fmt: skip
+
+
+def test_python_version_other_than_the_runtime_is_a_warning(project: Path) -> None:
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    other = "python3.9" if here != "3.9" else "python3.10"
+    result, lines = run(project, f"functions:\n  py: {{handler: fns/app.handler, runtime: {other}}}\n", "validate")
+    assert result.exit_code == 0, result.output
+    assert lines == [
+        f"2:43: functions.py.runtime: warning: runtime {other}, but the Python interpreter is {here}: the "
+        f"function runs on Python {here}; set settings.python to a Python {other.removeprefix('python')} or "
+        f"runtime: python{here}",
+        "triggers.yaml: ok (1 function, 0 triggers); 1 warning",
+    ]
+    listed = CliRunner().invoke(main, ["list", str(project / "triggers.yaml")]).output
+    assert f"runs on Python {here}" in listed

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -270,14 +271,16 @@ async def load_problems(
     return [p for problems in found for p in problems]
 
 
-def check_env(config: Config) -> dict[str, str]:
-    """What a checking worker gets instead of the embedded AWS's: dummy credentials and a
-    loopback endpoint (nothing is started there; a check never talks to AWS)."""
-    aws = config.settings.aws
-    endpoint = aws.endpoint if aws.endpoint.startswith("http") else f"http://127.0.0.1:{aws.port}"
+def check_env() -> dict[str, str]:
+    """What a checking worker gets instead of an AWS endpoint: dummy credentials and a
+    loopback port nothing listens on (not a running daemon's embedded AWS, nor the config's
+    external one): module code that calls AWS at import fails fast and changes nothing."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     return {
         "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-        "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": endpoint,
+        "AWS_EC2_METADATA_DISABLED": "true", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
     }  # fmt: skip
 
 
@@ -295,7 +298,7 @@ async def _load_one(config: Config, fn: FunctionConfig, timeout: float) -> tuple
     arn = function_arn(config, fn)
     worker = Worker(
         name=fn.name, argv=lambda fd: list(spec.argv(fn, fd, arn)),
-        env=worker_environment(config, fn, check_env(config), log_stream_name()), cwd=fn.code_dir,
+        env=worker_environment(config, fn, check_env(), log_stream_name()), cwd=fn.code_dir,
         cap_kb=(fn.memory + spec.allowance_mb) * 1024, sink=LogSink(fn.name, None), on_exit=lambda _w: None,
     )  # fmt: skip
     try:

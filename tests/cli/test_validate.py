@@ -245,3 +245,14 @@ def test_python_version_other_than_the_runtime_is_a_warning(project: Path) -> No
     ]
     listed = CliRunner().invoke(main, ["list", str(project / "triggers.yaml")]).output
     assert f"runs on Python {here}" in listed
+
+
+def test_load_never_reaches_an_aws_endpoint(project: Path) -> None:
+    # module code that calls AWS at import must not reach a running daemon's embedded AWS
+    (project / "fns" / "env.py").write_text(
+        "import os\nprint('ENDPOINT', os.environ['AWS_ENDPOINT_URL'], os.environ['AWS_ACCESS_KEY_ID'])\n"
+        "raise RuntimeError(os.environ['AWS_ENDPOINT_URL'])\n"
+    )
+    result, lines = run(project, "settings: {aws: {port: 4566}}\nfunctions:\n  f: {handler: fns/env.h}\n", "check")
+    endpoint = lines[0].rsplit("RuntimeError: ", 1)[1]
+    assert endpoint.startswith("http://127.0.0.1:") and not endpoint.endswith(":4566")

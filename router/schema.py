@@ -164,6 +164,21 @@ class AsyncConfig(_Model):
         return v
 
 
+class LoggingConfig(_Model):
+    """Lambda's LoggingConfig (API_LoggingConfig: LogFormat JSON|Text, ApplicationLogLevel
+    TRACE..FATAL, SystemLogLevel DEBUG|INFO|WARN); the levels need the JSON format."""
+
+    format: Literal["JSON", "Text"] = "Text"
+    application_level: Literal["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"] | None = None
+    system_level: Literal["DEBUG", "INFO", "WARN"] | None = None
+
+    @model_validator(mode="after")
+    def _levels_need_json(self) -> LoggingConfig:
+        if self.format != "JSON" and (self.application_level or self.system_level):
+            raise ValueError("application_level and system_level need format: JSON (as in Lambda)")
+        return self
+
+
 class FunctionConfig(_Model):
     name: str = ""  # filled from the mapping key
     handler: str
@@ -174,6 +189,7 @@ class FunctionConfig(_Model):
     environment: dict[str, str] = {}
     concurrency: int = Field(4, ge=1, le=1000)
     async_: AsyncConfig = Field(AsyncConfig(), alias="async")
+    logging: LoggingConfig = LoggingConfig()
 
     # resolved by load_config (absolute paths); not user keys
     code_dir: Path = Path(".")

@@ -117,6 +117,18 @@ def describe_exit(returncode: int | None) -> str:
 
 # Lambda's reserved variables: a function's `environment` cannot set these (the config refuses them).
 RESERVED = RESERVED_ENV
+RUNTIME_API = "127.0.0.1:9001"  # the value Lambda gives AWS_LAMBDA_RUNTIME_API
+
+
+def logging_environment(fn: FunctionConfig) -> dict[str, str]:
+    """Lambda's advanced logging controls as the runtimes read them: ``AWS_LAMBDA_LOG_FORMAT``
+    and ``AWS_LAMBDA_LOG_LEVEL`` ("Application log-level filtering with custom runtimes": Lambda
+    sets both from the LoggingConfig). With the JSON format the level defaults to INFO
+    ("Log-level filtering": the default application log level is INFO); with Text neither is set,
+    so a function's own ``environment`` may still set them."""
+    if fn.logging.format != "JSON":
+        return {}
+    return {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": fn.logging.application_level or "INFO"}
 
 
 def function_arn(config: Config, fn: FunctionConfig) -> str:
@@ -155,7 +167,11 @@ def worker_environment(
         "LAMBDA_TASK_ROOT": str(fn.code_dir),
         "LAMBDA_RUNTIME_DIR": str(CHILD_DIR),
         "TZ": ":UTC",
+        # set in every Lambda runtime ("Defined runtime environment variables"); router serves no
+        # Runtime API there: the worker's channel is its socketpair
+        "AWS_LAMBDA_RUNTIME_API": RUNTIME_API,
     })  # fmt: skip
+    out.update(logging_environment(fn))
     if sys.platform == "win32" and "SYSTEMROOT" in os.environ:  # pragma: no cover
         out["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
     return out

@@ -3,131 +3,88 @@
  * The worker process for Node.js handlers: one Lambda execution environment.
  *
  * Started by router as `node node_worker.js FD HANDLER TASK_ROOT RUNTIME FUNCTION_ARN`. It
- * requires nothing from router. FD is one end of a socketpair: router's frames travel there,
- * never on stdout/stderr, which stay the handler's own (router captures them as log lines).
+ * requires nothing from router but its sibling node_console.js. FD is one end of a
+ * socketpair: router's frames travel there, never on stdout/stderr, which stay the handler's
+ * own (router captures them as log lines).
  *
  * A frame is a 4-byte big-endian payload length, a type byte, then the payload. Router sends
- * `I` (invoke: the JSON array [requestId, deadlineMs, clientContext, event]); the worker
- * answers `R` (initialised), `N` (init failed: [error, log]; it then exits), `O` (the result
- * as JSON) or `F` (a function error: [error, log, fatal]; after a fatal one it exits). The
- * `O` and non-fatal `F` replies come right after an `M` frame in the same write: the
+ * `I` (invoke: the JSON array [requestId, deadlineMs, clientContext, event, traceId?]); the
+ * worker answers `R` (initialised), `N` (init failed: [error, log]; it then exits), `O` (the
+ * result as JSON) or `F` (a function error: [error, log, fatal]; after a fatal one it exits).
+ * The `O` and non-fatal `F` replies come right after an `M` frame in the same write: the
  * process's peak resident memory in kB (VmHWM), for Max Memory Used.
  *
- * The semantics are those of AWS's Node.js runtime interface client (aws-lambda-ric 3.x for
- * nodejs18.x-22.x, 4.x for nodejs24.x), see docs/runtimes.md. "The event loop is empty" is
- * detected as Lambda does it, with Node's own 'beforeExit' event: while an invocation runs,
- * the channel to router is unref()'d, so only the handler's own timers, sockets, file and
- * child-process work keep the loop alive; when they are gone Node emits 'beforeExit', the
- * waiting response is sent and the channel is ref()'d again to wait for the next frame.
+ * The semantics are those of AWS's Node.js runtime interface client: aws-lambda-ric 3.x for
+ * nodejs18.x-22.x ("classic": callbacks, context.succeed/fail/done, the client catches
+ * uncaught exceptions and rejections), 4.x for nodejs24.x ("modern": the handler's value is
+ * awaited; the client installs no process handlers, so an exception in a timer or an
+ * unhandled rejection is Node's own crash, exit status 1). The runtime string is argv[5].
+ * Citations: "3.x src/X.js:N" is the v3.3.0 tag of aws/aws-lambda-nodejs-runtime-interface-client,
+ * "4.x index.mjs:N" the npm package aws-lambda-ric@4.0.2.
+ *
+ * "The event loop is empty" is detected as Lambda does it, with Node's own 'beforeExit'
+ * event: while an invocation runs, the channel to router is unref()'d, so only the handler's
+ * own timers, sockets, file and child-process work keep the loop alive; when they are gone
+ * Node emits 'beforeExit', the waiting response is sent and the channel is ref()'d again to
+ * wait for the next frame.
  */
 
+const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
 const path = require('path');
-const util = require('util');
 const { pathToFileURL } = require('url');
 
 const [FD, HANDLER, TASK_ROOT, RUNTIME, FUNCTION_ARN] = process.argv.slice(2);
-const MODERN = parseInt(RUNTIME.replace(/^nodejs/, ''), 10) >= 24; // callback handlers removed
+const MODERN = parseInt(RUNTIME.replace(/^nodejs/, ''), 10) >= 24; // aws-lambda-ric 4.x
 const INVOKE = 0x49, READY = 0x52, INIT_FAILED = 0x4e, RESULT = 0x4f, FAILED = 0x46;
 const MEMORY = 0x4d;
 const ENV = process.env;
+const log = require('./node_console.js').create(MODERN, ENV);
 
 // ------------------------------------------------------------------------------ errors
 
+/** A Runtime.* error class. 3.x names them on the prototype (src/Errors.js:102-121); 4.x sets
+ * an own `name` in the constructor (index.mjs:151-212), so it shows in the logged JSON. */
 function named(name) {
-  const cls = class extends Error {};
-  cls.prototype.name = `Runtime.${name}`;
+  const full = `Runtime.${name}`;
+  const cls = class extends Error {
+    constructor(message) {
+      super(message);
+      if (MODERN) this.name = full;
+    }
+  };
+  if (!MODERN) cls.prototype.name = full;
   return cls;
 }
 const ImportModuleError = named('ImportModuleError');
 const HandlerNotFound = named('HandlerNotFound');
 const MalformedHandlerName = named('MalformedHandlerName');
-const UserCodeSyntaxError = named('UserCodeSyntaxError');
 const CallbackHandlerDeprecated = named('CallbackHandlerDeprecated');
 const JSONStringifyError = named('JSONStringifyError');
-class NodeJsExit extends Error {
-  constructor() {
-    super(
-      'The Lambda runtime client detected an unexpected Node.js exit code. This is most ' +
-        'commonly caused by a Promise that was never settled. For more information, see ' +
-        'https://nodejs.org/docs/latest/api/process.html#exit-codes',
-    );
+const SyntaxErrorBase = named('UserCodeSyntaxError');
+class UserCodeSyntaxError extends SyntaxErrorBase {
+  constructor(original) {
+    super(String(original)); // message "SyntaxError: ..." in both versions
+    if (MODERN) this.stack = original.stack; // 4.x index.mjs:168-174: Node's own stack kept
   }
 }
-NodeJsExit.prototype.name = 'Runtime.NodeJsExit';
+// 3.x src/Errors.js:109-115: the reason and the promise are own properties (logged: "promise":{})
 class UnhandledPromiseRejection extends Error {
-  constructor(reason) {
+  constructor(reason, promise) {
     super(reason);
     this.reason = reason;
+    this.promise = promise;
   }
 }
 UnhandledPromiseRejection.prototype.name = 'Runtime.UnhandledPromiseRejection';
 
+// 4.x index.mjs:259 (dist/context/constants.js CALLBACK_ERROR_NODEJS24_ABOVE)
 const CALLBACK_DEPRECATED =
   'ERROR: AWS Lambda has removed support for callback-based function handlers starting ' +
   'with Node.js 24. You need to modify this function to use a supported handler signature ' +
   'to use Node.js 24 or later. For more information see ' +
   'https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.';
-
-function isErrorLike(v) {
-  return v && typeof v.name === 'string' && typeof v.message === 'string' &&
-    typeof v.stack === 'string';
-}
-
-/** The error payload Lambda returns: an Error keeps name/message/stack, anything else is typeof. */
-function formatError(error) {
-  try {
-    if (util.types.isNativeError(error) || isErrorLike(error)) {
-      return { errorType: error.name, errorMessage: error.message, trace: error.stack.split('\n') };
-    }
-    return { errorType: typeof error, errorMessage: String(error), trace: [] };
-  } catch (_) {
-    return {
-      errorType: 'handled',
-      errorMessage: 'callback called with Error argument, but there was a problem while ' +
-        'retrieving one or more of its message, name, and stack',
-    };
-  }
-}
-
-function withEnumerable(value) {
-  if (!(value instanceof Error)) return value;
-  const out = Object.assign(
-    { errorType: value.name, errorMessage: value.message, code: value.code }, value);
-  if (typeof value.stack === 'string') out.stack = value.stack.split('\n');
-  return out;
-}
-
-/** The log line Lambda writes for an error: `time\tid\tERROR\tLabel \t{json}`. */
-function errorLine(label, err) {
-  const error = err instanceof Error ? err : new Error(err);
-  let text;
-  try {
-    text = '\t' + JSON.stringify(error, (_k, v) => withEnumerable(v));
-  } catch (_) {
-    text = '\t' + JSON.stringify(formatError(error));
-  }
-  return `${new Date().toISOString()}\t${requestId}\tERROR\t${util.format(label, text)}`;
-}
-
-// ------------------------------------------------------------------------------ console
-
-let requestId; // undefined until the first invocation, as in Lambda's logs
-
-function patchConsole() {
-  const write = (level) => (...args) => {
-    process.stdout.write(
-      `${new Date().toISOString()}\t${requestId}\t${level}\t${util.format(...args)}\n`);
-  };
-  console.trace = write('TRACE');
-  console.debug = write('DEBUG');
-  console.info = write('INFO');
-  console.log = console.info;
-  console.warn = write('WARN');
-  console.error = write('ERROR');
-  console.fatal = write('FATAL');
-}
 
 // ------------------------------------------------------------------------------ channel
 
@@ -197,25 +154,17 @@ channel.on('data', (chunk) => {
 });
 channel.on('end', () => process.exit(0)); // router went away
 channel.on('error', () => process.exit(0));
-
 // ------------------------------------------------------------------------------ loading
 
-function isFile(p) {
-  try {
-    return fs.statSync(p).isFile();
-  } catch (_) {
-    return false;
-  }
-}
-
 function typeModule(folder) {
-  // the nearest package.json decides whether a .js file is an ES module
+  // 3.x src/UserFunction.js:87-123: the nearest package.json decides whether .js is an ES module
   if (folder.endsWith(`${path.sep}node_modules`)) return false;
   const pj = path.join(folder, 'package.json');
-  if (isFile(pj)) {
+  if (fs.existsSync(pj)) {
     try {
       return JSON.parse(fs.readFileSync(pj, 'utf8')).type === 'module';
-    } catch (_) {
+    } catch (e) {
+      console.warn(`${pj} cannot be read, it will be ignored for ES module detection purposes.`, e);
       return false;
     }
   }
@@ -223,43 +172,76 @@ function typeModule(folder) {
   return parent === folder ? false : typeModule(parent);
 }
 
-async function loadModule(appRoot, moduleRoot, name) {
-  const base = path.resolve(appRoot, moduleRoot, name);
-  const esImport = (file) => import(pathToFileURL(file).href);
-  try {
-    if (isFile(base)) return require(base);
-    const esm = typeModule(path.dirname(base));
-    if (isFile(`${base}.js`)) return esm ? await esImport(`${base}.js`) : require(`${base}.js`);
-    if (isFile(`${base}.mjs`)) return await esImport(`${base}.mjs`);
-    if (isFile(`${base}.cjs`)) return require(`${base}.cjs`);
-    return require(require.resolve(name, { paths: [appRoot, moduleRoot] }));
-  } catch (e) {
-    if (e instanceof SyntaxError) throw new UserCodeSyntaxError(e);
-    if (e && e.code === 'MODULE_NOT_FOUND') throw new ImportModuleError(e);
-    throw e;
+const esImport = (file) => import(pathToFileURL(file).href);
+
+/** 3.x src/UserFunction.js:138-194: the name as is (a file without extension, or a folder
+ * with its index.js) and .js by require unless "type": "module", then .js/.mjs by import,
+ * .cjs by require, then Node's resolution from the task root. */
+async function loadClassic(base, name, appRoot, moduleRoot) {
+  const exists = fs.existsSync;
+  const asIs = exists(base) ? require(base) : undefined;
+  if (asIs) return asIs;
+  const esm = exists(`${base}.js`) && typeModule(path.dirname(`${base}.js`));
+  const js = !esm && exists(`${base}.js`) ? require(`${base}.js`) : undefined;
+  if (js) return js;
+  const loaded = (esm && await esImport(`${base}.js`)) ||
+    (exists(`${base}.mjs`) && await esImport(`${base}.mjs`)) ||
+    (exists(`${base}.cjs`) ? require(`${base}.cjs`) : undefined);
+  if (loaded) return loaded;
+  return require(require.resolve(name, { paths: [appRoot, moduleRoot] }));
+}
+
+/** 4.x index.mjs:556-581: everything by import(), trying '', .js, .mjs, .cjs (a folder is
+ * refused by Node: "Directory import ... is not supported"), then Node's resolution. */
+async function loadModern(base, name, appRoot, moduleRoot) {
+  for (const extension of ['', '.js', '.mjs', '.cjs']) {
+    const module = fs.existsSync(base + extension) ? await esImport(base + extension) : undefined;
+    if (module) return module;
   }
+  return require(require.resolve(name, { paths: [appRoot, path.join(appRoot, moduleRoot)] }));
+}
+
+/** 3.x src/UserFunction.js:64-68 walks any value; 4.x index.mjs:582-600 walks objects only
+ * (never through a function), then tries the module's default export. */
+function resolveHandler(app, exportPath) {
+  const keys = exportPath.split('.');
+  if (!MODERN) return keys.reduce((obj, key) => obj && obj[key], app);
+  const find = (root) => keys.reduce(
+    (obj, key) => (obj && typeof obj === 'object' ? obj[key] : undefined), root);
+  const fn = find(app);
+  if (!fn && typeof app === 'object' && app !== null && 'default' in app) return find(app.default);
+  return fn;
 }
 
 async function loadHandler(appRoot, full) {
+  // 3.x src/UserFunction.js:230-236 and 40-59; 4.x index.mjs:479-496, 541-546
   if (full.includes('..')) {
     throw new MalformedHandlerName(`'${full}' is not a valid handler name. Use absolute ` +
       'paths when specifying root directories in handler names.');
   }
-  const base = path.basename(full);
-  const moduleRoot = full.substring(0, full.indexOf(base));
-  const match = base.match(/^([^.]*)\.(.*)$/);
+  const baseName = path.basename(full);
+  const moduleRoot = full.substring(0, full.indexOf(baseName));
+  const match = baseName.match(/^([^.]*)\.(.*)$/);
   if (!match) throw new MalformedHandlerName('Bad handler');
-  const app = await loadModule(appRoot, moduleRoot, match[1]);
-  const fn = match[2].split('.').reduce((obj, key) => obj && obj[key], app);
+  const base = path.resolve(appRoot, moduleRoot, match[1]);
+  let app;
+  try {
+    app = await (MODERN ? loadModern : loadClassic)(base, match[1], appRoot, moduleRoot);
+  } catch (e) {
+    // 3.x src/UserFunction.js:216-227, 4.x index.mjs:572-580
+    if (e instanceof SyntaxError) throw new UserCodeSyntaxError(e);
+    if (e && e.code === 'MODULE_NOT_FOUND') throw new ImportModuleError(e);
+    throw e;
+  }
+  const fn = resolveHandler(app, match[2]);
   if (!fn) throw new HandlerNotFound(`${full} is undefined or not exported`);
   if (typeof fn !== 'function') throw new HandlerNotFound(`${full} is not a function`);
   return fn;
 }
 
-// ------------------------------------------------------------------------------ invoking
+// ------------------------------------------------------------------------------ answering
 
 let handler = null;
-let handlerIsAsync = false;
 let current = null; // the invocation in progress
 
 function finish(inv) {
@@ -269,105 +251,162 @@ function finish(inv) {
   }
 }
 
-function respond(inv, result) {
+function answer(inv, body) {
   if (inv.replied) return;
+  inv.replied = true;
+  reply(RESULT, body);
+  finish(inv);
+}
+
+function answerError(inv, error, text) {
+  if (inv.replied) return;
+  inv.replied = true;
+  reply(FAILED, JSON.stringify([error, text, false]));
+  finish(inv);
+}
+
+/** The response body: 3.x src/RAPIDClient.js:207-213 (an Error), 4.x index.mjs:377-383. */
+function serialize(result) {
   let body;
   try {
     body = JSON.stringify(result === undefined ? null : result);
   } catch (_) {
-    respondError(inv, MODERN ? new JSONStringifyError('Unable to stringify response body')
-      : new Error('Unable to stringify response body'));
-    return;
+    throw MODERN ? new JSONStringifyError('Unable to stringify response body')
+      : new Error('Unable to stringify response body');
   }
-  inv.replied = true;
-  reply(RESULT, body === undefined ? 'null' : body);
-  finish(inv);
+  return body === undefined ? 'null' : body; // JSON.stringify(a function) is undefined
 }
 
-function respondError(inv, err) {
-  if (inv.replied) return;
-  inv.replied = true;
-  reply(FAILED, JSON.stringify([formatError(err), errorLine('Invoke Error', err), false]));
-  finish(inv);
+/** `Root=1-<epoch seconds, 8 hex>-<24 hex>;Parent=<16 hex>;Sampled=0`: the X-Ray header
+ * Lambda sends with every invocation ("Tracing header", AWS X-Ray developer guide). */
+function newTraceId() {
+  const seconds = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0');
+  const random = crypto.randomBytes(20).toString('hex');
+  return `Root=1-${seconds}-${random.slice(0, 24)};Parent=${random.slice(24)};Sampled=0`;
 }
 
-function baseContext(id, deadline, clientContext) {
-  return {
+/** The context's data: 3.x src/InvokeContext.js:76-108 (environment, then headers);
+ * 4.x index.mjs:264-295 (headers, xRayTraceId among them, then environment). */
+function contextData(id, deadline, clientContext, traceId) {
+  const env = {
     functionVersion: ENV.AWS_LAMBDA_FUNCTION_VERSION,
     functionName: ENV.AWS_LAMBDA_FUNCTION_NAME,
     memoryLimitInMB: ENV.AWS_LAMBDA_FUNCTION_MEMORY_SIZE,
     logGroupName: ENV.AWS_LAMBDA_LOG_GROUP_NAME,
     logStreamName: ENV.AWS_LAMBDA_LOG_STREAM_NAME,
+  };
+  const headers = {
     clientContext: clientContext === null ? undefined : clientContext,
     identity: undefined,
     invokedFunctionArn: FUNCTION_ARN,
     awsRequestId: id,
+    tenantId: undefined, // router has no tenant isolation mode
     getRemainingTimeInMillis: () => deadline - Date.now(),
   };
+  if (!MODERN) return Object.assign(env, headers);
+  return Object.assign(headers, { xRayTraceId: traceId }, env);
 }
 
-/** nodejs18.x-22.x: callback, context.succeed/fail/done, callbackWaitsForEmptyEventLoop. */
-function runClassic(inv, event, id, deadline, clientContext) {
+// ------------------------------------------------------------------------------ invoking
+
+/** nodejs18.x-22.x: 3.x src/Runtime.js:59-88 and src/CallbackContext.js:21-146. */
+function runClassic(inv, event, data) {
   let waits = true;
-  const once = (fn) => (...args) => {
-    if (!inv.finished) {
-      inv.finished = true;
-      fn(...args);
+  let completed = false;
+  const complete = (result) => {
+    if (completed) {
+      console.error('Invocation has already been reported as done. Cannot call complete ' +
+        'more than once per invocation.');
+      return;
     }
+    completed = true;
+    answer(inv, serialize(result));
   };
+  // the error is logged before it is sent: a value that cannot be made a string throws here
+  const postError = (err) => answerError(inv, log.formatError(err), log.errorLog('Invoke Error', err));
   const done = (err, result) => {
     inv.onDrain = null;
-    if (err !== undefined && err !== null) respondError(inv, err);
-    else respond(inv, result);
+    if (err !== undefined && err !== null) postError(err);
+    else complete(result);
   };
-  const callback = once((err, result) => {
-    inv.onDrain = null;
-    if (err !== undefined && err !== null) respondError(inv, err);
-    else if (!waits) respond(inv, result);
-    else inv.onDrain = () => respond(inv, result); // sent when the event loop is empty
-  });
+  const callback = (err, result) => {
+    if (err !== undefined && err !== null || !waits) {
+      done(err, result);
+    } else {
+      inv.onDrain = () => setImmediate(() => complete(result)); // when the event loop is empty
+    }
+  };
+  // only the first call counts, and a call counts once it returned (CallbackContext.js:110-126)
+  let finished = false;
+  const first = (fn) => (...args) => {
+    if (!finished) {
+      fn(...args);
+      finished = true;
+    }
+  };
   const context = Object.assign({
     get callbackWaitsForEmptyEventLoop() { return waits; },
     set callbackWaitsForEmptyEventLoop(value) { waits = value; },
-    succeed: once((result) => done(null, result)),
-    fail: once((err) => (err === undefined || err === null ? done('handled') : done(err, null))),
-    done: once(done),
-  }, baseContext(id, deadline, clientContext));
-  // neither callback nor settled promise when the loop empties: null, or an error for async
-  inv.onDrain = handlerIsAsync ? () => respondError(inv, new NodeJsExit())
-    : () => respond(inv, null);
+    succeed: first((result) => done(null, result)),
+    fail: first((err) => (err === undefined || err === null ? done('handled') : done(err, null))),
+    done: first(done),
+  }, data);
+  // no callback and no settled promise when the loop empties: null, async or not (Runtime.js:181-188)
+  inv.onDrain = () => {
+    completed = true;
+    answer(inv, 'null');
+  };
   try {
-    const result = handler(event, context, callback);
+    const result = handler(event, context, first(callback));
     if (result && typeof result.then === 'function') {
       result.then(context.succeed, context.fail).catch(context.fail);
     }
   } catch (err) {
-    callback(err);
+    try {
+      first(callback)(err);
+    } catch (top) {
+      topLevelError(inv, top);
+    }
   }
 }
 
-/** nodejs24.x: the handler's value is awaited; no callback, no succeed/fail/done. */
-function runModern(inv, event, id, deadline, clientContext) {
-  inv.onDrain = () => respondError(inv, new NodeJsExit());
-  let settled;
+/** 3.x src/Runtime.js:48-51 and 163-174: an error out of the invoke loop itself is logged as
+ * "Unexpected Top Level Error", sent without an "Invoke Error" line, and the process exits 129. */
+function topLevelError(inv, err) {
+  const text = log.line('INFO', `Unexpected Top Level Error: ${err.toString()}`, []);
+  inv.replied = true;
+  current = null;
+  send(FAILED, JSON.stringify([log.formatError(err), text, true]), () => process.exit(129));
+}
+
+/** nodejs24.x: 4.x index.mjs:1084-1101 and 1040-1065: the handler's value is awaited; the
+ * answer is sent on the next turn of the loop. Never settled and the loop empty: nothing
+ * keeps the process alive, it exits (status 0) and Lambda reports Runtime.ExitError. An error
+ * that cannot be logged rejects this function, an unhandled rejection: Node exits 1. */
+async function runModern(inv, event, data) {
   try {
-    settled = Promise.resolve(handler(event, baseContext(id, deadline, clientContext)));
+    const result = await handler(event, data);
+    await new Promise((resolve) => setImmediate(resolve));
+    answer(inv, serialize(result));
   } catch (err) {
-    settled = Promise.reject(err);
+    await new Promise((resolve) => setImmediate(resolve));
+    const text = log.errorLog('Invoke Error', err);
+    answerError(inv, log.formatError(err), text);
   }
-  settled.then(
-    (result) => setImmediate(() => respond(inv, result)),
-    (err) => setImmediate(() => respondError(inv, err)),
-  );
 }
 
 function invoke(payload) {
-  const [id, deadline, clientContext, event] = JSON.parse(payload.toString('utf8'));
-  requestId = id;
-  const inv = { replied: false, finished: false, onDrain: null };
+  const [id, deadline, clientContext, event, trace] = JSON.parse(payload.toString('utf8'));
+  const traceId = trace || newTraceId();
+  log.setRequestId(id);
+  // 3.x src/InvokeContext.js:113-119, 4.x index.mjs:360-368: the trace header into the env
+  ENV._X_AMZN_TRACE_ID = traceId;
+  const inv = { replied: false, onDrain: null };
   current = inv;
   channel.unref(); // from now on only the handler's own work keeps the loop alive
-  (MODERN ? runModern : runClassic)(inv, event, id, deadline, clientContext);
+  const data = contextData(id, deadline, clientContext, traceId);
+  if (MODERN) runModern(inv, event, data);
+  else runClassic(inv, event, data);
 }
 
 process.on('beforeExit', () => {
@@ -383,37 +422,50 @@ process.on('beforeExit', () => {
 
 let initialised = false;
 
+/** 3.x src/index.mjs:19-37 and src/Runtime.js:163-174: the error is logged, sent, and the
+ * process exits (129 for an exception, 128 for a rejection). */
 function die(err, label, code) {
   const inv = current;
-  const line = errorLine(label, err);
+  const text = log.errorLog(label, err);
   const exit = () => process.exit(code);
   setTimeout(exit, 1000);
   if (!initialised) {
-    send(INIT_FAILED, JSON.stringify([formatError(err), line]), exit);
+    send(INIT_FAILED, JSON.stringify([log.formatError(err), text]), exit);
   } else if (inv !== null && !inv.replied) {
     inv.replied = true;
     current = null;
-    send(FAILED, JSON.stringify([formatError(err), line, true]), exit);
+    send(FAILED, JSON.stringify([log.formatError(err), text, true]), exit);
   } else {
-    process.stderr.write(`${line}\n`);
+    if (text) process.stderr.write(`${text}\n`);
     exit();
   }
 }
 
-process.on('uncaughtException', (err) => die(err, 'Uncaught Exception', 129));
-process.on('unhandledRejection', (reason) => {
-  die(new UnhandledPromiseRejection(reason), 'Unhandled Promise Rejection', 128);
-});
+if (!MODERN) {
+  process.on('uncaughtException', (err) => die(err, 'Uncaught Exception', 129));
+  process.on('unhandledRejection', (reason, promise) => {
+    die(new UnhandledPromiseRejection(reason, promise), 'Unhandled Promise Rejection', 128);
+  });
+}
 
 async function main() {
-  patchConsole();
+  log.patch();
   process.chdir(TASK_ROOT);
   const fn = await loadHandler(TASK_ROOT, HANDLER);
+  // 4.x index.mjs:605-617: three declared parameters is a callback handler, refused
   if (MODERN && fn.length >= 3) throw new CallbackHandlerDeprecated(CALLBACK_DEPRECATED);
   handler = fn;
-  handlerIsAsync = fn.constructor !== undefined && fn.constructor.name === 'AsyncFunction';
   initialised = true;
   send(READY);
 }
 
-main().catch((err) => die(err, 'Uncaught Exception', 129));
+main().catch((err) => {
+  if (!MODERN) {
+    die(err, 'Uncaught Exception', 129); // 3.x: the rejected top-level await is uncaught
+    return;
+  }
+  // 4.x index.mjs:1218-1222: logged as "Init Error", posted, rethrown: Node exits 1
+  const text = log.errorLog('Init Error', err);
+  setTimeout(() => process.exit(1), 1000);
+  send(INIT_FAILED, JSON.stringify([log.formatError(err), text]), () => process.exit(1));
+});

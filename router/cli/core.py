@@ -80,6 +80,7 @@ class _Console:
                     return
                 except RuntimeError:  # closed meanwhile
                     pass
+            self.flush()  # what the loop left unwritten goes first
             click.echo(line, color=self._color)
             return
         if loop is not self._loop:

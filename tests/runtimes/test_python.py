@@ -186,12 +186,13 @@ def test_environment(py: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
         "LAMBDA_TASK_ROOT": str(py.config.functions["env"].code_dir), "TZ": ":UTC",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "testing",
         "AWS_EC2_METADATA_DISABLED": "true", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
     }  # fmt: skip
     assert {k: env.get(k) for k in expected} == expected
     assert env["AWS_LAMBDA_LOG_STREAM_NAME"].count("[$LATEST]") == 1
     allowed = set(expected) | {"STAGE", "PATH", "HOME", "LANG", "AWS_SECRET_ACCESS_KEY",
                                "AWS_SESSION_TOKEN", "AWS_LAMBDA_LOG_STREAM_NAME", "LAMBDA_RUNTIME_DIR",
-                               "LC_CTYPE"}  # fmt: skip  (LC_CTYPE: Python's C-locale coercion)
+                               "LC_CTYPE", "_X_AMZN_TRACE_ID"}  # fmt: skip  (LC_CTYPE: Python's C-locale coercion)
     assert set(env) <= allowed, set(env) - allowed
 
 

@@ -172,7 +172,7 @@ class Work:
         from router.events.http import HttpRequest
         from router.invocation import Invocation
         from router.runtimes import logs
-        from router.sources.http_routes import RouteTable
+        from router.sources.http import http_routes
         from router.sources.http_server import encode_response
         from router.store import Store
 
@@ -184,7 +184,7 @@ class Work:
             f.write("version: 1\nfunctions: {py: {handler: app.handler}}\n"
                     "triggers: [{function: py, http: 'GET /py'}]\n")  # fmt: skip
         config = load_config(os.path.join(self.dir, "triggers.yaml"))
-        self.table = RouteTable([t for t in config.triggers if t.kind == "http"])
+        self.table = http_routes([t for t in config.triggers if t.kind == "http"])
         self.journal = JournalWriter(Store(config.state_dir))
         self.journal.start(loop)
         self.console = open(os.path.join(self.dir, "console.log"), "w")  # noqa: SIM115

@@ -1,7 +1,9 @@
 """The composition root: one :class:`App` wires store, AWS, runtimes, dispatcher and
 sources in an AsyncExitStack (torn down in reverse: sources stop taking input, the
-dispatcher drains, workers stop, AWS stops). ``router run`` and the Python API
-(:mod:`router.api`) run this very code.
+dispatcher drains, workers stop, AWS stops). ``router run``, the Python API
+(:mod:`router.api`), ``router invoke`` and ``router replay`` all start through it; the last
+two start a subset (:data:`ONE_SHOT`: no sources, no async queue, the running daemon's
+embedded AWS when one listens).
 """
 
 from __future__ import annotations
@@ -10,17 +12,19 @@ import asyncio
 import importlib
 import logging
 import signal
+import socket
 import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
-from .aws import Aws
+from .aws import Aws, safe_environment
 from .clock import Clock, ManualClock
-from .config import SOURCE_KINDS, Config, TriggerConfig
-from .invocation import Invocation
+from .config import SOURCE_KINDS, Config
 from .sources.base import SourceContext
 from .store import Store
+from .types import Ids, RandomIds
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,22 @@ SOURCES: dict[str, str] = {
 }
 
 Console = Callable[[str], None]
+OnLog = Callable[[str, str], None]  # (function, log line)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Which parts an :class:`App` starts."""
+
+    sources: bool = True  # the sources of every enabled trigger
+    queue: bool = True  # run the async queue (and own the state dir); False: journal only
+    hot_reload: bool = True
+    daemon_aws: bool = False  # use a running daemon's embedded AWS when one listens on the port;
+    # else an embedded AWS on a free port (never the configured one: the daemon may start later)
+
+
+RUN = Parts()
+ONE_SHOT = Parts(sources=False, queue=False, hot_reload=False, daemon_aws=True)
 
 
 def resolve(spec: str) -> Any:
@@ -43,17 +63,22 @@ def resolve(spec: str) -> Any:
 class App:
     """Everything one triggers.yaml describes, running."""
 
-    def __init__(self, config: Config, *, clock: Clock | None = None, console: Console | None = None) -> None:
+    def __init__(
+        self, config: Config, *, clock: Clock | None = None, console: Console | None = None,
+        parts: Parts = RUN, on_log: OnLog | None = None, ids: Ids | None = None,
+    ) -> None:  # fmt: skip
         self.config = config
         self.clock = clock or Clock()
         self.console = console
+        self.parts = parts
+        self.ids = ids or RandomIds()
+        self.on_log: OnLog | None = on_log or (self._on_log if console is not None else None)
         self.started_at = 0.0
         self.store: Store | None = None
         self.aws: Aws | None = None
         self.runtimes: Any = None
         self.dispatcher: Any = None
         self.sources: dict[str, Any] = {}
-        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def start(self, stack: AsyncExitStack) -> None:
         from .dispatch import Dispatcher
@@ -61,17 +86,33 @@ class App:
         from .runtimes import Runtimes
 
         t0 = time.perf_counter()
-        self.loop = asyncio.get_running_loop()
-        self.store = Store(self.config.state_dir)
-        self.aws = Aws(self.config)
-        await self.aws.start(stack)
-        self.runtimes = Runtimes(self.config, env=self.aws.worker_env(), on_log=self._on_log)
+        safe_environment()
+        parts, config = self.parts, self.config
+        self.store = Store(config.state_dir)
+        daemon = running_daemon_endpoint(config) if parts.daemon_aws else None
+        if daemon is not None:
+            env = daemon_env(config, daemon)
+        elif parts.daemon_aws and config.settings.aws.endpoint != "embedded":
+            env = Aws(config).worker_env()  # an external endpoint: used as it is, nothing created
+        else:
+            self.aws = Aws(any_port(config) if parts.daemon_aws else config)
+            await self.aws.start(stack)
+            env = self.aws.worker_env()
+        self.runtimes = Runtimes(config, env=env, on_log=self.on_log, hot_reload=parts.hot_reload)
         await self.runtimes.start(stack)
         stack.callback(self._unhook_lambda_api)  # after the dispatcher drains: handlers may still call
-        self.dispatcher = Dispatcher(self.config, self.runtimes, self.store, self.clock)
-        await self.dispatcher.start(stack)
-        self.aws.lambda_api = make_lambda_api(self.dispatcher, self.loop)
-        ctx = self._context()
+        self.dispatcher = Dispatcher(config, self.runtimes, self.store, self.clock, self.ids)
+        await self.dispatcher.start(stack, workers=parts.queue)
+        if self.aws is not None:
+            self.aws.lambda_api = make_lambda_api(self.dispatcher, asyncio.get_running_loop())
+        if parts.sources:
+            await self._start_sources(stack)
+        self.started_at = time.perf_counter() - t0
+
+    async def _start_sources(self, stack: AsyncExitStack) -> None:
+        assert self.aws is not None and self.store is not None
+        ctx = SourceContext(config=self.config, clock=self.clock, aws=self.aws, store=self.store,
+                            dispatch=self.dispatcher.seam(), ids=self.ids)  # fmt: skip
         for kind in SOURCE_KINDS:
             triggers = [t for t in self.config.triggers if t.kind == kind and t.enabled]
             if not triggers:
@@ -79,40 +120,10 @@ class App:
             source = resolve(SOURCES[kind])(triggers, ctx)
             await source.start(stack)
             self.sources[kind] = source
-        self.started_at = time.perf_counter() - t0
 
     def _unhook_lambda_api(self) -> None:
         if self.aws is not None:
             self.aws.lambda_api = None
-
-    def _context(self) -> SourceContext:
-        dispatcher = self.dispatcher
-        assert self.aws is not None and self.store is not None and self.loop is not None
-
-        async def emit_async(trigger: TriggerConfig, event: Any) -> str:
-            event_id: str = await dispatcher.enqueue(
-                trigger.function, event, trigger=trigger.name, source=trigger.kind
-            )
-            return event_id
-
-        def emit_async_threadsafe(trigger: TriggerConfig, event: Any) -> str:
-            event_id: str = dispatcher.enqueue_threadsafe(
-                trigger.function, event, trigger=trigger.name, source=trigger.kind
-            )
-            return event_id
-
-        async def invoke(trigger: TriggerConfig, event: Any, *, attempt: int = 1) -> Invocation:
-            inv: Invocation = await dispatcher.invoke(
-                trigger.function, event, trigger=trigger.name, source=trigger.kind, attempt=attempt
-            )
-            return inv
-
-        return SourceContext(
-            config=self.config, aws=self.aws, store=self.store, clock=self.clock, loop=self.loop,
-            emit_async=emit_async, emit_async_threadsafe=emit_async_threadsafe, invoke=invoke,
-            record=dispatcher.record, free_slots=self.runtimes.free_slots,
-            event_pending=dispatcher.event_pending,
-        )  # fmt: skip
 
     def _on_log(self, function: str, line: str) -> None:
         if self.console is not None:
@@ -166,6 +177,34 @@ async def run_daemon(config: Config, console: Console, *, ready: Callable[[App],
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return 0
+
+
+def running_daemon_endpoint(config: Config) -> str | None:
+    """The daemon's embedded AWS, when one listens on the configured port."""
+    aws = config.settings.aws
+    if aws.endpoint != "embedded" or aws.port == 0:
+        return None
+    try:
+        with socket.create_connection(("127.0.0.1", aws.port), timeout=0.5):
+            return f"http://127.0.0.1:{aws.port}"
+    except OSError:
+        return None
+
+
+def daemon_env(config: Config, endpoint: str) -> dict[str, str]:
+    """Workers' AWS environment for a running daemon's embedded AWS at ``endpoint``."""
+    from .aws import DUMMY_CREDENTIALS
+
+    region = config.settings.region
+    return {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_EC2_METADATA_DISABLED": "true",
+            **DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}  # fmt: skip
+
+
+def any_port(config: Config) -> Config:
+    """``config`` with its embedded AWS on a free port."""
+    s = config.settings
+    settings = s.model_copy(update={"aws": s.aws.model_copy(update={"port": 0})})
+    return config.model_copy(update={"settings": settings})
 
 
 def make_clock(clock: str | Clock | None) -> Clock:

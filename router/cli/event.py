@@ -29,6 +29,7 @@ from ..config import Config, TriggerConfig, bucket_name_problem, load_config
 from ..errors import ConfigError
 from ..events import apigw, dynamodb, http_api, s3, schedule
 from ..events.http import METHODS, HttpRequest, MatchedRoute
+from ..events.routes import api_id, match_route
 from .common import DEFAULT_CONFIG
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -252,9 +253,9 @@ def apigw_command(resource: str | None, stage: str | None, **options: Any) -> No
     if resource is not None and src is not None and not route_key.endswith(f" {resource}"):
         raise click.BadParameter(f"the trigger's route is {route_key!r}", param_hint="--resource")
     stage = _stage(stage or (src.stage if src else None) or "prod", allow_default=False)
-    request, route = _request(route_key, stage, st, options)
+    request, route = _request(route_key, stage, st, options, payload="1.0")
     _emit(apigw.build_event(request, route, request_id=str(uuid.uuid4()), time=time.time(),
-                            account=st.account, api_id=_api_id(),
+                            account=st.account, api_id=_api_id(st, "1.0"),
                             binary_media_types=src.binary_media_types if src else ()))  # fmt: skip
 
 
@@ -271,7 +272,7 @@ def http_api_command(route: str | None, stage: str | None, **options: Any) -> No
     stage = _stage(stage or (src.stage if src else None) or "$default", allow_default=True)
     request, matched = _request(route_key, stage, st, options)
     _emit(http_api.build_event(request, matched, request_id=_v2_request_id(), time=time.time(),
-                               account=st.account, api_id=_api_id()))  # fmt: skip
+                               account=st.account, api_id=_api_id(st, "2.0")))  # fmt: skip
 
 
 def _http_setting(kind: str, payload: str, options: dict[str, Any]) -> tuple[Setting, Any]:
@@ -303,7 +304,8 @@ def _stage(stage: str, *, allow_default: bool) -> str:
     raise click.BadParameter(f"{stage!r}: a stage name uses {allowed}", param_hint="--stage")
 
 
-def _request(route_key: str, stage: str, st: Setting, o: dict[str, Any]) -> tuple[HttpRequest, MatchedRoute]:
+def _request(route_key: str, stage: str, st: Setting, o: dict[str, Any], *,
+             payload: str = "2.0") -> tuple[HttpRequest, MatchedRoute]:  # fmt: skip
     route_method, _, template = route_key.partition(" ")
     method = (o["method"] or (route_method if route_method in METHODS else "GET")).upper()
     if method not in METHODS:
@@ -314,7 +316,7 @@ def _request(route_key: str, stage: str, st: Setting, o: dict[str, Any]) -> tupl
     if not path.startswith("/"):
         raise click.BadParameter(f"{path!r}: a path starts with '/'", param_hint="--path")
     path = quote(path, safe="/%:@!$&'()*+,;=-._~")
-    matched = MatchedRoute.match(route_key, path, stage)
+    matched = match_route(route_key, path, payload=payload, stage=stage)  # the daemon's route table
     if matched is None:
         raise click.BadParameter(f"{path!r} does not match the route {route_key!r}", param_hint="--path")
     headers = [_header(h) for h in o["header"]]
@@ -345,8 +347,9 @@ def _query(pairs: tuple[str, ...]) -> str:
     return "&".join(parts)
 
 
-def _api_id() -> str:
-    return uuid.uuid4().hex[:10]
+def _api_id(st: Setting, payload: str) -> str:
+    """The daemon's API id for the config (``--config``/``--trigger``), else a fixed example's."""
+    return api_id(str(st.config.path) if st.config is not None else "", payload)
 
 
 def _v2_request_id() -> str:

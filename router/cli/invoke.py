@@ -8,7 +8,8 @@ function succeeded, 1 on a function error (error, timeout, crash), 2 on a usage 
 
 Handlers reach the running daemon's embedded AWS when one listens on ``settings.aws.port``;
 otherwise a fresh embedded AWS (tables, buckets, seed data) is started for the call. With an
-endpoint URL or ``aws`` in the config, that endpoint is used.
+endpoint URL or ``aws`` in the config, that endpoint is used. The invocation is journaled:
+``router history`` lists it and ``router replay ID`` runs it again.
 """
 
 from __future__ import annotations
@@ -62,35 +63,15 @@ def read_event(path: str | None) -> Any:
 
 
 async def invoke(config: Config, function: str, event: Any) -> tuple[Any, bool]:
-    """Start what the call needs, invoke once, stop everything; (payload, ok)."""
-    from ..aws import Aws, safe_environment
-    from ..runtimes import Runtimes
-    from .replay import _any_port, _running_daemon_endpoint
+    """Start what the call needs (:data:`router.app.ONE_SHOT`), invoke once, journaled as
+    every invocation is (so ``router replay ID`` runs it again), stop; (payload, ok)."""
+    from ..app import ONE_SHOT, App
 
     def on_log(_function: str, line: str) -> None:
         click.echo(line, err=True)
 
-    safe_environment()
+    app = App(config, parts=ONE_SHOT, on_log=on_log)
     async with AsyncExitStack() as stack:
-        mode = config.settings.aws.endpoint
-        daemon = _running_daemon_endpoint(config)
-        if daemon is not None:
-            env = _env(config, daemon)
-        elif mode == "embedded":
-            aws = Aws(_any_port(config))
-            await aws.start(stack)
-            env = aws.worker_env()
-        else:
-            env = Aws(config).worker_env()
-        runtimes = Runtimes(config, env=env, on_log=on_log, hot_reload=False)
-        await runtimes.start(stack)
-        outcome = await runtimes.invoke(function, event)
-        return (outcome.result if outcome.ok else outcome.error), outcome.ok
-
-
-def _env(config: Config, endpoint: str) -> dict[str, str]:
-    from ..aws import DUMMY_CREDENTIALS
-
-    region = config.settings.region
-    return {"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_EC2_METADATA_DISABLED": "true",
-            **DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": endpoint}  # fmt: skip
+        await app.start(stack)
+        inv = await app.dispatcher.invoke(function, event, source="invoke")
+    return (inv.result if inv.ok else inv.error), inv.ok

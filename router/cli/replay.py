@@ -9,9 +9,7 @@ otherwise a fresh embedded AWS (its tables, buckets and seed data) is started fo
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
 import sys
 from contextlib import AsyncExitStack, closing
 from pathlib import Path
@@ -51,50 +49,10 @@ def command(invocation_id: str, config_path: Path | None, verbose: bool) -> None
 
 
 async def replay(config: Config, invocation_id: str) -> Invocation:
-    from ..aws import DUMMY_CREDENTIALS, Aws, safe_environment
-    from ..clock import Clock
-    from ..dispatch import Dispatcher
-    from ..dispatch.lambda_api import make_lambda_api
-    from ..runtimes import Runtimes
-    from ..store import Store
+    from ..app import ONE_SHOT, App
 
-    safe_environment()
+    app = App(config, parts=ONE_SHOT)
     async with AsyncExitStack() as stack:
-        aws: Aws | None = None
-        daemon = _running_daemon_endpoint(config)
-        if daemon is not None:
-            env = {"AWS_REGION": config.settings.region, "AWS_DEFAULT_REGION": config.settings.region,
-                   "AWS_EC2_METADATA_DISABLED": "true", **DUMMY_CREDENTIALS, "AWS_ENDPOINT_URL": daemon}  # fmt: skip
-        else:
-            aws = Aws(_any_port(config))
-            await aws.start(stack)
-            env = aws.worker_env()
-        runtimes = Runtimes(config, env=env)
-        await runtimes.start(stack)
-        dispatcher = Dispatcher(config, runtimes, Store(config.state_dir), Clock())
-        await dispatcher.start(stack, workers=False)
-        if aws is not None:
-            aws.lambda_api = make_lambda_api(dispatcher, asyncio.get_running_loop())
-        try:
-            return await dispatcher.replay(invocation_id)
-        finally:
-            if aws is not None:
-                aws.lambda_api = None
-
-
-def _running_daemon_endpoint(config: Config) -> str | None:
-    """The daemon's embedded AWS, when one listens on the configured port."""
-    aws = config.settings.aws
-    if aws.endpoint != "embedded" or aws.port == 0:
-        return None
-    try:
-        with socket.create_connection(("127.0.0.1", aws.port), timeout=0.5):
-            return f"http://127.0.0.1:{aws.port}"
-    except OSError:
-        return None
-
-
-def _any_port(config: Config) -> Config:
-    s = config.settings
-    settings = s.model_copy(update={"aws": s.aws.model_copy(update={"port": 0})})
-    return config.model_copy(update={"settings": settings})
+        await app.start(stack)
+        inv: Invocation = await app.dispatcher.replay(invocation_id)
+        return inv

@@ -10,7 +10,7 @@ Rules (AWS Lambda developer guide, "Asynchronous invocation"; AWS-SEMANTICS.md):
 - the end of an event is sent to ``on_success`` / ``on_failure`` as an invocation record;
   a failure with no destination (or whose destination fails) becomes a dead letter.
 
-Scheduling is in memory (:class:`~router.dispatch.queue.DueIndex`), woken by an
+Scheduling is in memory (:class:`~router.dispatch.event_queue.DueIndex`), woken by an
 ``asyncio.Event`` on every acceptance and every freed worker and by one timer for the next
 due time (from the injected clock, so ``ManualClock`` tests never wait); SQLite only keeps
 the queue durable. Events start only while the function has a free worker.
@@ -21,53 +21,28 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import tempfile
-import uuid
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from ..clock import Clock
 from ..config import Config, Destination
 from ..errors import InvocationError, ThrottledError
 from ..invocation import Invocation
-from . import journal, queue
-from .base import RuntimesLike, internal_failure, to_invocation
-from .queue import DueIndex, Entry
-from .records import Condition, build_record, function_arn, iso_millis
+from ..types import Ids
+from . import event_queue, journal
+from .base import ReservationLike, RuntimesLike, internal_failure, to_invocation
+from .destinations import Condition, function_arn, invocation_record, iso_millis
+from .event_queue import DueIndex, Entry
+from .files import write_json_atomic
 from .writer import DbWriter
 
 log = logging.getLogger(__name__)
 
 LEASE_GRACE = 30.0  # seconds a running row is leased beyond its function's timeout
-BLOCKED_POLL = 0.05  # recheck a full function this often (a worker may free outside dispatch)
 MAX_BACKOFF = 300.0  # throttling backoff cap: 5 minutes (AWS)
 DRAIN_GRACE = 5.0  # seconds beyond the longest timeout that a graceful stop waits
-
-
-class Slots:
-    """Free workers per function as dispatch sees them: the runtime's free slots, less
-    the invocations dispatch has started that may not hold their worker yet."""
-
-    def __init__(self, config: Config, runtimes: RuntimesLike, on_release: Callable[[], None]) -> None:
-        self._config = config
-        self._runtimes = runtimes
-        self._on_release = on_release
-        self._inflight: Counter[str] = Counter()
-
-    def available(self, function: str) -> int:
-        limit = self._config.functions[function].concurrency - self._inflight[function]
-        return min(self._runtimes.free_slots(function), limit)
-
-    def acquire(self, function: str) -> None:
-        self._inflight[function] += 1
-
-    def release(self, function: str) -> None:
-        self._inflight[function] -= 1
-        self._on_release()
 
 
 class AsyncQueue:
@@ -75,14 +50,15 @@ class AsyncQueue:
 
     def __init__(
         self, config: Config, runtimes: RuntimesLike, writer: DbWriter, clock: Clock, *,
-        record: Callable[[Invocation], None],
+        publish: Callable[[Invocation], None], ids: Ids,
     ) -> None:  # fmt: skip
         self._config = config
         self._runtimes = runtimes
         self._writer = writer
         self._clock = clock
-        self._record = record
-        self.slots = Slots(config, runtimes, self._released)
+        self._publish = publish
+        self._ids = ids
+        runtimes.on_release(self._released)
         self._index = DueIndex()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
@@ -140,8 +116,8 @@ class AsyncQueue:
         self._wake.set()
 
     def _released(self) -> None:
-        """A worker was freed: only queued events can want it (an HTTP request's release
-        with nothing queued must not wake the scheduler)."""
+        """A slot was freed (the pool says so, whoever held it): only queued events can want
+        it (an HTTP request's release with nothing queued must not wake the scheduler)."""
         if len(self._index):
             self._wake.set()
 
@@ -156,18 +132,18 @@ class AsyncQueue:
         except (TypeError, ValueError) as exc:
             raise InvocationError(f"the event for {function} is not JSON-serializable: {exc}") from None
         now = self._clock.time()
-        return Entry(id=str(uuid.uuid4()), function=function, trigger=trigger, source=source,
+        return Entry(id=self._ids.uuid(), function=function, trigger=trigger, source=source,
                      event=event, event_json=event_json, accepted_at=now, due_at=now)  # fmt: skip
 
     async def enqueue(self, function: str, event: Any, trigger: str | None, source: str) -> str:
         entry = self.new_entry(function, event, trigger, source)
-        await asyncio.wrap_future(self._writer.submit(partial(queue.insert, entry=entry)))
+        await asyncio.wrap_future(self._writer.submit(partial(event_queue.insert, entry=entry)))
         self._accept(entry)
         return entry.id
 
     def enqueue_threadsafe(self, function: str, event: Any, trigger: str | None, source: str) -> str:
         entry = self.new_entry(function, event, trigger, source)
-        self._writer.submit(partial(queue.insert, entry=entry)).result()
+        self._writer.submit(partial(event_queue.insert, entry=entry)).result()
         if self._loop is not None:
             try:
                 self._loop.call_soon_threadsafe(self._accept, entry)
@@ -187,39 +163,35 @@ class AsyncQueue:
         while not self._stopping:
             self._wake.clear()
             try:
-                next_due, blocked = self._dispatch_ready()
+                next_due = self._dispatch_ready()
             except Exception:  # a bug here must not stop the queue for good
                 log.exception("async queue: scheduling failed; retrying in 1 s")
-                next_due, blocked = None, True
-                await asyncio.sleep(1)
+                next_due = None
+                self._loop.call_later(1.0, self._wake.set)
             if next_due is not None:
                 self._arm_timer(next_due)
-            poll = self._loop.call_later(BLOCKED_POLL, self._wake.set) if blocked else None
             await self._wake.wait()
-            if poll is not None:
-                poll.cancel()
 
-    def _dispatch_ready(self) -> tuple[float | None, bool]:
+    def _dispatch_ready(self) -> float | None:
         """Start every due event whose function has a free worker. Returns the next due
-        time among functions that could take one, and whether some function is full."""
+        time among functions that could take one."""
         now = self._clock.time()
         next_due: float | None = None
-        blocked = False
         for function in self._index.functions():
             max_age = self._config.functions[function].async_.max_event_age
             while (entry := self._index.peek(function)) is not None and entry.due_at <= now:
                 if now - entry.accepted_at >= max_age:
                     self._spawn(self._finish(self._index.pop(function), "EventAgeExceeded", None))
                     continue
-                if self.slots.available(function) <= 0:
-                    blocked = True
+                reservation = self._runtimes.reserve(function)
+                if reservation is None:  # full: the pool's release wakes us
                     break
                 self._index.pop(function)
-                self.slots.acquire(function)
-                self._spawn(self._run(entry))
+                task = self._spawn(self._run(entry, reservation))
+                task.add_done_callback(partial(_give_back, reservation))
             if entry is not None and entry.due_at > now:
                 next_due = entry.due_at if next_due is None else min(next_due, entry.due_at)
-        return next_due, blocked
+        return next_due
 
     def _arm_timer(self, at: float) -> None:
         if self._timer is not None and not self._timer.done():
@@ -234,11 +206,12 @@ class AsyncQueue:
         await self._clock.sleep(at - self._clock.time())
         self._wake.set()
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         assert self._loop is not None
         task = self._loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
+        return task
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -247,17 +220,15 @@ class AsyncQueue:
 
     # ------------------------------------------------------------------ one attempt
 
-    async def _run(self, entry: Entry) -> None:
+    async def _run(self, entry: Entry, reservation: ReservationLike) -> None:
         fn = self._config.functions[entry.function]
         attempt = entry.attempts + 1
         started = self._clock.time()
-        lease = partial(queue.mark_running, event_id=entry.id, lease_until=started + fn.timeout + LEASE_GRACE)
+        lease = partial(event_queue.mark_running, event_id=entry.id, lease_until=started + fn.timeout + LEASE_GRACE)
         self._writer.submit(lease, wait=False)
         try:
-            try:
-                outcome = await self._runtimes.invoke(entry.function, entry.event, request_id=entry.id, wait=False)
-            finally:
-                self.slots.release(entry.function)
+            outcome = await self._runtimes.invoke(entry.function, entry.event, request_id=entry.id, wait=False,
+                                                  reservation=reservation, event_json=entry.event_json)  # fmt: skip
         except ThrottledError:
             entry.throttles += 1
             backoff = min(MAX_BACKOFF, 2.0 ** (entry.throttles - 1))
@@ -273,7 +244,7 @@ class AsyncQueue:
         else:
             inv = to_invocation(outcome, function=entry.function, trigger=entry.trigger, source=entry.source,
                                 event=entry.event, attempt=attempt, event_id=entry.id)  # fmt: skip
-        self._record(inv)
+        self._publish(inv)
         await self._settle(entry, inv)
 
     async def _settle(self, entry: Entry, inv: Invocation) -> None:
@@ -294,7 +265,7 @@ class AsyncQueue:
     def _requeue(self, entry: Entry, due: float) -> None:
         max_age = self._config.functions[entry.function].async_.max_event_age
         entry.due_at = min(due, entry.accepted_at + max_age)  # never wait past the event's expiry
-        self._writer.submit(partial(queue.requeue, entry=entry), wait=False)
+        self._writer.submit(partial(event_queue.requeue, entry=entry), wait=False)
         self._accept(entry)
 
     # ------------------------------------------------------------------ the end of an event
@@ -310,7 +281,7 @@ class AsyncQueue:
         record: dict[str, Any] | None = None
         if destination is not None or condition != "Success":
             s = self._config.settings
-            record = dict(build_record(
+            record = dict(invocation_record(
                 request_id=entry.id, function_arn=function_arn(s.region, s.account, entry.function),
                 condition=condition, invoke_count=entry.attempts, request_payload=entry.event,
                 timestamp=self._clock.time(), response=response,
@@ -340,27 +311,19 @@ class AsyncQueue:
         write_json_atomic(folder / name, record)
 
 
+def _give_back(reservation: ReservationLike, _task: object) -> None:
+    """A task that ended before its invocation took the reserved slot gives it back."""
+    reservation.release()
+
+
 def _end(conn: Any, *, entry: Entry, dead: dict[str, Any] | None, now: float) -> None:
     if dead is not None:
         journal.add_dead_letter(
             conn, event_id=entry.id, function=entry.function, trigger=entry.trigger, failed_at=now,
             condition=dead["requestContext"]["condition"], record=dead,
         )  # fmt: skip
-    queue.delete(conn, entry.id)
+    event_queue.delete(conn, entry.id)
 
 
 def _describe(destination: Destination) -> str:
     return f"function {destination.function}" if destination.function else f"dir {destination.dir}"
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write a whole file or nothing (a reader of the folder never sees half a record)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, default=str)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

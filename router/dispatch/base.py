@@ -3,6 +3,7 @@ tests), and the step from a runtime's outcome to the journal's :class:`Invocatio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..invocation import Invocation, Status
@@ -33,8 +34,15 @@ class OutcomeLike(Protocol):
     def max_memory_mb(self) -> int: ...
 
 
+class ReservationLike(Protocol):
+    """A slot taken ahead of its invocation (``router.runtimes.Reservation``)."""
+
+    def release(self) -> None: ...
+
+
 class RuntimesLike(Protocol):
-    """``router.runtimes.Runtimes``: runs one invocation in a worker of a function."""
+    """``router.runtimes.Runtimes``: runs one invocation in a worker of a function, and is
+    the one place that admits invocations (counts what runs and what waits)."""
 
     async def invoke(
         self,
@@ -44,9 +52,16 @@ class RuntimesLike(Protocol):
         request_id: str | None = None,
         wait: bool = True,
         client_context: dict[str, Any] | None = None,
+        queue_limit: int | None = None,
+        reservation: Any = None,
+        event_json: str | None = None,
     ) -> OutcomeLike: ...
 
     def free_slots(self, function: str) -> int: ...
+
+    def reserve(self, function: str) -> ReservationLike | None: ...
+
+    def on_release(self, callback: Callable[[], None]) -> None: ...
 
     def busy(self, function: str) -> int: ...
 

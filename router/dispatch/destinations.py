@@ -53,7 +53,7 @@ def iso_millis(epoch: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def build_record(
+def invocation_record(
     *,
     request_id: str,
     function_arn: str,

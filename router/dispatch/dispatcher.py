@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import sqlite3
 import time
 from collections.abc import Callable
@@ -20,14 +19,18 @@ from functools import partial
 from typing import Any, TypeVar
 
 from ..clock import Clock
-from ..config import Config
-from ..errors import InvocationError, StartupError, ThrottledError
+from ..config import Config, TriggerConfig
+from ..errors import InvocationError, StartupError
+from ..filters import RecordFilter
 from ..invocation import Invocation
 from ..store import Store
-from . import journal, queue
+from ..types import Ids, RandomIds
+from . import event_queue, journal
 from .async_ import AsyncQueue
 from .base import RuntimesLike, to_invocation
 from .journal_writer import JournalWriter
+from .seam import SourceDispatch
+from .stream_mapping import Checkpoints, StreamMapping, compile_filters
 from .writer import DbWriter
 
 log = logging.getLogger(__name__)
@@ -42,13 +45,17 @@ Subscriber = Callable[[Invocation], None]
 class Dispatcher:
     """Sync and async invocation of the functions of one config; see the module docstring."""
 
-    def __init__(self, config: Config, runtimes: RuntimesLike, store: Store, clock: Clock) -> None:
+    def __init__(self, config: Config, runtimes: RuntimesLike, store: Store, clock: Clock,
+                 ids: Ids | None = None) -> None:  # fmt: skip
         self.config = config
         self.runtimes = runtimes
         self.store = store
         self.clock = clock
+        self.ids: Ids = ids or RandomIds()
         self.writer = DbWriter(store)
-        self.queue = AsyncQueue(config, runtimes, self.writer, clock, record=self.record)
+        self.queue = AsyncQueue(config, runtimes, self.writer, clock, publish=self.publish, ids=self.ids)
+        self.checkpoints = Checkpoints(self.writer, clock)
+        self._filters: dict[str, RecordFilter] = {}
         self.journal = JournalWriter(store)
         self._subscribers: list[Subscriber] = []
         self._since_prune = 0
@@ -63,12 +70,13 @@ class Dispatcher:
         rows left ``running`` by a process that died go back to ``queued`` and everything
         queued is scheduled. ``workers=False`` (``router replay``) only journals, and may run
         beside a daemon that owns the queue. Closing the stack drains gracefully."""
+        self._filters = compile_filters([t for t in self.config.triggers if t.enabled])
         self.writer.start()
         self.journal.start(asyncio.get_running_loop())
         stack.push_async_callback(self._close)
         if workers:
             self._lock_file = _lock(self.store)
-            entries, requeued = await self._db(queue.recover)
+            entries, requeued = await self._db(event_queue.recover)
             if requeued:
                 log.info("%d event(s) were running when router last stopped: queued again", requeued)
             await self.queue.start(entries)
@@ -101,28 +109,46 @@ class Dispatcher:
     async def invoke(
         self, function: str, event: Any, *, trigger: str | None = None, source: str = "invoke",
         client_context: dict[str, Any] | None = None, wait: bool = True,
-        extra: dict[str, Any] | None = None, attempt: int = 1,
+        extra: dict[str, Any] | None = None, attempt: int = 1, queue_limit: int | None = None,
+        give_up_after: float | None = None, on_give_up: Callable[[], object] | None = None,
     ) -> Invocation:  # fmt: skip
-        """One synchronous invocation, journaled. ``wait=False`` raises ThrottledError when
-        the function is at its concurrency instead of waiting for a worker."""
+        """One synchronous invocation, journaled. Admission is the pool's: ``wait=False``, or
+        ``queue_limit`` invocations waiting already, raise ThrottledError. ``give_up_after``
+        seconds without an answer call ``on_give_up()`` (API Gateway's integration timeout:
+        the invocation runs on); the timer is set only when the invocation may wait for a
+        worker or outlive the limit, not on every call (the HTTP hot path)."""
         self.check_function(function)
-        request_id = new_request_id()
-        if not wait and self.queue.slots.available(function) <= 0:
-            limit = self.config.functions[function].concurrency
-            raise ThrottledError(f"{function} is at its reserved concurrency ({limit})")
-        self.queue.slots.acquire(function)
+        request_id = self.ids.uuid()
+        timer = None
+        if on_give_up is not None and give_up_after is not None and not (
+            self.runtimes.free_slots(function) > 0 and self.config.functions[function].timeout < give_up_after
+        ):
+            timer = asyncio.get_running_loop().call_later(give_up_after, on_give_up)
         try:
-            outcome = await self.runtimes.invoke(
-                function, event, request_id=request_id, wait=wait, client_context=client_context
-            )
+            outcome = await self.runtimes.invoke(function, event, request_id=request_id, wait=wait,
+                                                 client_context=client_context, queue_limit=queue_limit)  # fmt: skip
         finally:
-            self.queue.slots.release(function)
+            if timer is not None:
+                timer.cancel()
         inv = to_invocation(outcome, function=function, trigger=trigger, source=source, event=event)
         inv.attempt = attempt
         if extra:
             inv.extra.update(extra)
-        self.record(inv)
+        self.publish(inv)
         return inv
+
+    async def open_stream(self, trigger: TriggerConfig, stream_arn: str) -> StreamMapping:
+        """The event source mapping of a stream trigger (see :mod:`.stream_mapping`)."""
+
+        async def invoke(t: TriggerConfig, event: Any, attempt: int) -> Invocation:
+            return await self.invoke(t.function, event, trigger=t.name, source=t.kind, attempt=attempt)
+
+        async def submit(t: TriggerConfig, event: Any) -> str:
+            return await self.enqueue(t.function, event, trigger=t.name, source=t.kind)
+
+        record_filter = self._filters.get(trigger.name) or compile_filters([trigger])[trigger.name]
+        return StreamMapping(trigger, stream_arn, config=self.config, clock=self.clock, record_filter=record_filter,
+                             checkpoints=self.checkpoints, invoke=invoke, submit=submit)  # fmt: skip
 
     def event_pending(self, event_id: str) -> bool:
         """True while an accepted async event is queued, running or waiting for a retry."""
@@ -148,6 +174,10 @@ class Dispatcher:
         return await self.invoke(past.function, past.event, trigger=past.trigger, source="replay",
                                  extra={"replay_of": past.id, "replay_from": past.origin})  # fmt: skip
 
+    def seam(self) -> SourceDispatch:
+        """This dispatcher as the sources see it (:class:`router.types.Dispatch`)."""
+        return SourceDispatch(self)
+
     # ------------------------------------------------------------------ journal
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -161,8 +191,8 @@ class Dispatcher:
 
         return unsubscribe
 
-    def record(self, inv: Invocation) -> None:
-        """Journal an invocation and tell the subscribers."""
+    def publish(self, inv: Invocation) -> None:
+        """Journal a finished invocation and tell the subscribers."""
         if self.journal.running:
             self.journal.append(inv)
             self._since_prune += 1
@@ -226,10 +256,3 @@ def _lock(store: Store) -> Any:
         ) from None
     return f
 
-
-def new_request_id() -> str:
-    """A random (version 4) UUID, as ``str(uuid.uuid4())`` makes it, without its system call
-    and object: request ids must be unique, not secret."""
-    n = (random.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
-    h = f"{n:032x}"
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

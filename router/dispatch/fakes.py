@@ -83,17 +83,29 @@ class FakeRuntime:
     ) -> None:
         self.handler = handler
         self._concurrency = concurrency
+        self._config: Any = None
         self.clock = clock or Clock()
         self.timeout = timeout  # seconds, for the timeout message
         self.calls: list[FakeCall] = []
         self._busy: Counter[str] = Counter()
         self._cold: set[str] = set()
         self._freed: asyncio.Condition | None = None
+        self._waiting: Counter[str] = Counter()
+        self._on_release: list[Callable[[], None]] = []
+
+    def bind(self, config: Any) -> FakeRuntime:
+        """Also cap each function at its config's reserved concurrency, as the real pool does."""
+        self._config = config
+        return self
 
     def concurrency(self, function: str) -> int:
         if isinstance(self._concurrency, int):
-            return self._concurrency
-        return self._concurrency.get(function, 4)
+            n = self._concurrency
+        else:
+            n = self._concurrency.get(function, 4)
+        if self._config is not None and function in self._config.functions:
+            n = min(n, self._config.functions[function].concurrency)
+        return n
 
     async def start(self, stack: AsyncExitStack) -> None:
         self._freed = asyncio.Condition()
@@ -104,6 +116,15 @@ class FakeRuntime:
     def busy(self, function: str) -> int:
         return self._busy[function]
 
+    def reserve(self, function: str) -> FakeReservation | None:
+        if self.free_slots(function) <= 0 or self._waiting[function]:
+            return None
+        self._busy[function] += 1
+        return FakeReservation(self, function)
+
+    def on_release(self, callback: Callable[[], None]) -> None:
+        self._on_release.append(callback)
+
     async def invoke(
         self,
         function: str,
@@ -112,19 +133,37 @@ class FakeRuntime:
         request_id: str | None = None,
         wait: bool = True,
         client_context: dict[str, Any] | None = None,
+        queue_limit: int | None = None,
+        reservation: FakeReservation | None = None,
+        event_json: str | None = None,
     ) -> FakeOutcome:
         if self._freed is None:
             self._freed = asyncio.Condition()
-        if self.free_slots(function) <= 0:
-            if not wait:
-                raise ThrottledError(f"{function} is at its concurrency ({self.concurrency(function)})")
-            async with self._freed:
-                await self._freed.wait_for(lambda: self.free_slots(function) > 0)
-        self._busy[function] += 1
+        if reservation is None or not reservation.take():
+            await self._admit(function, wait, queue_limit)
         try:
             return await self._run(function, event, request_id or str(uuid.uuid4()), client_context)
         finally:
-            self._busy[function] -= 1
+            await self._free(function)
+
+    async def _admit(self, function: str, wait: bool, queue_limit: int | None) -> None:
+        assert self._freed is not None
+        if self.free_slots(function) <= 0 or self._waiting[function]:
+            if not wait or (queue_limit is not None and self._waiting[function] >= queue_limit):
+                raise ThrottledError(f"{function} is at its concurrency ({self.concurrency(function)})")
+            self._waiting[function] += 1
+            try:
+                async with self._freed:
+                    await self._freed.wait_for(lambda: self.free_slots(function) > 0)
+            finally:
+                self._waiting[function] -= 1
+        self._busy[function] += 1
+
+    async def _free(self, function: str) -> None:
+        self._busy[function] -= 1
+        for callback in list(self._on_release):
+            callback()
+        if self._freed is not None:
             async with self._freed:
                 self._freed.notify_all()
 
@@ -162,6 +201,25 @@ class FakeRuntime:
         )  # fmt: skip
 
 
+class FakeReservation:
+    """A slot taken ahead of its invocation, as ``router.runtimes.Reservation``."""
+
+    def __init__(self, runtime: FakeRuntime, function: str) -> None:
+        self._runtime = runtime
+        self._function = function
+        self._held = True
+
+    def take(self) -> bool:
+        held, self._held = self._held, False
+        return held
+
+    def release(self) -> None:
+        if self.take():
+            self._runtime._busy[self._function] -= 1
+            for callback in list(self._runtime._on_release):
+                callback()
+
+
 def _frame(request_id: str, function: str, duration_ms: float) -> str:
     return (
         f"START RequestId: {request_id} Version: $LATEST\n"
@@ -171,3 +229,100 @@ def _frame(request_id: str, function: str, duration_ms: float) -> str:
         f"Billed Duration: {max(1, int(duration_ms + 0.999))} ms\tMemory Size: 128 MB\t"
         "Max Memory Used: 16 MB\t\n"
     )
+
+
+SubmitFn = Callable[[Any, Any], Any]  # (trigger, event) -> event id, or an awaitable of it
+InvokeFn = Callable[[Any, Any, int], Any]  # (trigger, event, attempt) -> Invocation, or an awaitable of it
+
+
+class FakeDispatch:
+    """:class:`router.types.Dispatch` for source tests, in process, with no queue and no workers.
+
+    ``submit(trigger, event)`` answers asynchronous invocations (default: collect them in
+    ``submitted`` and return a new id, pending until the test discards it from ``pending``);
+    ``invoke(trigger, event, attempt)`` answers synchronous ones (an :class:`Invocation`).
+    ``invoke`` keeps the seam's admission rule (``queue_factor``: beyond concurrency x (1 +
+    factor) invocations in flight, ThrottledError) and its ``give_up_after`` timer. Streams
+    run dispatch's real mapping policy over ``invoke``, with checkpoints in ``store``'s state
+    file: call ``await start(stack)`` first when a test opens a stream.
+    """
+
+    def __init__(self, config: Any, *, submit: SubmitFn | None = None, invoke: InvokeFn | None = None,
+                 clock: Clock | None = None, store: Any = None) -> None:  # fmt: skip
+        self.config = config
+        self.clock = clock or Clock()
+        self.store = store
+        self.submitted: list[tuple[Any, Any, str]] = []  # (trigger, event, event id)
+        self.pending: set[str] = set()
+        self._submit = submit
+        self._invoke = invoke
+        self._inflight: Counter[str] = Counter()
+        self._writer: Any = None
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        if self.store is not None:
+            from .writer import DbWriter
+
+            self._writer = DbWriter(self.store, name="fake-dispatch-db")
+            self._writer.start()
+            stack.push_async_callback(asyncio.to_thread, self._writer.close)
+
+    async def submit(self, trigger: Any, event: Any) -> str:
+        if self._submit is not None:
+            answer = self._submit(trigger, event)
+            event_id: str = await answer if inspect.isawaitable(answer) else answer
+        else:
+            event_id = str(uuid.uuid4())
+            self.submitted.append((trigger, event, event_id))
+        self.pending.add(event_id)
+        return event_id
+
+    def submit_threadsafe(self, trigger: Any, event: Any) -> str:
+        if self._submit is not None:
+            event_id: str = self._submit(trigger, event)
+        else:
+            event_id = str(uuid.uuid4())
+            self.submitted.append((trigger, event, event_id))
+        self.pending.add(event_id)
+        return event_id
+
+    def event_pending(self, event_id: str) -> bool:
+        return event_id in self.pending
+
+    async def invoke(
+        self, trigger: Any, event: Any, *, give_up_after: float | None = None,
+        on_give_up: Callable[[], bool] | None = None, queue_factor: int | None = None,
+        attempt: int = 1,
+    ) -> Any:  # fmt: skip
+        if self._invoke is None:
+            raise AssertionError("this FakeDispatch answers no synchronous invocation")
+        function = trigger.function
+        if queue_factor is not None:
+            concurrency = self.config.functions[function].concurrency
+            if self._inflight[function] >= concurrency * (1 + queue_factor):
+                raise ThrottledError(f"function {function!r} is at its concurrency ({concurrency} running)")
+        timer = None
+        if give_up_after is not None and on_give_up is not None:
+            timer = asyncio.get_running_loop().call_later(give_up_after, on_give_up)
+        self._inflight[function] += 1
+        try:
+            answer = self._invoke(trigger, event, attempt)
+            return await answer if inspect.isawaitable(answer) else answer
+        finally:
+            self._inflight[function] -= 1
+            if timer is not None:
+                timer.cancel()
+
+    async def open_stream(self, trigger: Any, source_arn: str) -> Any:
+        from .stream_mapping import Checkpoints, StreamMapping, compile_filters
+
+        if self._writer is None:
+            raise AssertionError("FakeDispatch.open_stream needs a store and `await start(stack)`")
+
+        async def invoke(t: Any, event: Any, attempt: int) -> Any:
+            return await self.invoke(t, event, attempt=attempt)
+
+        return StreamMapping(trigger, source_arn, config=self.config, clock=self.clock,
+                             record_filter=compile_filters([trigger])[trigger.name],
+                             checkpoints=Checkpoints(self._writer, self.clock), invoke=invoke,
+                             submit=self.submit)  # fmt: skip

@@ -54,7 +54,7 @@ class Journal:
         rest = [f for f in self.fields if f != "event"]  # the order of a row's values
         self.picks = tuple(rest.index(c) for c in self.columns)
 
-    def record(self, values: tuple[Any, ...], event_json: str | None, event: Any) -> str:
+    def encode(self, values: tuple[Any, ...], event_json: str | None, event: Any) -> str:
         full = list(values)
         full.insert(self.event_at, event)
         out = dict(zip(self.fields, full, strict=True))
@@ -72,7 +72,7 @@ class Journal:
         for values, event_json, record, event in marshal.loads(payload):
             try:
                 if record is None:
-                    record = self.record(values, event_json, event)
+                    record = self.encode(values, event_json, event)
             except (TypeError, ValueError) as exc:
                 self.error(f"cannot journal invocation {values[0]}: {exc}")
                 continue

@@ -30,8 +30,8 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import RouterError, ThrottledError
+from .destinations import function_arn
 from .dispatcher import Dispatcher
-from .records import function_arn
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@ destination (pure functions).
 
 - ``partial_failure_index``: the ``batchItemFailures`` answer of a function whose mapping has
   ``ReportBatchItemFailures`` ("Configuring partial batch response with DynamoDB and Lambda").
-- ``failure_record``: the record Lambda sends to a stream mapping's on-failure destination
+- ``discard_report``: the record Lambda sends to a stream mapping's on-failure destination
   ("Retain discarded records for a DynamoDB event source in Lambda"; the shape of powertools'
   ``DynamoDBStreamLambdaOnFailureDestinationModel``).
 """
@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..invocation import Invocation
-from .records import iso_millis
+from .destinations import iso_millis
 
 if TYPE_CHECKING:
-    from .streams import Record
+    from ..types import StreamRecord
 
 Condition = Literal["RetryAttemptsExhausted", "RecordAgeExceeded"]
 WHOLE_BATCH = -1  # partial_failure_index: the answer is malformed, the whole batch failed
@@ -29,7 +29,7 @@ WHOLE_BATCH = -1  # partial_failure_index: the answer is malformed, the whole ba
 class Discard:
     """Records the mapping gave up on, in order, and why."""
 
-    records: list[Record]
+    records: list[StreamRecord]
     condition: Condition
     invoke_count: int
     last: Invocation | None  # the last failed attempt, None if the records never reached the function
@@ -63,7 +63,7 @@ def partial_failure_index(result: Any, sequence_numbers: list[str]) -> int | Non
 # ---------------------------------------------------------------------------- on-failure records
 
 
-def failure_record(
+def discard_report(
     discard: Discard,
     *,
     shard_id: str,

@@ -14,7 +14,6 @@ response with DynamoDB and Lambda", "Retain discarded records for a DynamoDB eve
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import zlib
 from collections import deque
@@ -26,7 +25,8 @@ from ..clock import Clock
 from ..errors import RouterError
 from ..filters import RecordFilter
 from ..invocation import Invocation
-from .stream_records import WHOLE_BATCH, Discard, partial_failure_index
+from ..types import StreamRecord
+from .stream_failures import WHOLE_BATCH, Discard, partial_failure_index
 
 log = logging.getLogger(__name__)
 
@@ -63,21 +63,6 @@ class StreamSettings:
 
 
 @dataclass
-class Record:
-    """One record as the function will see it, with what the policy needs to know of it."""
-
-    data: dict[str, Any]  # the Lambda-shaped record
-    sequence_number: str
-    arrival: float  # epoch seconds (ApproximateCreationDateTime)
-    key: str = ""  # the partition key, for parallelization
-    size: int = 0  # bytes of JSON in the event
-
-    def __post_init__(self) -> None:
-        if not self.size:
-            self.size = len(json.dumps(self.data, separators=(",", ":"), default=str)) + 1
-
-
-@dataclass
 class ConsumerStats:
     read: int = 0  # records put
     filtered: int = 0  # dropped by the filter
@@ -90,7 +75,7 @@ class ConsumerStats:
 
 @dataclass
 class _Segment:
-    records: list[Record]
+    records: list[StreamRecord]
     retries: int = 0
     invokes: int = 0
     last: Invocation | None = field(default=None, repr=False)
@@ -122,7 +107,7 @@ class _Progress:
 
 class _Lane:
     def __init__(self) -> None:
-        self.queue: deque[tuple[Record, float]] = deque()  # (record, monotonic time it arrived)
+        self.queue: deque[tuple[StreamRecord, float]] = deque()  # (record, monotonic time it arrived)
         self.bytes = 0  # the JSON size of the records queued
         self.arrived = asyncio.Event()
 
@@ -167,7 +152,13 @@ class ShardConsumer:
         """Records read and not yet done."""
         return len(self._progress)
 
-    async def put(self, records: Iterable[Record]) -> None:
+    def info(self) -> dict[str, Any]:
+        s = self.stats
+        return {"checkpoint": s.checkpoint, "read": s.read, "filtered": s.filtered, "delivered": s.delivered,
+                "discarded": s.discarded, "batches": s.batches, "failures": s.failures,
+                "pending": self.pending}  # fmt: skip
+
+    async def put(self, records: Iterable[StreamRecord]) -> None:
         """Take records in shard order; waits while too many are read ahead (the shard is blocked)."""
         dropped: list[str] = []
         for record in records:
@@ -192,7 +183,7 @@ class ShardConsumer:
         if dropped:
             await self._finish(dropped)
 
-    def _lane_of(self, record: Record) -> int:
+    def _lane_of(self, record: StreamRecord) -> int:
         if len(self._lanes) == 1:
             return 0
         return zlib.crc32(record.key.encode()) % len(self._lanes)
@@ -237,7 +228,7 @@ class ShardConsumer:
             if batch:
                 await self._deliver(batch)
 
-    async def _gather(self, lane: _Lane) -> list[Record]:
+    async def _gather(self, lane: _Lane) -> list[StreamRecord]:
         """Wait for a full batch, the 6 MB payload cap or the end of the batching window."""
         s = self.settings
         left = lane.queue[0][1] + s.batching_window - self._clock.monotonic()
@@ -252,7 +243,7 @@ class ShardConsumer:
                 window.cancel()
         if self._stopping:
             return []
-        batch: list[Record] = []
+        batch: list[StreamRecord] = []
         size = 20
         while lane.queue and len(batch) < s.batch_size:
             record = lane.queue[0][0]
@@ -269,7 +260,7 @@ class ShardConsumer:
 
     # ------------------------------------------------------------------ delivering
 
-    async def _deliver(self, batch: list[Record]) -> None:
+    async def _deliver(self, batch: list[StreamRecord]) -> None:
         """One batch to the end: each record delivered or discarded (and then done, for the
         checkpoint), while the lane waits. Records left when the consumer stops stay undone."""
         todo: deque[_Segment] = deque([_Segment(batch)])
@@ -323,7 +314,7 @@ class ShardConsumer:
             return None
         return inv
 
-    def _failed_from(self, inv: Invocation, records: list[Record]) -> int | None:
+    def _failed_from(self, inv: Invocation, records: list[StreamRecord]) -> int | None:
         """None when the batch succeeded, WHOLE_BATCH when it failed, else the index of the
         first record to retry (a partial batch response)."""
         if not inv.ok:
@@ -344,7 +335,7 @@ class ShardConsumer:
             seg.records = [r for r in seg.records if now - r.arrival <= limit]
             await self._discard(Discard(aged, "RecordAgeExceeded", seg.invokes, seg.last))
 
-    async def _done(self, records: list[Record]) -> None:
+    async def _done(self, records: list[StreamRecord]) -> None:
         await self._finish([r.sequence_number for r in records])
 
     async def _discard(self, discard: Discard) -> None:

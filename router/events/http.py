@@ -18,12 +18,11 @@ Worked examples of the path matching every route uses::
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote, unquote_plus
+from urllib.parse import unquote_plus
 
 # the methods API Gateway passes to an integration ("ANY" is a route wildcard, not a method)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -31,7 +30,6 @@ REST_MAX_BODY = 10 * 1024 * 1024  # API Gateway quotas: payload size 10 MB
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # Lambda quotas: 6 MB synchronous invocation payload
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_PARAM = re.compile(r"^\{([A-Za-z0-9_.-]+)(\+?)\}$")
 
 
 @dataclass(frozen=True)
@@ -86,14 +84,13 @@ class MatchedRoute:
     stage: str = "$default"
 
     @classmethod
-    def match(cls, route_key: str, raw_path: str, stage: str = "$default") -> MatchedRoute | None:
-        """The route for ``route_key`` if ``raw_path`` fits its template, else None."""
-        if route_key == "$default":
-            proxy = unquote(raw_path.lstrip("/"))
-            return cls(route_key, "/{proxy+}", {"proxy": proxy} if proxy else {}, stage)
-        template = route_key.split(" ", 1)[-1]
-        params = match_path(template, raw_path)
-        return None if params is None else cls(route_key, template, params, stage)
+    def match(cls, route_key: str, raw_path: str, stage: str = "$default", *,
+              payload: str = "2.0") -> MatchedRoute | None:  # fmt: skip
+        """The route for ``route_key`` if ``raw_path`` fits it, else None: the route table's
+        answer (:func:`router.events.routes.match_route`)."""
+        from .routes import match_route
+
+        return match_route(route_key, raw_path, payload=payload, stage=stage)
 
 
 def match_path(template: str, raw_path: str) -> dict[str, str] | None:
@@ -101,30 +98,10 @@ def match_path(template: str, raw_path: str) -> dict[str, str] | None:
 
     ``{name}`` takes one non-empty segment; a final ``{name+}`` takes one or more segments,
     given without a leading slash. Literal segments compare after decoding. A trailing
-    slash on the request path is ignored.
+    slash on the request path is ignored. (The route table's rules: one matcher.)
     """
-    if raw_path != "/" and raw_path.endswith("/"):
-        raw_path = raw_path[:-1]
-    want = template.split("/")[1:]
-    got = raw_path.split("/")[1:]
-    params: dict[str, str] = {}
-    for i, seg in enumerate(want):
-        m = _PARAM.match(seg)
-        if m and m.group(2):  # greedy: the rest of the path
-            rest = got[i:]
-            if not rest or not any(rest):
-                return None
-            params[m.group(1)] = unquote("/".join(rest))
-            return params
-        if i >= len(got):
-            return None
-        if m:
-            if not got[i]:
-                return None
-            params[m.group(1)] = unquote(got[i])
-        elif unquote(got[i]) != seg:
-            return None
-    return params if len(got) == len(want) else None
+    route = MatchedRoute.match(f"ANY {template}", raw_path)
+    return None if route is None else route.path_parameters
 
 
 def first_header(headers: Iterable[tuple[str, str]], name: str) -> str | None:

@@ -17,7 +17,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -27,11 +27,11 @@ from ..errors import InvocationError
 from .base import Outcome, RuntimeSpec
 from .logs import OnLog
 from .node import NodeRuntime
-from .pool import FunctionPool
+from .pool import FunctionPool, Reservation
 from .python import PythonRuntime
 from .reload import CodeWatcher
 
-__all__ = ["Outcome", "Runtimes"]
+__all__ = ["Outcome", "Reservation", "Runtimes"]
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +76,33 @@ class Runtimes:
 
     async def invoke(
         self, function: str, event: Any, *, request_id: str | None = None, wait: bool = True,
-        client_context: dict[str, Any] | None = None,
+        client_context: dict[str, Any] | None = None, queue_limit: int | None = None,
+        reservation: Reservation | None = None, event_json: str | None = None,
     ) -> Outcome:  # fmt: skip
-        """Run one invocation of ``function`` in a warm (or new) worker."""
+        """Run one invocation of ``function`` in a warm (or new) worker. ``event_json``: the
+        event already encoded (the async queue keeps it), so it is not encoded again."""
         pool = self._pool(function)
         try:
-            event_json = _encode(event)
+            if event_json is None:
+                event_json = _encode(event)
             context_json = "null" if client_context is None else _encode(client_context)
         except (TypeError, ValueError) as exc:
             raise InvocationError(f"the event for {function!r} is not JSON-serializable: {exc}") from None
-        return await pool.invoke(request_id or str(uuid.uuid4()), event_json, context_json, wait)
+        return await pool.invoke(request_id or str(uuid.uuid4()), event_json, context_json, wait,
+                                 queue_limit, reservation)  # fmt: skip
 
     def free_slots(self, function: str) -> int:
         """How many more invocations of ``function`` could start now."""
         return self._pool(function).free_slots()
+
+    def reserve(self, function: str) -> Reservation | None:
+        """A slot of ``function`` now for an invocation passed it soon, or None when full."""
+        return self._pool(function).reserve()
+
+    def on_release(self, callback: Callable[[], None]) -> None:
+        """Call ``callback()`` whenever a slot of any function becomes free."""
+        for pool in self._pools.values():
+            pool.on_release.append(callback)
 
     def busy(self, function: str) -> int:
         """How many invocations of ``function`` are running (or waiting for their init)."""

@@ -3,7 +3,8 @@ composition of an :class:`Outcome` from what a worker replied.
 
 - One invocation at a time per worker; at most ``concurrency`` invocations (so workers) at
   once. A caller over the limit waits its turn (FIFO), or gets ThrottledError with
-  ``wait=False``.
+  ``wait=False`` or when ``queue_limit`` callers wait already. This is the one place that
+  counts what is running: dispatch asks it (``free_slots``, ``reserve``), nobody else counts.
 - An idle worker is reused, the most recently used first (so the others age out and are
   reaped after ``idle_timeout``). A worker that timed out, went over its memory, crashed or
   whose code changed on disk is never reused.
@@ -61,22 +62,39 @@ class FunctionPool:
         self._waiters: deque[asyncio.Future[Worker | None]] = deque()
         self._watchdog = Watchdog()
         self._closing = False
+        self.on_release: list[Callable[[], None]] = []  # called when a slot becomes free
 
     # -------------------------------------------------------------------------- slots
 
     def free_slots(self) -> int:
         return max(0, self.fn.concurrency - self.busy)
 
-    async def _acquire(self, wait: bool) -> Worker | None:
+    @property
+    def waiting(self) -> int:
+        """Invocations waiting for a slot."""
+        return len(self._waiters)
+
+    def reserve(self) -> Reservation | None:
+        """A slot now, for an invocation that starts a little later (the async queue decides
+        on the loop, the invocation runs in its own task), or None when the function is full.
+        The slot is the invocation's once it is passed to :meth:`invoke`, else
+        :meth:`Reservation.release` gives it back."""
+        if self._closing or self.busy >= self.fn.concurrency or self._waiters:
+            return None
+        self.busy += 1
+        return Reservation(self)
+
+    async def _acquire(self, wait: bool, queue_limit: int | None) -> Worker | None:
         """A slot, with an idle worker in it (or None: start one)."""
         if self._closing:
             raise InvocationError(f"cannot invoke {self.fn.name!r}: the runtimes are shut down")
         if self.busy < self.fn.concurrency and not self._waiters:
             self.busy += 1
             return self._take_idle()
-        if not wait:
+        if not wait or (queue_limit is not None and len(self._waiters) >= queue_limit):
+            waiting = f", {len(self._waiters)} waiting" if wait else ""
             raise ThrottledError(
-                f"function {self.fn.name!r} is at its concurrency ({self.fn.concurrency} running)"
+                f"function {self.fn.name!r} is at its concurrency ({self.fn.concurrency} running{waiting})"
             )
         fut: asyncio.Future[Worker | None] = asyncio.get_running_loop().create_future()
         self._waiters.append(fut)
@@ -108,6 +126,8 @@ class FunctionPool:
                 fut.set_result(self._take_idle())
                 return
         self.busy -= 1
+        for callback in self.on_release:
+            callback()
 
     def _worker_exited(self, worker: Worker) -> None:
         self.workers.discard(worker)
@@ -144,9 +164,12 @@ class FunctionPool:
 
     # -------------------------------------------------------------------------- invoking
 
-    async def invoke(self, request_id: str, event_json: str, client_context_json: str,
-                     wait: bool) -> Outcome:  # fmt: skip
-        worker = await self._acquire(wait)
+    async def invoke(self, request_id: str, event_json: str, client_context_json: str, wait: bool,
+                     queue_limit: int | None = None, reservation: Reservation | None = None) -> Outcome:  # fmt: skip
+        if reservation is not None and reservation.take():
+            worker = self._take_idle()
+        else:
+            worker = await self._acquire(wait, queue_limit)
         try:
             init_ms: float | None = None
             init_lines: list[str] = []
@@ -257,6 +280,26 @@ class FunctionPool:
         text = "\n".join(sink.take()) + "\n"
         return Outcome(request_id, status, result, error, text, started_at, duration_ms, billed,
                        init_ms, peak_mb, event_json)  # fmt: skip
+
+
+class Reservation:
+    """A slot of a function taken ahead of its invocation (:meth:`FunctionPool.reserve`)."""
+
+    __slots__ = ("_pool", "_held")
+
+    def __init__(self, pool: FunctionPool) -> None:
+        self._pool = pool
+        self._held = True
+
+    def take(self) -> bool:
+        """The invocation starts: the slot is its own now. False if it was given back."""
+        held, self._held = self._held, False
+        return held
+
+    def release(self) -> None:
+        """Give the slot back if no invocation took it (idempotent)."""
+        if self.take():
+            self._pool._release(None)
 
 
 def _raw_result(data: bytes) -> Any:

@@ -1,21 +1,19 @@
-"""What a source is handed (as an ASGI app is handed ``send``), and what it must offer.
+"""What a source is handed, and what it must offer.
 
 A source turns facts (a file written, a tick, a request, stream records) into AWS payloads
-with the pure builders of :mod:`router.events`, and hands them on through the context's
-emit callables; it never imports dispatch or runtimes.
+with the pure builders of :mod:`router.events` and hands them to ``ctx.dispatch`` (the seam,
+:class:`router.types.Dispatch`); it never imports dispatch or runtimes, and keeps no policy.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from ..clock import Clock
 from ..config import Config, TriggerConfig
-from ..invocation import Invocation
+from ..types import Dispatch, Ids, RandomIds
 
 if TYPE_CHECKING:
     from ..aws import Aws
@@ -25,23 +23,11 @@ if TYPE_CHECKING:
 @dataclass
 class SourceContext:
     config: Config
+    clock: Clock
     aws: Aws
     store: Store
-    clock: Clock
-    loop: asyncio.AbstractEventLoop
-    # durable async invocation: returns the event id once the event is committed
-    emit_async: Callable[[TriggerConfig, Any], Awaitable[str]]
-    # the same from a thread that is not the loop's (watchdog): blocks until committed
-    emit_async_threadsafe: Callable[[TriggerConfig, Any], str]
-    # synchronous invocation (HTTP requests, stream batches): the finished invocation
-    # (trigger, event, *, attempt=1): attempt numbers a stream batch's retries in the journal
-    invoke: Callable[..., Awaitable[Invocation]]
-    # journal an invocation a source-owned policy made (stream mappings)
-    record: Callable[[Invocation], None]
-    # free worker slots of a function (HTTP's bounded wait queue)
-    free_slots: Callable[[str], int]
-    # whether an async event (by the id emit_async returned) has not ended yet (max_concurrent)
-    event_pending: Callable[[str], bool] | None = None
+    dispatch: Dispatch
+    ids: Ids = field(default_factory=RandomIds)
 
 
 class Source(Protocol):

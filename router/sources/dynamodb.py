@@ -3,9 +3,10 @@
 I/O only. For each trigger: find the table's stream (a clear :class:`StartupError` when the
 table or its stream is missing), read every shard with GetRecords (one poller per shard; a
 child shard starts once its parent is read to the end and processed), turn moto's records
-into Lambda's (``events.dynamodb.normalize_record``), keep checkpoints in the state file and
-deliver on-failure records. What to do with the records (batching, retries, bisect, record
-age, parallelization) is the policy of :class:`router.dispatch.streams.ShardConsumer`.
+into Lambda's (``events.dynamodb.normalize_record``) and put them, in order, into the shard's
+consumer that dispatch opened (``ctx.dispatch.open_stream``). What happens to them (filters,
+batching, retries, bisect, record age, parallelization, checkpoints, on-failure
+destinations) is dispatch's policy.
 
 Polling is adaptive: right away again after records, then 10 ms doubling to 200 ms while
 the shard is idle, so a write reaches the handler in tens of milliseconds without spinning.
@@ -15,23 +16,17 @@ The stream is described again every 10 s (and when a shard closes) to find new s
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AsyncExitStack
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 from ..config import DynamoDBTrigger, TriggerConfig
-from ..dispatch.records import function_arn, iso_millis
-from ..dispatch.stream_records import Discard, failure_record
-from ..dispatch.streams import StreamSettings
 from ..errors import StartupError
-from ..filters import FilterError, RecordFilter
+from ..types import StreamMapping
 from .base import SourceContext
-from .dynamodb_shards import Checkpoints, Shard, aws_error_code
+from .dynamodb_shards import Shard, aws_error_code
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,14 +42,12 @@ class DynamoDBSource:
         self.triggers = [t for t in triggers if t.dynamodb is not None]
         self._mappings: dict[str, Mapping] = {}
         self._executor: ThreadPoolExecutor | None = None
-        self.checkpoints = Checkpoints(ctx.store, ctx.clock, self.call)
 
     async def start(self, stack: AsyncExitStack) -> None:
         self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="router-dynamodb")
         stack.callback(self._executor.shutdown, wait=True, cancel_futures=True)
-        await self.checkpoints.start(stack)
         stack.push_async_callback(self._stop)
-        for trigger in self.triggers:  # every mapping's options are checked before any reads
+        for trigger in self.triggers:
             spec = trigger.dynamodb
             if spec is not None and spec.enabled:
                 self._mappings[trigger.name] = Mapping(trigger, spec, self)
@@ -99,15 +92,7 @@ class Mapping:
         self.source = source
         self.ctx = source.ctx
         self.name = trigger.name
-        self.settings = StreamSettings(
-            batch_size=spec.batch_size, batching_window=spec.batching_window, retries=spec.retries,
-            max_record_age=spec.max_record_age, bisect_on_error=spec.bisect_on_error,
-            report_batch_item_failures=spec.report_batch_item_failures, parallelization=spec.parallelization,
-        )  # fmt: skip
-        try:
-            self.filter = RecordFilter(spec.filter, where=f"trigger {self.name!r}: dynamodb.filter")
-        except FilterError as exc:
-            raise StartupError(str(exc)) from None
+        self.stream: StreamMapping | None = None  # dispatch's side of the mapping
         self.stream_arn = ""
         self.view_type = ""
         self.hash_key = ""
@@ -116,17 +101,13 @@ class Mapping:
         self._saved: dict[str, str] = {}
         self._discovery: asyncio.Task[None] | None = None
         self._rediscover = asyncio.Event()
-        self._destination = (
-            TriggerConfig(name=trigger.name, function=spec.on_failure.function, dynamodb=spec)
-            if spec.on_failure is not None and spec.on_failure.function is not None
-            else None
-        )
 
     # ------------------------------------------------------------------ start and stop
 
     async def start(self) -> None:
         await self._find_stream()
-        self._saved = await self.source.call(self.source.checkpoints.load, self.name, self.stream_arn)
+        self.stream = await self.ctx.dispatch.open_stream(self.trigger, self.stream_arn)
+        self._saved = await self.stream.checkpoints()
         self.resumed = bool(self._saved)
         for info in await self._list_shards():
             await self._add(info, initial=True)
@@ -219,31 +200,6 @@ class Mapping:
     def rediscover(self) -> None:
         self._rediscover.set()
 
-    # ------------------------------------------------------------------ what the shards report
-
-    def checkpoint(self, shard_id: str, sequence_number: str) -> None:
-        self.source.checkpoints.set(self.name, self.stream_arn, shard_id, sequence_number)
-
-    async def discard(self, shard_id: str, discard: Discard) -> None:
-        """Send the on-failure record of discarded records to the mapping's destination."""
-        destination = self.spec.on_failure
-        if destination is None:
-            return
-        s = self.ctx.config.settings
-        record = failure_record(
-            discard, shard_id=shard_id, stream_arn=self.stream_arn, timestamp=self.ctx.clock.time(),
-            function_arn=function_arn(s.region, s.account, self.trigger.function, None),
-        )  # fmt: skip
-        if self._destination is not None:  # a function: invoked asynchronously with the record
-            await self.ctx.emit_async(self._destination, record)
-            return
-        assert destination.dir is not None
-        stamp = iso_millis(self.ctx.clock.time()).replace(":", "")
-        start = record["DDBStreamBatchInfo"]["startSequenceNumber"]
-        path = self.ctx.config.root / destination.dir / f"{stamp}-{start}-{uuid.uuid4().hex[:8]}.json"
-        await self.source.call(write_json, path, record)
-        log.info("dynamodb mapping %s: on-failure record written to %s", self.name, path)
-
     # ------------------------------------------------------------------ reporting
 
     def describe(self) -> str:
@@ -284,10 +240,3 @@ def parents_first(shards: list[dict[str, Any]]) -> list[dict[str, Any]]:
             left.remove(s)
     return ordered
 
-
-def write_json(path: Path, data: Any) -> None:
-    """Write the whole file or nothing (a reader of the folder never sees half a record)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    tmp.replace(path)

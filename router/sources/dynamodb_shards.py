@@ -1,4 +1,4 @@
-"""The I/O of one stream shard (GetShardIterator, GetRecords) and the checkpoint table.
+"""The I/O of one stream shard (GetShardIterator, GetRecords).
 
 Part of :mod:`router.sources.dynamodb`; see there.
 """
@@ -8,17 +8,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
-import threading
-from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..clock import Clock
-from ..dispatch.streams import Record, ShardConsumer
 from ..events.dynamodb import normalize_record
-from ..store import Store
+from ..types import StreamRecord
 
 if TYPE_CHECKING:
     from .dynamodb import Mapping
@@ -52,11 +46,8 @@ class Shard:
         self.errors = 0  # failed calls in a row
         self.finished = asyncio.Event()  # read to its end and every record done: children may start
         self._task: asyncio.Task[None] | None = None
-        self.consumer = ShardConsumer(
-            mapping.settings, invoke=self._invoke, clock=mapping.ctx.clock, record_filter=mapping.filter,
-            on_checkpoint=partial_checkpoint(mapping, shard_id), on_discard=self._discard,
-            name=f"{mapping.name}/{shard_id}",
-        )  # fmt: skip
+        assert mapping.stream is not None
+        self.consumer = mapping.stream.shard(shard_id)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"dynamodb-{self.mapping.name}-{self.id}")
@@ -65,12 +56,6 @@ class Shard:
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _invoke(self, event: dict[str, Any], attempt: int) -> Any:
-        return await self.mapping.ctx.invoke(self.mapping.trigger, event, attempt=attempt)
-
-    async def _discard(self, discard: Any) -> None:
-        await self.mapping.discard(self.id, discard)
 
     async def open_iterator(self) -> None:
         kind, sequence_number = self.position
@@ -148,7 +133,7 @@ class Shard:
                 self.mapping.name, self.id, n, exc)  # fmt: skip
         await asyncio.sleep(min(0.1 * 2**n, ERROR_BACKOFF_MAX))
 
-    def _records(self, raw: list[dict[str, Any]]) -> list[Record]:
+    def _records(self, raw: list[dict[str, Any]]) -> list[StreamRecord]:
         m = self.mapping
         region = m.ctx.config.settings.region
         records = []
@@ -166,103 +151,10 @@ class Shard:
             # its age then counts from when it was read, so advance(61) ages it 61 s
             arrival = min(arrival, now)
             key = json.dumps(data["dynamodb"]["Keys"].get(m.hash_key), sort_keys=True)
-            records.append(Record(data=dict(data), sequence_number=data["dynamodb"]["SequenceNumber"],
+            records.append(StreamRecord(data=dict(data), sequence_number=data["dynamodb"]["SequenceNumber"],
                                   arrival=arrival, key=key))  # fmt: skip
         return records
 
     def info(self) -> dict[str, Any]:
-        s = self.consumer.stats
-        return {
-            "shard_id": self.id, "parent_shard_id": self.parent.id if self.parent else None,
-            "position": self.position[0], "checkpoint": s.checkpoint, "read": s.read, "filtered": s.filtered,
-            "delivered": s.delivered, "discarded": s.discarded, "batches": s.batches, "failures": s.failures,
-            "pending": self.consumer.pending, "finished": self.finished.is_set(),
-        }  # fmt: skip
-
-
-def partial_checkpoint(mapping: Mapping, shard_id: str) -> Callable[[str], None]:
-    return lambda sequence_number: mapping.checkpoint(shard_id, sequence_number)
-
-
-class Checkpoints:
-    """The ``checkpoints`` table: loaded at start, written behind the mappings (coalesced:
-    the newest sequence number of each shard), flushed when router stops."""
-
-    def __init__(self, store: Store, clock: Clock, call: Callable[..., Awaitable[Any]]) -> None:
-        self.store = store
-        self.clock = clock
-        self._call = call
-        self._pending: dict[tuple[str, str, str], str] = {}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
-        self.writes = 0
-
-    async def start(self, stack: AsyncExitStack) -> None:
-        self._task = asyncio.create_task(self._run(), name="dynamodb-checkpoints")
-        stack.push_async_callback(self.close)
-
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self._conn = self.store.connect()
-        return self._conn
-
-    def load(self, mapping: str, stream_arn: str) -> dict[str, str]:
-        with self._lock:
-            rows = (
-                self._connection()
-                .execute(
-                    "SELECT shard_id, sequence_number FROM checkpoints WHERE mapping = ? AND stream_arn = ?",
-                    (mapping, stream_arn),
-                )
-                .fetchall()
-            )
-        return {row[0]: row[1] for row in rows}
-
-    def set(self, mapping: str, stream_arn: str, shard_id: str, sequence_number: str) -> None:
-        self._pending[(mapping, stream_arn, shard_id)] = sequence_number
-        self._wake.set()
-
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            await self.flush()
-
-    async def flush(self) -> None:
-        if self._pending:
-            batch, self._pending = self._pending, {}
-            try:
-                await self._call(self._write, batch, self.clock.time())
-            except (OSError, sqlite3.Error) as exc:
-                log.error("cannot write stream checkpoints to %s: %s", self.store.path, exc)
-                for key, seq in batch.items():  # keep them for the next try, unless newer ones came
-                    self._pending.setdefault(key, seq)
-
-    def _write(self, batch: dict[tuple[str, str, str], str], now: float) -> None:
-        with self._lock:
-            conn = self._connection()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.executemany(
-                    "INSERT INTO checkpoints (mapping, stream_arn, shard_id, sequence_number, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (mapping, stream_arn, shard_id)"
-                    " DO UPDATE SET sequence_number = excluded.sequence_number, updated_at = excluded.updated_at",
-                    [(*key, seq, now) for key, seq in batch.items()],
-                )
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            self.writes += 1
-
-    async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        await self.flush()
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        return {"shard_id": self.id, "parent_shard_id": self.parent.id if self.parent else None,
+                "position": self.position[0], **self.consumer.info(), "finished": self.finished.is_set()}  # fmt: skip

@@ -1,10 +1,11 @@
 """The HTTP source: API Gateway in front of the functions, on one local server.
 
 Every enabled ``http:`` trigger is a route on the server of ``settings.http``. A request
-is matched (:mod:`.http_routes`), turned into a REST proxy event (payload 1.0) or an
-HTTP API event (payload 2.0) by :mod:`router.events`, invoked synchronously through the
-context, and the result is mapped back to the response as API Gateway maps it. What API
-Gateway itself answers, and why (AWS documentation):
+is matched (:mod:`router.events.routes`, the table ``router event`` uses too), turned into a
+REST proxy event (payload 1.0) or an HTTP API event (payload 2.0) by :mod:`router.events`,
+invoked synchronously through ``ctx.dispatch``, and the result is mapped back to the
+response as API Gateway maps it. What API Gateway itself answers, and why (AWS
+documentation):
 
 - no route: REST 403 ``{"message":"Missing Authentication Token"}`` (the MISSING_AUTHENTICATION_TOKEN
   gateway response, also for a known path with an unknown method); HTTP API 404
@@ -14,7 +15,7 @@ Gateway itself answers, and why (AWS documentation):
 - a throttled function: "If the Lambda API rejects the invocation request, API Gateway
   returns a 500 error code" (Lambda developer guide, "Handling Lambda errors with an API
   Gateway API"); the same 500 bodies. Requests first wait, up to :data:`QUEUE_FACTOR` x
-  the function's concurrency of them, for a worker.
+  the function's concurrency of them, for a worker (the pool admits them: ``queue_factor``).
 - the integration timeout (REST 29 s, HTTP API 30 s) passing before the function answers:
   REST 504 ``{"message": "Endpoint request timed out"}`` (INTEGRATION_TIMEOUT), HTTP API 503
   ``{"message":"Service Unavailable"}``; the invocation runs on, as in AWS.
@@ -26,16 +27,15 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import hashlib
 import json
 import logging
 import random
-from collections import Counter
+from collections.abc import Iterable
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import Any
 
 from ..config import CorsConfig, TriggerConfig
-from ..dispatch.dispatcher import new_request_id
 from ..errors import RouterError, StartupError
 from ..events import apigw, http_api
 from ..events.http import (
@@ -46,9 +46,9 @@ from ..events.http import (
     json_response,
     media_type_matches,
 )
+from ..events.routes import Match, Route, RouteSpec, RouteTable, api_id
 from ..invocation import Invocation
 from .base import SourceContext
-from .http_routes import Match, Route, RouteTable
 from .http_server import Early, HttpServer
 
 log = logging.getLogger(__name__)
@@ -59,23 +59,43 @@ _REST_ERROR = apigw.INTERNAL_ERROR
 _HTTP_API_ERROR = http_api.INTERNAL_ERROR
 
 
+@dataclass(frozen=True)
+class HttpTarget:
+    """What a route leads to: the trigger and the API settings of its route."""
+
+    trigger: TriggerConfig
+    cors: CorsConfig | None
+    binary_media_types: tuple[str, ...]
+
+    @property
+    def function(self) -> str:
+        return self.trigger.function
+
+
+def http_routes(triggers: Iterable[TriggerConfig]) -> RouteTable:
+    """The route table of ``triggers``' http routes (each route's target: an :class:`HttpTarget`)."""
+    specs = []
+    for t in triggers:
+        if t.http is not None:
+            target = HttpTarget(t, t.http.cors, tuple(t.http.binary_media_types))
+            specs.append(RouteSpec(t.http.route, t.http.payload, t.http.stage, target))
+    return RouteTable(specs)
+
+
 class HttpSource:
     """All ``http`` triggers of a config, served by one :class:`HttpServer`."""
 
     def __init__(self, triggers: list[TriggerConfig], ctx: SourceContext) -> None:
         self.ctx = ctx
-        self.table = RouteTable(triggers)
+        self.table = http_routes(triggers)
         settings = ctx.config.settings
         self.host = settings.http.host
         self.port = settings.http.port
         self.account = settings.account
-        seed = hashlib.sha256(str(ctx.config.path).encode()).hexdigest()
-        # a stable 10-character API id per config and kind, like "abcde12345"
-        self.api_ids = {"1.0": _api_id(seed + "rest"), "2.0": _api_id(seed + "http")}
+        self.api_ids = {p: api_id(str(ctx.config.path), p) for p in ("1.0", "2.0")}
         self.timeouts = dict(TIMEOUT)
         self.queue_factor = QUEUE_FACTOR
         self._server: HttpServer | None = None
-        self._inflight: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, stack: AsyncExitStack) -> None:
@@ -111,9 +131,9 @@ class HttpSource:
         lines = []
         for route, url in zip(self.table.routes, self.urls(), strict=True):
             method = "ANY" if route.is_default else route.method
-            extra = f"payload {route.payload}" + (", cors" if route.cors else "")
+            extra = f"payload {route.payload}" + (", cors" if route.target.cors else "")
             name = route.route_key if route.is_default else method
-            lines.append(f"http            {name:<7} {url} -> {route.function} ({extra})")
+            lines.append(f"http            {name:<7} {url} -> {route.target.function} ({extra})")
         return lines
 
     # ------------------------------------------------------------------ requests
@@ -137,35 +157,21 @@ class HttpSource:
         event = self._event(request, found)
         if len(request.body) > SYNC_PAYLOAD_LIMIT // 2 and _size(event) > SYNC_PAYLOAD_LIMIT:
             return self._gateway_error(route, "the event is over Lambda's 6 MB payload limit")
-        function = route.function
-        fconf = self.ctx.config.functions[function]
-        free = self.ctx.free_slots(function)
-        inflight = self._inflight[function]
-        if free <= 0 and inflight >= fconf.concurrency * (1 + self.queue_factor):
-            return self._gateway_error(route, f"function {function!r} is throttled")
         cap = self.timeouts[payload]
-        timer = None
         answered = False
-        if not (free > 0 and inflight < fconf.concurrency and fconf.timeout < cap):
-            # it may wait for a worker, or run past API Gateway's integration timeout: answer
-            # then, and let the invocation run on (one timer, not a task: the hot path)
-            def expire() -> None:
-                nonlocal answered
-                answered = early(_integration_timeout(payload))
-                if answered:
-                    log.warning("%s: no answer within API Gateway's %gs integration timeout",
-                                route.route_key, cap)  # fmt: skip
 
-            timer = self.ctx.loop.call_later(cap, expire)
-        self._inflight[function] = inflight + 1
+        def give_up() -> bool:  # API Gateway's integration timeout: answer now, the invocation runs on
+            nonlocal answered
+            answered = early(_integration_timeout(payload))
+            if answered:
+                log.warning("%s: no answer within API Gateway's %gs integration timeout", route.route_key, cap)
+            return answered
+
         try:
-            inv = await self.ctx.invoke(route.trigger, event)
+            inv = await self.ctx.dispatch.invoke(route.target.trigger, event, give_up_after=cap, on_give_up=give_up,
+                                                 queue_factor=self.queue_factor)  # fmt: skip
         except RouterError as e:  # router could not invoke at all (ThrottledError, ...)
             return None if answered else self._gateway_error(route, str(e))
-        finally:
-            self._inflight[function] -= 1
-            if timer is not None:
-                timer.cancel()
         return None if answered else self._response(request, route, event, inv)
 
     def _event(self, request: HttpRequest, found: Match) -> Any:
@@ -173,8 +179,8 @@ class HttpSource:
         assert route is not None and matched is not None
         time, account, api_id = self.ctx.clock.time(), self.account, self.api_ids[route.payload]
         if route.payload == "1.0":
-            return apigw.build_event(request, matched, binary_media_types=route.binary_media_types,
-                                     request_id=new_request_id(), time=time, account=account,
+            return apigw.build_event(request, matched, binary_media_types=route.target.binary_media_types,
+                                     request_id=self.ctx.ids.uuid(), time=time, account=account,
                                      api_id=api_id)  # fmt: skip
         # "JKJaXmPLvHcESHA=": unique, not secret, so no system call for it
         request_id = base64.b64encode(random.getrandbits(88).to_bytes(11, "big")).decode()
@@ -185,7 +191,7 @@ class HttpSource:
                   inv: Invocation) -> HttpResponse:  # fmt: skip
         request_id = event["requestContext"]["requestId"]
         if inv.status == "throttled":
-            return self._gateway_error(route, f"function {route.function!r} is throttled")
+            return self._gateway_error(route, f"function {route.target.function!r} is throttled")
         error = None if inv.ok else (inv.error or {"errorType": inv.status})
         if route.payload == "1.0":
             result = _rest_binary(inv.result, request, route) if error is None else None
@@ -194,8 +200,8 @@ class HttpSource:
         else:
             resp = http_api.map_response(inv.result if error is None else None, error)
             ids = [("Apigw-Requestid", request_id)]
-            if route.cors is not None:
-                resp = _with_cors(resp, route.cors, request.header("origin"))
+            if route.target.cors is not None:
+                resp = _with_cors(resp, route.target.cors, request.header("origin"))
         if resp.error:
             log.warning("%s %s -> %d: %s", request.method, request.path, resp.status, resp.error)
         resp.headers.extend(ids)  # a list the mapper made for this response alone
@@ -228,9 +234,9 @@ class HttpSource:
         if not want or origin is None:
             return None
         route = self.table.for_preflight(want.strip().upper(), request.path)
-        if route is None or route.cors is None:
+        if route is None or route.target.cors is None:
             return None
-        cors = route.cors
+        cors = route.target.cors
         headers = _allow_origin(cors, origin)
         if headers:
             asked = request.header("access-control-request-headers")
@@ -275,7 +281,7 @@ def _rest_binary(result: Any, request: HttpRequest, route: Route) -> Any:
     if not (isinstance(result, dict) and result.get("isBase64Encoded") is True):
         return result
     accept = (request.header("accept") or "").split(",", 1)[0].split(";", 1)[0].strip().lower()
-    if route.binary_media_types and media_type_matches(accept, route.binary_media_types):
+    if route.target.binary_media_types and media_type_matches(accept, route.target.binary_media_types):
         return result
     return {**result, "isBase64Encoded": False}
 
@@ -293,8 +299,3 @@ def _server_error(status: int, message: str) -> HttpResponse:
 def _size(event: Any) -> int:
     return len(json.dumps(event, separators=(",", ":")).encode())
 
-
-def _api_id(seed: str) -> str:
-    digest = hashlib.sha256(seed.encode()).digest()
-    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-    return "".join(alphabet[b % 36] for b in digest[:10])

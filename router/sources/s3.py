@@ -161,6 +161,7 @@ class S3Source:
         self, triggers: list[TriggerConfig], ctx: SourceContext, *, polling: bool = False
     ) -> None:
         self.ctx = ctx
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.targets: dict[str, Target] = {}
         for t in triggers:
             self.targets[t.name] = resolve_target(t, ctx.config)
@@ -173,6 +174,7 @@ class S3Source:
         self.syncer: Syncer | None = None
 
     async def start(self, stack: AsyncExitStack) -> None:
+        self._loop = asyncio.get_running_loop()
         stack.push_async_callback(self._stop_async)  # also undoes a start that failed halfway
         await asyncio.to_thread(self._start)
 
@@ -185,7 +187,7 @@ class S3Source:
             self.roots,
             conn=conn,
             s3=self.ctx.aws.object_writer() if mirror else None,
-            emit=self.ctx.emit_async_threadsafe,
+            emit=self.ctx.dispatch.submit_threadsafe,
             now=self.ctx.clock.time,
             region=self.ctx.config.settings.region,
         )
@@ -267,7 +269,7 @@ class S3Source:
         """Return only once the watcher has handled the change made inside (so the event is
         queued, and the next drop of the same key cannot be merged with this one)."""
         syncer = self.syncer
-        on_loop = _running_loop() is self.ctx.loop
+        on_loop = self._loop is not None and _running_loop() is self._loop
         if syncer is None or on_loop:
             yield
             return

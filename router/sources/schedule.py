@@ -1,6 +1,6 @@
 """The schedule source: ``rate()``, ``cron()`` and ``at()`` triggers fired as EventBridge does.
 
-Each fire queues one asynchronous invocation (``ctx.emit_async``) whose payload is the
+Each fire queues one asynchronous invocation (``ctx.dispatch.submit``) whose payload is the
 EventBridge "Scheduled Event" of :mod:`router.events.schedule` (``time`` is the scheduled
 fire time, whole seconds; ``resources`` the rule ARN ``arn:aws:events:REGION:ACCOUNT:rule/NAME``)
 or, when the trigger has one, its constant ``input``, which replaces the whole event as a
@@ -18,8 +18,7 @@ Two drivers compute fire times with the same :meth:`Expression.next_fire`:
 ``rate()`` counts from when the source starts (the whole second); fires missed while the
 daemon was down are not replayed (EventBridge does not either). A schedule with
 ``enabled: false`` is not scheduled, and ``fire()`` still runs it. ``max_concurrent: N`` skips
-a fire while N earlier events of the trigger are still queued or running; it needs the
-context's ``event_pending`` hook (see :func:`_pending_hook`).
+a fire while N earlier events of the trigger are still queued or running (``dispatch.event_pending``).
 """
 
 from __future__ import annotations
@@ -30,7 +29,6 @@ import json
 import logging
 import math
 import uuid
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -75,7 +73,7 @@ class ScheduleSource:
         self.schedules = {t.name: _parse(t, ctx.config) for t in triggers}
         self.anchor: datetime | None = None  # when the source started: rate() counts from here
         self.driver = "apscheduler" if not ctx.clock.manual else "manual clock"
-        self._pending = _pending_hook(ctx)
+        self._pending = ctx.dispatch.event_pending
         self._fires: asyncio.Queue[tuple[Schedule, float]] = asyncio.Queue()
         self._emitter: asyncio.Task[None] | None = None
         self._tickers: list[asyncio.Task[None]] = []
@@ -88,10 +86,6 @@ class ScheduleSource:
         self._emitter = asyncio.create_task(self._emit_loop(), name="router-schedule-emit")
         stack.push_async_callback(self._close)
         active = [s for s in self.schedules.values() if s.spec.enabled]
-        for s in active:
-            if s.spec.max_concurrent is not None and self._pending is None:
-                log.warning("schedule %s: max_concurrent is not enforced: this router cannot tell "
-                            "when an event has finished (no event_pending hook)", s.name)  # fmt: skip
         if not active:
             return
         if self.ctx.clock.manual:
@@ -176,13 +170,11 @@ class ScheduleSource:
 
     def _busy(self, s: Schedule) -> int:
         """How many of this trigger's events are still queued or running."""
-        if self._pending is None:
-            return 0
         s.in_flight = [i for i in s.in_flight if self._pending(i)]
         return len(s.in_flight)
 
     async def _emit(self, s: Schedule, payload: Any) -> str:
-        event_id = await self.ctx.emit_async(s.trigger, payload)
+        event_id = await self.ctx.dispatch.submit(s.trigger, payload)
         if s.spec.max_concurrent is not None:
             s.in_flight.append(event_id)
         return event_id
@@ -249,13 +241,6 @@ def _parse(trigger: TriggerConfig, config: Config) -> Schedule:
                             f"triggers[{index}].name", str(config.path))  # fmt: skip
         raise ConfigError([issue]) from None
     return Schedule(trigger, spec, parse_expression(spec.expression), ZoneInfo(spec.timezone))
-
-
-def _pending_hook(ctx: SourceContext) -> Callable[[str], bool] | None:
-    """``ctx.event_pending(event_id) -> bool`` (True while an async event is queued, running
-    or waiting for a retry), when the context offers it; None otherwise."""
-    hook = getattr(ctx, "event_pending", None)
-    return hook if callable(hook) else None
 
 
 def _iso(at: float, tz: ZoneInfo) -> str:

@@ -16,6 +16,7 @@ from router.clock import Clock
 from router.config import Config, parse_config
 from router.dispatch import Dispatcher
 from router.dispatch.base import RuntimesLike
+from router.dispatch.fakes import FakeRuntime
 from router.invocation import Invocation
 from router.store import Store
 
@@ -64,6 +65,8 @@ async def running(
     """A started dispatcher; leaving the block stops it gracefully."""
     store = store or Store(config.state_dir)
     async with AsyncExitStack() as stack:
+        if isinstance(runtime, FakeRuntime):
+            runtime.bind(config)  # the pool caps at the config's concurrency
         start = getattr(runtime, "start", None)
         if start is not None:
             await start(stack)

@@ -9,16 +9,17 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from router.clock import ManualClock
-from router.dispatch.stream_records import Discard
-from router.dispatch.streams import Record, ShardConsumer, StreamSettings
+from router.dispatch.stream_failures import Discard
+from router.dispatch.streams import ShardConsumer, StreamSettings
 from router.filters import RecordFilter
 from router.invocation import Invocation
+from router.types import StreamRecord
 
 _ids = itertools.count(1)
 T0 = 1_000_000.0  # the manual clock's start: records "arrive" then unless told otherwise
 
 
-def rec(seq: int, key: str = "a", arrival: float = T0, **extra: Any) -> Record:
+def rec(seq: int, key: str = "a", arrival: float = T0, **extra: Any) -> StreamRecord:
     """A DynamoDB stream record with sequence number ``seq`` (zero-padded, as AWS's grow)."""
     number = f"{seq:021d}"
     data = {
@@ -37,7 +38,7 @@ def rec(seq: int, key: str = "a", arrival: float = T0, **extra: Any) -> Record:
         },
         "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/t/stream/2026-01-01T00:00:00.000",
     }
-    return Record(data=data, sequence_number=number, arrival=arrival, key=key)
+    return StreamRecord(data=data, sequence_number=number, arrival=arrival, key=key)
 
 
 def seqs(event_or_records: Any) -> list[int]:
@@ -100,7 +101,7 @@ class Harness:
     async def __aexit__(self, *exc: object) -> None:
         await self.consumer.stop(grace=1)
 
-    async def put(self, *records: Record) -> None:
+    async def put(self, *records: StreamRecord) -> None:
         await self.consumer.put(records)
 
     async def idle(self, step: float = 1.0, limit: int = 1000) -> None:

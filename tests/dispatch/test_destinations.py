@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from router.dispatch.records import build_record, function_arn, iso_millis
+from router.dispatch.destinations import function_arn, invocation_record, iso_millis
 
 AWS_EXAMPLE = {
     "version": "1.0",
@@ -32,7 +32,7 @@ AWS_EXAMPLE = {
 
 def test_the_aws_example_is_rebuilt_exactly() -> None:
     when = datetime(2019, 11, 14, 18, 16, 5, 568000, tzinfo=UTC).timestamp()
-    record = build_record(
+    record = invocation_record(
         request_id="e4b46cbf-b738-xmpl-8880-a18cdf61200e",
         function_arn=function_arn("us-east-2", "123456789012", "my-function"),
         condition="RetriesExhausted",
@@ -46,11 +46,11 @@ def test_the_aws_example_is_rebuilt_exactly() -> None:
 
 def test_success_has_no_function_error_and_an_unrun_event_no_response() -> None:
     arn = function_arn("us-east-1", "123456789012", "f")
-    ok = build_record(request_id="r", function_arn=arn, condition="Success", invoke_count=1,
+    ok = invocation_record(request_id="r", function_arn=arn, condition="Success", invoke_count=1,
                       request_payload={}, timestamp=0.0, response=(True, None))  # fmt: skip
     assert ok["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
     assert "responsePayload" in ok and ok["responsePayload"] is None
-    aged = build_record(request_id="r", function_arn=arn, condition="EventAgeExceeded", invoke_count=0,
+    aged = invocation_record(request_id="r", function_arn=arn, condition="EventAgeExceeded", invoke_count=0,
                         request_payload={}, timestamp=0.0, response=None)  # fmt: skip
     assert set(aged) == {"version", "timestamp", "requestContext", "requestPayload"}
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
-from router.dispatch.streams import MAX_PAYLOAD, Record
+from router.dispatch.streams import MAX_PAYLOAD
+from router.types import StreamRecord as Record
 
 from .streamfakes import FakeFunction, Harness, rec, run
 

@@ -10,7 +10,7 @@ import pytest
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamLambdaOnFailureDestinationModel
 
-from router.dispatch.stream_records import WHOLE_BATCH, failure_record, partial_failure_index
+from router.dispatch.stream_failures import WHOLE_BATCH, discard_report, partial_failure_index
 from router.errors import ThrottledError
 from router.invocation import Invocation
 
@@ -141,7 +141,7 @@ def test_partial_failures_spend_retries_and_name_the_suffix() -> None:
             assert fn.calls == [[1, 2, 3], [2, 3], [2, 3]]
             (d,) = h.discards
             assert d.invoke_count == 3 and [int(r.sequence_number) for r in d.records] == [2, 3]
-            record = failure_record(d, shard_id="shardId-1", stream_arn=ARN, function_arn=FN_ARN, timestamp=T0)
+            record = discard_report(d, shard_id="shardId-1", stream_arn=ARN, function_arn=FN_ARN, timestamp=T0)
             assert "functionError" not in record["responseContext"]  # the function did not fail
             assert record["DDBStreamBatchInfo"]["batchSize"] == 2
 
@@ -225,7 +225,7 @@ def test_records_already_too_old_never_reach_the_function() -> None:
             assert fn.calls == [[2]]
             (d,) = h.discards
             assert d.invoke_count == 0 and d.last is None
-            record = failure_record(d, shard_id="s", stream_arn=ARN, function_arn=FN_ARN, timestamp=T0)
+            record = discard_report(d, shard_id="s", stream_arn=ARN, function_arn=FN_ARN, timestamp=T0)
             assert "responseContext" not in record
             assert record["requestContext"]["condition"] == "RecordAgeExceeded"
 
@@ -264,14 +264,14 @@ def test_a_function_that_cannot_be_invoked_does_not_spend_retries() -> None:
     run(main())
 
 
-def test_the_on_failure_record_is_what_lambda_sends() -> None:
+def test_the_on_discard_report_is_what_lambda_sends() -> None:
     async def main() -> None:
         fn = FakeFunction(fail_while(lambda b: True))
         async with Harness(fn, batch_size=3, retries=1) as h:
             await h.put(rec(7, arrival=T0 - 2), rec(8), rec(9, arrival=T0 + 1))
             await h.idle()
             (d,) = h.discards
-        record = failure_record(d, shard_id="shardId-00000001-abc", stream_arn=ARN,
+        record = discard_report(d, shard_id="shardId-00000001-abc", stream_arn=ARN,
                                 function_arn=FN_ARN, timestamp=T0 + 5)  # fmt: skip
         model = parse(event=record, model=DynamoDBStreamLambdaOnFailureDestinationModel)
         assert model.request_context.condition == "RetryAttemptsExhausted"

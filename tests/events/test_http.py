@@ -48,7 +48,12 @@ def test_matched_route_for_a_key_and_for_default() -> None:
     route = MatchedRoute.match("GET /hello/{name}", "/hello/ann", "prod")
     assert route == MatchedRoute("GET /hello/{name}", "/hello/{name}", {"name": "ann"}, "prod")
     assert MatchedRoute.match("GET /hello/{name}", "/bye/ann") is None
-    assert MatchedRoute.match("$default", "/x/y") == MatchedRoute("$default", "/{proxy+}", {"proxy": "x/y"})
+    # issue 15: one route table. An HTTP API's $default route has no path parameters (the daemon
+    # always sent none; `router event http-api` used to print {"proxy": ...}); as a REST
+    # resource it is ANY /{proxy+}
+    assert MatchedRoute.match("$default", "/x/y") == MatchedRoute("$default", "/{proxy+}", {})
+    assert MatchedRoute.match("$default", "/x/y", payload="1.0") == MatchedRoute("$default", "/{proxy+}",
+                                                                                {"proxy": "x/y"})  # fmt: skip
     assert MatchedRoute.match("$default", "/") == MatchedRoute("$default", "/{proxy+}", {})
 
 

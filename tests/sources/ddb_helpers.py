@@ -21,6 +21,7 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 from router.aws import Aws
 from router.clock import Clock
 from router.config import Config, TriggerConfig, parse_config
+from router.dispatch.fakes import FakeDispatch
 from router.invocation import Invocation
 from router.sources.base import SourceContext
 from router.sources.dynamodb import DynamoDBSource
@@ -100,14 +101,9 @@ class Harness:
                 self.cond.notify_all()
             return f"event-{next(_ids)}"
 
-        def unused(*_: Any) -> Any:
-            raise AssertionError("not used by the DynamoDB source")
-
-        ctx = SourceContext(
-            config=self.config, aws=self.aws, store=store, clock=self.clock, loop=self.loop,
-            emit_async=emit_async, emit_async_threadsafe=unused, invoke=invoke, record=unused,
-            free_slots=lambda f: 1,
-        )  # fmt: skip
+        dispatch = FakeDispatch(self.config, submit=emit_async, invoke=invoke, clock=self.clock, store=store)
+        await dispatch.start(self.stack)
+        ctx = SourceContext(config=self.config, aws=self.aws, store=store, clock=self.clock, dispatch=dispatch)
         triggers = [t for t in self.config.triggers if t.kind == "dynamodb" and t.enabled]
         self.source = DynamoDBSource(triggers, ctx)
         await self.source.start(self.stack)

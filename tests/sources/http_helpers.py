@@ -14,6 +14,7 @@ from typing import Any
 
 from router.clock import Clock
 from router.config import Config, TriggerConfig, parse_config
+from router.dispatch.fakes import FakeDispatch
 from router.errors import RouterError
 from router.invocation import Invocation
 from router.sources.base import SourceContext
@@ -75,15 +76,10 @@ class FakeFunctions:
 @asynccontextmanager
 async def serving(config: Config, handlers: dict[str, Handler]) -> AsyncIterator[tuple[HttpSource, FakeFunctions]]:
     """An HttpSource for every enabled http trigger of ``config``, listening."""
-    loop = asyncio.get_running_loop()
     fake = FakeFunctions(config, handlers)
 
-    def unused(*_: Any) -> Any:
-        raise AssertionError("not used by the HTTP source")
-
-    ctx = SourceContext(config=config, aws=None, store=None, clock=Clock(), loop=loop,  # type: ignore[arg-type]
-                        emit_async=unused, emit_async_threadsafe=unused, invoke=fake.invoke,
-                        record=unused, free_slots=fake.free_slots)  # fmt: skip
+    dispatch = FakeDispatch(config, invoke=lambda trigger, event, _attempt: fake.invoke(trigger, event))
+    ctx = SourceContext(config=config, aws=None, store=None, clock=Clock(), dispatch=dispatch)  # type: ignore[arg-type]
     source = HttpSource([t for t in config.triggers if t.kind == "http" and t.enabled], ctx)
     async with AsyncExitStack() as stack:
         await source.start(stack)

@@ -19,6 +19,7 @@ from aws_lambda_powertools.utilities.parser.models import S3Model
 from router.aws import Aws
 from router.clock import Clock
 from router.config import Config, TriggerConfig, parse_config
+from router.dispatch.fakes import FakeDispatch
 from router.sources.base import SourceContext
 from router.sources.s3 import S3Source
 from router.store import Store
@@ -73,17 +74,8 @@ class Harness:
         await self.aws.start(self.stack)
         store = Store(self.config.state_dir)
 
-        async def emit_async(trigger: TriggerConfig, event: Any) -> str:
-            return self.emit(trigger, event)
-
-        def unused(*_: Any) -> Any:
-            raise AssertionError("not used by the S3 source")
-
-        ctx = SourceContext(
-            config=self.config, aws=self.aws, store=store, clock=Clock(),
-            loop=asyncio.get_running_loop(), emit_async=emit_async,
-            emit_async_threadsafe=self.emit, invoke=unused, record=unused, free_slots=unused,
-        )  # fmt: skip
+        dispatch = FakeDispatch(self.config, submit=self.emit)
+        ctx = SourceContext(config=self.config, aws=self.aws, store=store, clock=Clock(), dispatch=dispatch)
         triggers = [t for t in self.config.triggers if t.kind == "s3" and t.enabled]
         self.source = S3Source(triggers, ctx, polling=self.polling)
         await self.source.start(self.stack)

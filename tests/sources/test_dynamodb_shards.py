@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from router.clock import Clock
+from router.dispatch.fakes import FakeDispatch
 from router.invocation import Invocation
 from router.sources.base import SourceContext
 from router.sources.dynamodb import DynamoDBSource, parents_first
@@ -106,16 +107,14 @@ async def run_source(tmp_path: Path, api: FakeStreams, body: Any, handler: Any =
             await handler(calls[-1])
         return Invocation(id="r", function="fn", event=event)
 
-    async def unused(*_: Any) -> Any:
-        raise AssertionError("unused")
-
     from router.store import Store
 
-    ctx = SourceContext(config=cfg, aws=FakeAws(api), store=Store(cfg.state_dir), clock=Clock(),  # type: ignore[arg-type]
-                        loop=asyncio.get_running_loop(), emit_async=unused, emit_async_threadsafe=unused,
-                        invoke=invoke, record=unused, free_slots=lambda f: 1)  # fmt: skip
+    store = Store(cfg.state_dir)
+    dispatch = FakeDispatch(cfg, invoke=invoke, store=store)
+    ctx = SourceContext(config=cfg, aws=FakeAws(api), store=store, clock=Clock(), dispatch=dispatch)  # type: ignore[arg-type]
     source = DynamoDBSource([t for t in cfg.triggers], ctx)
     async with AsyncExitStack() as stack:
+        await dispatch.start(stack)
         await source.start(stack)
         await body(source)
     return calls

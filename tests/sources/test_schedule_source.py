@@ -1,5 +1,5 @@
-"""router.sources.schedule: ScheduleSource on a fake SourceContext whose emit_async
-records the events. Every Scheduled Event is validated with powertools' EventBridgeModel.
+"""router.sources.schedule: ScheduleSource on a FakeDispatch whose submit records the
+events. Every Scheduled Event is validated with powertools' EventBridgeModel.
 
 The manual-clock driver is exercised in depth (it never waits on real time); the
 APScheduler driver with an ``at()`` a few seconds ahead and through its executor."""
@@ -13,9 +13,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +24,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 from router.clock import Clock, ManualClock
 from router.config import Config, TriggerConfig, parse_config
+from router.dispatch.fakes import FakeDispatch
 from router.errors import ConfigError, UsageError
 from router.sources.base import SourceContext
 from router.sources.schedule import ScheduleSource
@@ -46,13 +46,6 @@ def make_config(triggers: str, root: Path) -> Config:
         f"triggers:\n{triggers}"
     )
     return parse_config(text, str(root / "triggers.yaml"), root=root, check_files=False)
-
-
-@dataclass
-class PendingContext(SourceContext):
-    """A context with the proposed ``event_pending`` hook."""
-
-    event_pending: Callable[[str], bool] = lambda _event_id: False
 
 
 class Fake:
@@ -80,27 +73,20 @@ class Fake:
         self.pending.add(event_id)
         return event_id
 
-    def context(self, *, hook: bool = False) -> SourceContext:
-        def unused(*_: Any) -> Any:
-            raise AssertionError("not used by the schedule source")
-
-        fields: dict[str, Any] = dict(
-            config=self.config, aws=None, store=None, clock=self.clock, loop=asyncio.get_running_loop(),
-            emit_async=self.emit_async, emit_async_threadsafe=unused, invoke=unused, record=unused,
-            free_slots=unused,
-        )  # fmt: skip
-        if hook:
-            return PendingContext(**fields, event_pending=self.pending.__contains__)
-        return SourceContext(**fields)
+    def context(self) -> SourceContext:
+        dispatch = FakeDispatch(self.config, submit=self.emit_async)
+        dispatch.event_pending = self.pending.__contains__  # type: ignore[method-assign]
+        return SourceContext(config=self.config, aws=None, store=None, clock=self.clock,  # type: ignore[arg-type]
+                             dispatch=dispatch)
 
     def times(self, trigger: str | None = None) -> list[str]:
         return [e["time"] for name, e, _ in self.events if trigger in (None, name)]
 
 
 @asynccontextmanager
-async def running(fake: Fake, *, hook: bool = False) -> AsyncIterator[ScheduleSource]:
+async def running(fake: Fake) -> AsyncIterator[ScheduleSource]:
     triggers = [t for t in fake.config.triggers if t.enabled]
-    source = ScheduleSource(triggers, fake.context(hook=hook))
+    source = ScheduleSource(triggers, fake.context())
     async with AsyncExitStack() as stack:
         await source.start(stack)
         yield source
@@ -334,7 +320,7 @@ def test_no_overlap_suppression_by_default(tmp_path: Path) -> None:
 
     async def body() -> None:
         fake = Fake(config, ManualClock(JAN1))
-        async with running(fake, hook=True):
+        async with running(fake):
             await fake.clock.advance(300)  # type: ignore[attr-defined]
         assert len(fake.events) == 5 and len(fake.pending) == 5  # none finished, all queued
 
@@ -349,7 +335,7 @@ def test_max_concurrent_one_skips_while_the_previous_event_is_pending(
 
     async def body() -> None:
         fake = Fake(config, ManualClock(JAN1))
-        async with running(fake, hook=True) as source:
+        async with running(fake) as source:
             await fake.clock.advance(180)  # type: ignore[attr-defined]
             assert fake.times() == [iso(JAN1 + 60)]  # the 2nd and 3rd found the 1st pending
             fake.pending.clear()  # the first event finished
@@ -374,26 +360,11 @@ def test_max_concurrent_two(tmp_path: Path) -> None:
 
     async def body() -> None:
         fake = Fake(config, ManualClock(JAN1))
-        async with running(fake, hook=True):
+        async with running(fake):
             await fake.clock.advance(240)  # type: ignore[attr-defined]
         assert fake.times() == [iso(JAN1 + 60), iso(JAN1 + 120)]
 
     run(body())
-
-
-def test_max_concurrent_without_the_hook_warns_and_fires(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    config = make_config("  - {name: beat, function: fn, schedule: {expression: rate(1 minute), max_concurrent: 1}}\n",
-                         tmp_path)  # fmt: skip
-
-    async def body() -> None:
-        fake = Fake(config, ManualClock(JAN1))
-        async with running(fake):
-            await fake.clock.advance(120)  # type: ignore[attr-defined]
-        assert len(fake.events) == 2
-
-    with caplog.at_level(logging.WARNING, logger="router.sources.schedule"):
-        run(body())
-    assert "schedule beat: max_concurrent is not enforced" in caplog.text
 
 
 # ---------------------------------------------------------------------------- config and banner

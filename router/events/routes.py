@@ -1,4 +1,6 @@
-"""Route matching for the HTTP source: which trigger serves ``METHOD /raw/path``.
+"""API Gateway's route table, pure (standard library only): which route serves
+``METHOD /raw/path``. The HTTP source (the daemon) and ``router event apigw|http-api`` use
+this one table, so both give the same route, path parameters and API id.
 
 Matching is a tri-state, as in starlette's ``Route.matches``: a route matches *fully*
 (path and method), *partially* (the path fits but the method does not) or not at all.
@@ -24,13 +26,13 @@ request is tried against the stage it names first, then against the routes witho
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import unquote
 
-from ..config import CorsConfig, TriggerConfig
-from ..events.http import MatchedRoute
+from .http import MatchedRoute
 
 LITERAL, PARAM, GREEDY = 0, 1, 2
 CACHE_SIZE = 4096  # (method, path) lookups remembered; cleared when full
@@ -44,25 +46,30 @@ class Segment:
     text: str  # the literal, or the parameter's name
 
 
+@dataclass(frozen=True)
+class RouteSpec:
+    """A route as configured: ``"GET /pets/{id}"`` (or ``"$default"``), its payload version,
+    its stage (a path prefix, or None) and what it leads to (opaque here: the source's trigger)."""
+
+    route: str
+    payload: str = "2.0"  # "1.0" (REST) | "2.0" (HTTP API)
+    stage: str | None = None
+    target: Any = None
+
+
 @dataclass(eq=False)
 class Route:
-    """One http trigger, compiled."""
+    """One route, compiled."""
 
-    trigger: TriggerConfig
+    target: Any  # RouteSpec.target
     route_key: str  # "GET /pets/{id}", "ANY /{proxy+}" or "$default"
     method: str  # "GET" ... ; "ANY" for ANY and $default
     template: str  # "/pets/{id}"; "/{proxy+}" for $default
     stage: str | None
     payload: str  # "1.0" | "2.0"
-    cors: CorsConfig | None
-    binary_media_types: tuple[str, ...]
     segments: tuple[Segment, ...] = ()
     is_default: bool = False
     sort_key: tuple[object, ...] = field(default=())
-
-    @property
-    def function(self) -> str:
-        return self.trigger.function
 
     @property
     def path(self) -> str:
@@ -99,30 +106,26 @@ class Route:
         return params if len(parts) == len(want) else None
 
 
-def compile_route(trigger: TriggerConfig) -> Route:
-    """A trigger's route, ready to match.
+def compile_route(spec: RouteSpec) -> Route:
+    """A route, ready to match.
 
-    >>> from router.config import TriggerConfig
-    >>> r = compile_route(TriggerConfig(function="f", http="GET /pets/{id}"))
+    >>> r = compile_route(RouteSpec("GET /pets/{id}"))
     >>> [(s.kind, s.text) for s in r.segments]
     [(0, 'pets'), (1, 'id')]
     """
-    src = trigger.http
-    assert src is not None
-    stage = src.stage.strip("/") if src.stage else None
-    common = dict(trigger=trigger, stage=stage or None, payload=src.payload, cors=src.cors,
-                  binary_media_types=src.binary_media_types)  # fmt: skip
-    if src.route == "$default":
+    stage = spec.stage.strip("/") if spec.stage else None
+    common = dict(target=spec.target, stage=stage or None, payload=spec.payload)
+    if spec.route == "$default":
         return Route(route_key="$default", method="ANY", template="/{proxy+}", is_default=True,
-                     sort_key=(1, (), 1), **common)  # type: ignore[arg-type]  # fmt: skip
-    method, template = src.route.split(" ", 1)
+                     sort_key=(1, (), 1), **common)  # fmt: skip
+    method, template = spec.route.split(" ", 1)
     if template != "/" and template.endswith("/"):
         template = template[:-1]
     segments = tuple(_segment(s) for s in template.split("/")[1:] if s != "" or template != "/")
     kinds = tuple(s.kind for s in segments)
     return Route(route_key=f"{method} {template}", method=method, template=template,
                  segments=segments, sort_key=(0, kinds, 1 if method == "ANY" else 0),
-                 **common)  # type: ignore[arg-type]  # fmt: skip
+                 **common)  # fmt: skip
 
 
 def _segment(text: str) -> Segment:
@@ -147,10 +150,10 @@ class Match:
 
 
 class RouteTable:
-    """All http triggers of a config, grouped by stage, in precedence order."""
+    """Routes grouped by stage, in precedence order."""
 
-    def __init__(self, triggers: Iterable[TriggerConfig]) -> None:
-        self.routes = [compile_route(t) for t in triggers if t.http is not None]
+    def __init__(self, specs: Iterable[RouteSpec]) -> None:
+        self.routes = [compile_route(spec) for spec in specs]
         self._stages: dict[str | None, list[Route]] = {}
         for route in sorted(self.routes, key=_precedence):
             self._stages.setdefault(route.stage, []).append(route)
@@ -203,7 +206,8 @@ class RouteTable:
             if route.method != "ANY" and route.method != method:
                 partial.append(route)
                 continue
-            template = "/" if route.is_default and not parts else route.template
+            # REST's catch-all serves the root as the "/" resource; an HTTP API's $default has no resource
+            template = "/" if route.is_default and not parts and route.payload == "1.0" else route.template
             matched = MatchedRoute(route.route_key, template, params, stage or "$default")
             return Match("full", route, matched, raw_path, payload=route.payload)
         return None
@@ -231,3 +235,31 @@ def no_route_kind(routes: Iterable[Route]) -> str:
     a REST one (403 Missing Authentication Token), else "2.0" (404 Not Found)."""
     payloads = {r.payload for r in routes}
     return "1.0" if payloads == {"1.0"} else "2.0"
+
+
+def match_route(route_key: str, raw_path: str, *, payload: str = "2.0", stage: str = "$default") -> MatchedRoute | None:
+    """What the table gives for a request on ``raw_path`` that one route ``route_key`` serves
+    (``router event``: the route is given, the path must fit it), labelled with ``stage``.
+
+    >>> match_route("GET /hello/{name}", "/hello/ann").path_parameters
+    {'name': 'ann'}
+    >>> match_route("$default", "/a/b").path_parameters  # an HTTP API's $default route has none
+    {}
+    >>> match_route("$default", "/a/b", payload="1.0").path_parameters  # REST: ANY /{proxy+}
+    {'proxy': 'a/b'}
+    """
+    table = RouteTable([RouteSpec(route_key, payload)])
+    method = route_key.split(" ", 1)[0] if route_key != "$default" else "GET"
+    found = table.match("GET" if method == "ANY" else method, raw_path)
+    if found.matched is None:
+        return None
+    m = found.matched
+    return MatchedRoute(m.route_key, m.resource, m.path_parameters, stage)
+
+
+def api_id(seed: str, payload: str) -> str:
+    """The API's 10-character id (``"abcde12345"``): stable per config file and API kind, so
+    the daemon and ``router event --config`` agree."""
+    digest = hashlib.sha256((seed + ("rest" if payload == "1.0" else "http")).encode()).digest()
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    return "".join(alphabet[b % 36] for b in digest[:10])

@@ -1,0 +1,139 @@
+"""The seam between sources and dispatch (standard library only).
+
+A source reads facts (a file written, a tick, a request, stream records), shapes payloads
+with the pure builders of :mod:`router.events`, and hands them to a :class:`Dispatch`. It
+never decides how often, in what order or where failures go: that is dispatch's policy.
+The three verbs:
+
+- ``submit``: an asynchronous invocation (S3, schedules, destinations). Durable: the id is
+  returned once the event is committed to the queue.
+- ``invoke``: a synchronous invocation (HTTP). Admission (a free worker, the bounded wait for
+  one) is the runtime pool's; the integration timeout is dispatch's (``give_up_after``).
+- ``open_stream``: a stream's event source mapping (DynamoDB Streams). Dispatch owns batching,
+  filters, retries, checkpoints, discards and on-failure destinations; the source reads
+  shards and :meth:`StreamConsumer.put` s the records, in order.
+
+Ids are injected like the clock (:class:`Ids`), so tests can fix them.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .config import TriggerConfig
+    from .invocation import Invocation
+
+
+class Ids(Protocol):
+    """Where request and event ids come from."""
+
+    def uuid(self) -> str:
+        """A version 4 UUID as text (``str(uuid.uuid4())``'s form)."""
+        ...
+
+
+class RandomIds:
+    """Random version 4 UUIDs, without ``uuid.uuid4()``'s system call and object: ids must
+    be unique, not secret (a request id is made on every HTTP request)."""
+
+    def uuid(self) -> str:
+        n = (random.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
+        h = f"{n:032x}"
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+class SequentialIds:
+    """Predictable ids for tests: ``00000000-0000-4000-8000-000000000001``, ...2, ..."""
+
+    def __init__(self, start: int = 1) -> None:
+        self._next = start
+
+    def uuid(self) -> str:
+        n, self._next = self._next, self._next + 1
+        return f"00000000-0000-4000-8000-{n:012d}"
+
+
+@dataclass
+class StreamRecord:
+    """One stream record as the function will see it, with what the policy needs of it."""
+
+    data: dict[str, Any]  # the Lambda-shaped record (``Records[i]`` of the event)
+    sequence_number: str
+    arrival: float  # epoch seconds (ApproximateCreationDateTime)
+    key: str = ""  # the partition key: records of one key stay in order (parallelization)
+    size: int = 0  # bytes of JSON in the event (computed when 0)
+
+    def __post_init__(self) -> None:
+        if not self.size:
+            import json
+
+            self.size = len(json.dumps(self.data, separators=(",", ":"), default=str)) + 1
+
+
+class StreamConsumer(Protocol):
+    """The policy of one shard: put records in order; dispatch does the rest."""
+
+    def start(self) -> None: ...
+
+    async def put(self, records: Iterable[StreamRecord]) -> None:
+        """Hand over records in shard order (waits while too many are read ahead)."""
+        ...
+
+    async def wait_idle(self) -> None:
+        """Until every record put so far is done (delivered, filtered out or discarded)."""
+        ...
+
+    async def stop(self, grace: float = 5.0) -> None: ...
+
+    @property
+    def pending(self) -> int: ...
+
+    def info(self) -> dict[str, Any]:
+        """Progress: checkpoint, read, filtered, delivered, discarded, batches, failures."""
+        ...
+
+
+class StreamMapping(Protocol):
+    """One trigger's event source mapping over one stream, as dispatch runs it."""
+
+    async def checkpoints(self) -> dict[str, str]:
+        """Shard id -> the last sequence number done, from the previous run (empty at first)."""
+        ...
+
+    def shard(self, shard_id: str) -> StreamConsumer:
+        """The consumer of one shard (its checkpoints are kept by dispatch)."""
+        ...
+
+
+class Dispatch(Protocol):
+    """What every source is handed: see the module docstring."""
+
+    async def submit(self, trigger: TriggerConfig, event: Any) -> str:
+        """Queue an asynchronous invocation; its event id once committed."""
+        ...
+
+    def submit_threadsafe(self, trigger: TriggerConfig, event: Any) -> str:
+        """``submit`` from a thread that is not the loop's (watchdog); blocks until committed."""
+        ...
+
+    async def invoke(
+        self, trigger: TriggerConfig, event: Any, *, give_up_after: float | None = None,
+        on_give_up: Callable[[], bool] | None = None, queue_factor: int | None = None,
+    ) -> Invocation:  # fmt: skip
+        """A synchronous invocation, journaled. ``give_up_after`` seconds without an answer
+        call ``on_give_up()`` once (the invocation runs on, as behind API Gateway);
+        ``queue_factor``: at most that many times the function's concurrency may wait for a
+        worker, beyond that ``ThrottledError``."""
+        ...
+
+    async def open_stream(self, trigger: TriggerConfig, source_arn: str) -> StreamMapping:
+        """The event source mapping of ``trigger`` over the stream ``source_arn``."""
+        ...
+
+    def event_pending(self, event_id: str) -> bool:
+        """True while a submitted event is queued, running or waiting for a retry."""
+        ...

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 
 from router.config import TriggerConfig, parse_config
-from router.sources.http_routes import RouteTable, compile_route, no_route_kind
+from router.events.routes import RouteSpec, RouteTable, compile_route, no_route_kind
+from router.sources.http import http_routes
 
 
 def table(*routes: str | dict[str, object]) -> RouteTable:
     triggers = [TriggerConfig(function=f"f{i}", http=r) for i, r in enumerate(routes)]
-    return RouteTable(triggers)
+    return http_routes(triggers)
 
 
 # the worked example of the API Gateway guide, "Routing API requests" (HTTP APIs)
@@ -143,15 +144,15 @@ def test_no_route_answer_follows_the_api_named() -> None:
 
 
 def test_no_route_kind() -> None:
-    rest = compile_route(TriggerConfig(function="f", http={"route": "GET /a", "payload": "1.0"}))
-    v2 = compile_route(TriggerConfig(function="f", http="GET /a"))
+    rest = compile_route(RouteSpec("GET /a", "1.0"))
+    v2 = compile_route(RouteSpec("GET /a"))
     assert no_route_kind([rest]) == "1.0"
     assert no_route_kind([rest, v2]) == "2.0"
     assert no_route_kind([]) == "2.0"
 
 
 def test_lookups_are_cached_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    import router.sources.http_routes as mod
+    import router.events.routes as mod
 
     monkeypatch.setattr(mod, "CACHE_SIZE", 3)
     t = table("GET /i/{id}")
@@ -171,6 +172,6 @@ def test_routes_from_a_config_file(tmp_path: Path) -> None:
         root=tmp_path,
         check_files=False,
     )
-    t = RouteTable(config.triggers)
+    t = http_routes(config.triggers)
     assert [r.path for r in t.routes] == ["/a/{b}", "/v2/{proxy+}"]
     assert t.match("DELETE", "/v2/anything/at/all").route.route_key == "$default"  # type: ignore[union-attr]

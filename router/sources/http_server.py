@@ -11,6 +11,21 @@ handler it was given, and writes the :class:`~router.events.http.HttpResponse` b
   it streams in) and the connection closes; a malformed request gets a 400 and closes;
 - ``Expect: 100-continue`` is answered, so clients that ask do not stall;
 - no thread, no blocking call: one task per request, on the loop.
+
+Bounded under abuse (API Gateway's quotas where it has one, router's guards elsewhere):
+
+- a request line over :data:`MAX_URL` bytes gets 414; request line and header values over
+  :data:`MAX_HEAD` bytes, more than :data:`MAX_HEADERS` headers or a raw head (names and line
+  ends too) over :data:`MAX_HEAD_RAW` bytes get 431; each then closes. Nothing past the
+  limit is buffered;
+- a request whose line and headers are not all in :data:`HEADER_TIMEOUT` seconds after its
+  first byte gets 408 and is closed (slowloris); a connection idle :data:`IDLE_TIMEOUT`
+  seconds is closed;
+- at most :data:`MAX_CONNECTIONS` connections (and no more than half the open-file limit):
+  beyond, a new connection is answered 503 and closed, logged once per episode;
+- ``CONNECT`` (an authority, not a path) goes to the handler with that authority as its path,
+  so it gets API Gateway's no-route answer; a method the parser does not know gets 400;
+  an ``Upgrade`` request is answered and the connection closed (no WebSocket or h2c here).
 """
 
 from __future__ import annotations
@@ -39,6 +54,14 @@ Handler = Callable[[HttpRequest, Early], Coroutine[object, object, HttpResponse 
 ErrorResponse = Callable[[int, str], HttpResponse]
 
 IDLE_TIMEOUT = 60.0  # seconds a keep-alive connection may sit idle before it is closed
+# API Gateway quotas (REST and HTTP API): "Total combined size of request line and header
+# values: 10240 bytes"; REST: "Length, in characters, of the URL for a regional API: 10240"
+MAX_HEAD = 10240
+MAX_URL = 10240
+MAX_HEADERS = 500  # router's guard (API Gateway documents no count)
+MAX_HEAD_RAW = 32 * 1024  # router's guard: a head's raw bytes, names and line ends included
+HEADER_TIMEOUT = 10.0  # seconds from a request's first byte to the end of its headers (router's guard)
+MAX_CONNECTIONS = 1024  # open connections; also at most half the soft open-file limit
 LINGER = 2.0  # seconds an erroring connection is drained before it closes
 MAX_WAITING = 32  # pipelined requests queued on one connection before reading pauses
 _HOP = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive", "date"})
@@ -116,6 +139,14 @@ class _TooLarge(Exception):
     pass
 
 
+class _Refused(Exception):
+    """A request refused while it is parsed: answer ``status`` and close."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
 class HttpProtocol(asyncio.Protocol):
     """One client connection."""
 
@@ -138,6 +169,10 @@ class HttpProtocol(asyncio.Protocol):
         self.paused = False
         self.peer_done = False  # the client half-closed: answer what it sent, then close
         self.last_active = server.loop.time()
+        self.reading_head = True  # between requests or in a request's line and headers
+        self.head_started: float | None = None  # loop time of the first byte of the head in progress
+        self.head_size = 0  # request line and header values (API Gateway's measure)
+        self.head_raw = 0  # raw bytes received while reading a head
 
     # ------------------------------------------------------------------ connection
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -145,8 +180,13 @@ class HttpProtocol(asyncio.Protocol):
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and peer:
             self.peer = str(peer[0])
-        self.server.connections.add(self)
         if self.server.stopping:
+            self.transport.close()
+            return
+        if not self.server.admit(self):
+            self.closing = True
+            self.transport.write(encode_response(self.server.error_response(503, "Service Unavailable"),
+                                                 keep_alive=False))  # fmt: skip
             self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -164,19 +204,41 @@ class HttpProtocol(asyncio.Protocol):
         if self.closing:
             return
         self.last_active = self.server.loop.time()
+        if self.reading_head:
+            self.head_raw += len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserCallbackError as e:
             if isinstance(e.__context__, _TooLarge):
                 self._fail(413, "Request Too Long")
+            elif isinstance(e.__context__, _Refused):
+                log.info("HTTP request from %s refused: %s", self.peer, e.__context__)
+                self._fail(e.__context__.status, e.__context__.message)
             else:
                 log.exception("HTTP request handling failed")
                 self._fail(500, "Internal Server Error")
+            return
         except httptools.HttpParserUpgrade:
-            self._fail(400, "Bad Request")  # no WebSocket/h2c upgrades here
+            self._upgrade()
+            return
         except httptools.HttpParserError as e:
             log.debug("malformed HTTP request from %s: %s", self.peer, e)
             self._fail(400, "Bad Request")
+            return
+        if self.head_started is not None and self.head_raw > MAX_HEAD_RAW:
+            log.info("HTTP request from %s refused: a head over %d bytes", self.peer, MAX_HEAD_RAW)
+            self._fail(431, "Request Header Fields Too Large")
+
+    def _upgrade(self) -> None:
+        """An ``Upgrade`` (or CONNECT) request: answer what was parsed, then close."""
+        self.closing = True
+        if self.waiting:
+            item, _ = self.waiting.pop()
+            self.waiting.append((item, False))
+        elif self.task is not None:
+            self.current_keep_alive = False
+        elif self.transport is not None:
+            self.transport.close()
 
     def _fail(self, status: int, message: str) -> None:
         """Answer ``status`` after what is already queued, then close; read no more."""
@@ -184,6 +246,13 @@ class HttpProtocol(asyncio.Protocol):
         self.waiting.append((self.server.error_response(status, message), False))
         if self.task is None:
             self._next()
+
+    def check_head(self, now: float) -> None:
+        """A request head not complete :data:`HEADER_TIMEOUT` seconds after its first byte: 408."""
+        if self.head_started is not None and not self.closing and now - self.head_started >= HEADER_TIMEOUT:
+            log.info("HTTP request from %s: headers not complete after %g s: 408", self.peer, HEADER_TIMEOUT)
+            self.head_started = None
+            self._fail(408, "Request Timeout")
 
     def close_idle(self, older_than: float = 0.0) -> None:
         """Close the connection when no request is on it (and it has been quiet
@@ -198,14 +267,25 @@ class HttpProtocol(asyncio.Protocol):
         self.headers = []
         self.body = []
         self.size = 0
+        self.head_size = 0
+        self.head_started = self.server.loop.time()
 
     def on_url(self, url: bytes) -> None:
         self.url += url
+        self.head_size += len(url)
+        if len(self.url) > MAX_URL:
+            raise _Refused(414, "Request-URI Too Long")
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.head_size += len(value)
+        if self.head_size > MAX_HEAD or len(self.headers) >= MAX_HEADERS:
+            raise _Refused(431, "Request Header Fields Too Large")
         self.headers.append((name.decode("latin-1"), _decode(value)))
 
     def on_headers_complete(self) -> None:
+        self.reading_head = False
+        self.head_started = None
+        self.head_raw = 0
         length = next((v for k, v in self.headers if k.lower() == "content-length"), None)
         if length is not None and length.isdigit() and int(length) > self.server.max_body:
             raise _TooLarge
@@ -220,10 +300,16 @@ class HttpProtocol(asyncio.Protocol):
         self.body.append(body)
 
     def on_message_complete(self) -> None:
+        self.reading_head = True
         url = self.url
         if not url.startswith(b"/"):
-            parsed = httptools.parse_url(url)  # absolute-form or "*"
-            path, query = parsed.path or b"/", parsed.query or b""
+            try:
+                parsed = httptools.parse_url(url)  # absolute-form or "*"
+                path, query = parsed.path or b"/", parsed.query or b""
+            except httptools.HttpParserInvalidURLError:
+                if self.parser.get_method() != b"CONNECT":
+                    raise _Refused(400, "Bad Request") from None
+                path, query = url, b""  # authority-form: no route has it, so API Gateway's no-route answer
         else:
             path, _, query = url.partition(b"?")
             path = path.split(b"#", 1)[0]
@@ -326,11 +412,26 @@ class HttpServer:
         self.max_body = max_body
         self.error_response = error_response
         self.connections: set[HttpProtocol] = set()
+        self.max_connections = _connection_cap()
+        self._at_cap = False  # logged, until the count drops under the cap again
         self.detached: set[asyncio.Task[HttpResponse | None]] = set()  # answered early, still running
         self.stopping = False
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self.loop = asyncio.get_running_loop()
+
+    def admit(self, conn: HttpProtocol) -> bool:
+        """Count a new connection in, unless :attr:`max_connections` are open (logged once)."""
+        if len(self.connections) >= self.max_connections:
+            if not self._at_cap:
+                self._at_cap = True
+                log.warning("HTTP server on port %d has %d connections open, its cap: new ones get 503 until "
+                            "some close (clients holding idle keep-alive connections?)", self.port,
+                            self.max_connections)  # fmt: skip
+            return False
+        self._at_cap = False
+        self.connections.add(conn)
+        return True
 
     def detach(self, task: asyncio.Task[HttpResponse | None]) -> None:
         self.detached.add(task)
@@ -350,10 +451,13 @@ class HttpServer:
         self._sweeper = self.loop.create_task(self._sweep())
 
     async def _sweep(self) -> None:
-        """Close keep-alive connections idle for :data:`IDLE_TIMEOUT` seconds."""
+        """Close keep-alive connections idle for :data:`IDLE_TIMEOUT` seconds; answer 408 to
+        heads not complete in :data:`HEADER_TIMEOUT` seconds."""
         while True:
-            await asyncio.sleep(IDLE_TIMEOUT / 4)
+            await asyncio.sleep(min(IDLE_TIMEOUT, HEADER_TIMEOUT) / 4)
+            now = self.loop.time()
             for conn in list(self.connections):
+                conn.check_head(now)
                 conn.close_idle(IDLE_TIMEOUT)
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -379,3 +483,17 @@ class HttpServer:
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), timeout=grace)
+
+
+def _connection_cap() -> int:
+    """:data:`MAX_CONNECTIONS`, and at most half the soft open-file limit (workers, pipes, the
+    state file and watched folders need the rest)."""
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    except (ImportError, OSError, ValueError):
+        return MAX_CONNECTIONS
+    if soft == resource.RLIM_INFINITY:
+        return MAX_CONNECTIONS
+    return max(1, min(MAX_CONNECTIONS, soft // 2))

@@ -505,7 +505,7 @@ class ImportGuard:
         return spec
 
     def _asked_by_user_code(self):
-        frame = sys._getframe(2)
+        frame = sys._getframe(2)  # past this method and find_spec
         while frame is not None and frame.f_code.co_filename.startswith("<frozen"):
             frame = frame.f_back
         if frame is None:

@@ -160,11 +160,19 @@ async def run_daemon(config: Config, console: Console, *, ready: Callable[[App],
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    from .check import banner_warnings
+    from .limits import raise_fd_limit
+
+    raise_fd_limit()  # many connections, pipes and watches: not "Too many open files" at 1024
+    warnings = asyncio.ensure_future(asyncio.to_thread(banner_warnings, config))  # beside the start
     app = App(config, console=console)
     try:
         async with AsyncExitStack() as stack:
-            await app.start(stack)
-            for line in app.banner():
+            try:
+                await app.start(stack)
+            finally:
+                lines = await warnings
+            for line in app.banner() + lines:
                 console(line)
             console(f"router ready in {app.started_at * 1000:.0f} ms (Ctrl-C to stop)")
             if ready is not None:

@@ -35,12 +35,25 @@ def test_run_demo_serves_embedded_aws_and_stops_cleanly(demo: Path, daemon: type
 
 
 def test_run_with_a_bad_config_exits_2_without_traceback(tmp_path: Path, daemon: type) -> None:
-    (tmp_path / "triggers.yaml").write_text("functions:\n  f: {handler: nope.handler}\n")
+    (tmp_path / "triggers.yaml").write_text("functions:\n  f: {handler: app.handler, timeout: 0}\n")
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return 1\n")
     d = daemon(tmp_path / "triggers.yaml")
     assert d.proc.wait(60) == 2
     d.stop()
     out = "\n".join(d.lines)
-    assert "triggers.yaml:2:" in out and "handler file not found" in out and "Traceback" not in out
+    assert "triggers.yaml:2:" in out and "functions.f.timeout" in out and "Traceback" not in out
+
+
+def test_run_with_a_missing_handler_file_warns_and_serves_the_rest(tmp_path: Path, daemon: type) -> None:
+    """A handler that cannot load is Lambda's init error per invocation (issue 19), not a config
+    error: the banner warns, the daemon starts."""
+    (tmp_path / "triggers.yaml").write_text(
+        "settings: {http: {port: 0}, aws: {port: 0}}\nfunctions:\n  f: {handler: nope.handler}\n")
+    d = daemon(tmp_path / "triggers.yaml")
+    d.wait_for(r"router ready")
+    out = "\n".join(d.lines)
+    assert "warning: function f:" in out and "nope" in out
+    assert d.stop(signal.SIGTERM) == 0
 
 
 def test_port_in_use_is_a_clear_error(demo: Path, daemon: type) -> None:

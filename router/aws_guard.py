@@ -6,9 +6,10 @@ of the checks):
 - ``Host`` must be a loopback name of the bound port: ``127.0.0.1``, ``[::1]``, ``localhost``
   or a subdomain of it (S3's virtual-hosted style, ``bucket.localhost``). A page that made its
   own domain resolve to 127.0.0.1 (DNS rebinding) sends its own name and is refused.
-- A cross-site request (an ``Origin`` header, or ``Sec-Fetch-Site: cross-site|same-site``) is
-  refused unless its origin is listed in ``settings.aws.cors``; a CORS preflight is answered
-  only for those origins.
+- A request with an ``Origin`` is refused unless that origin is listed in ``settings.aws.cors``;
+  a CORS preflight is answered only for those origins. A cross-site request without one
+  (``Sec-Fetch-Site: cross-site|same-site``: an ``<img>``, a link) may only read: GET or HEAD,
+  no ``Action`` query (a presigned S3 URL in the user's own page keeps working).
 - moto's own endpoints (``/moto-api/...``: reset, data.json, the dashboard) are served only with
   ``settings.aws.admin: true``.
 - Every other request is an AWS API request and must be signed: an ``Authorization`` header or
@@ -70,7 +71,9 @@ class Guard:
         if environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
             return self._preflight(environ, origin) if allowed else _cross_site(origin)
         site = str(environ.get("HTTP_SEC_FETCH_SITE", "")).lower()
-        if not allowed and (origin is not None or site in ("cross-site", "same-site")):
+        if not allowed and origin is not None:
+            return _cross_site(origin)
+        if not allowed and site in ("cross-site", "same-site") and not _plain_read(environ):
             return _cross_site(origin)
         path = str(environ.get("PATH_INFO", ""))
         if path.startswith("/moto-api"):
@@ -121,6 +124,15 @@ def _cross_site(origin: object) -> Answer:
     shown = f"origin {origin!r}" if origin is not None else "a cross-site request"
     return error(403, "AccessDeniedException", f"the embedded AWS refuses {shown}: list the web page's origin in "
                  "settings.aws.cors in triggers.yaml to let it call the embedded AWS")  # fmt: skip
+
+
+def _plain_read(environ: Mapping[str, Any]) -> bool:
+    """A GET or HEAD that is no Query-protocol action (``?Action=...``): what an ``<img>`` or a
+    link to a presigned S3 URL sends, with no Origin. The page cannot read the answer (no CORS
+    headers); such a request changes nothing."""
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        return False
+    return "Action" not in parse_qs(str(environ.get("QUERY_STRING", "")))
 
 
 def _presigned(query: str) -> bool:

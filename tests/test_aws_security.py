@@ -154,8 +154,14 @@ def test_a_foreign_origin_is_refused_and_never_echoed(aws: Aws) -> None:
     preflight = {**origin, "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "authorization"}
     status, headers, _ = request(aws, "OPTIONS", "/bucket/key", preflight)
     assert status == 403 and "access-control-allow-origin" not in headers
-    status, _, _ = request(aws, "GET", "/", {**SIGNED, "Sec-Fetch-Site": "cross-site"})  # an <img>, no Origin
+    # an <img> or a link from a web page: no Origin, a presigned query; may read, never act
+    img = {"Sec-Fetch-Site": "cross-site"}
+    status, _, _ = request(aws, "GET", "/?Action=DeleteTable&TableName=orders&X-Amz-Signature=x", img)
     assert status == 403
+    status, _, _ = request(aws, "POST", "/?X-Amz-Signature=x", {**img, "Content-Type": "text/plain"})
+    assert status == 403
+    status, headers, _ = request(aws, "GET", "/?X-Amz-Signature=x", img)
+    assert status == 200 and "access-control-allow-origin" not in headers
 
 
 def test_an_allowed_origin_gets_cors_and_a_preflight(tmp_path: Path) -> None:
@@ -283,7 +289,7 @@ def test_router_clients_handlers_and_invoke_keep_working(tmp_path: Path) -> None
         client = boto3.client("lambda", endpoint_url=r.aws.endpoint_url, region_name="us-east-1",
                               config=BotoConfig(retries={"max_attempts": 1}))  # fmt: skip
         answer = client.invoke(FunctionName="tables", Payload=b"{}")
-        assert json.loads(answer["Payload"].read()) == ["t1"]
+        assert "t1" in json.loads(answer["Payload"].read())  # the handler reached the embedded AWS
         port = int(str(r.aws.endpoint_url).rsplit(":", 1)[1])
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("POST", "/2015-03-31/functions/tables/invocations", b"{}",

@@ -3,7 +3,7 @@
  * The worker process for Node.js handlers: one Lambda execution environment.
  *
  * Started by router as `node node_worker.js FD HANDLER TASK_ROOT RUNTIME FUNCTION_ARN`. It
- * requires nothing from router but its sibling node_console.js. FD is one end of a
+ * requires nothing from router but its siblings node_console.js and node_loader.js. FD is one end of a
  * socketpair: router's frames travel there, never on stdout/stderr, which stay the handler's
  * own (router captures them as log lines).
  *
@@ -32,8 +32,6 @@
 const crypto = require('crypto');
 const fs = require('fs');
 const net = require('net');
-const path = require('path');
-const { pathToFileURL } = require('url');
 
 const [FD, HANDLER, TASK_ROOT, RUNTIME, FUNCTION_ARN] = process.argv.slice(2);
 const MODERN = parseInt(RUNTIME.replace(/^nodejs/, ''), 10) >= 24; // aws-lambda-ric 4.x
@@ -42,49 +40,10 @@ const MEMORY = 0x4d;
 const ENV = process.env;
 const log = require('./node_console.js').create(MODERN, ENV);
 
-// ------------------------------------------------------------------------------ errors
-
-/** A Runtime.* error class. 3.x names them on the prototype (src/Errors.js:102-121); 4.x sets
- * an own `name` in the constructor (index.mjs:151-212), so it shows in the logged JSON. */
-function named(name) {
-  const full = `Runtime.${name}`;
-  const cls = class extends Error {
-    constructor(message) {
-      super(message);
-      if (MODERN) this.name = full;
-    }
-  };
-  if (!MODERN) cls.prototype.name = full;
-  return cls;
-}
-const ImportModuleError = named('ImportModuleError');
-const HandlerNotFound = named('HandlerNotFound');
-const MalformedHandlerName = named('MalformedHandlerName');
-const CallbackHandlerDeprecated = named('CallbackHandlerDeprecated');
-const JSONStringifyError = named('JSONStringifyError');
-const SyntaxErrorBase = named('UserCodeSyntaxError');
-class UserCodeSyntaxError extends SyntaxErrorBase {
-  constructor(original) {
-    super(String(original)); // message "SyntaxError: ..." in both versions
-    if (MODERN) this.stack = original.stack; // 4.x index.mjs:168-174: Node's own stack kept
-  }
-}
-// 3.x src/Errors.js:109-115: the reason and the promise are own properties (logged: "promise":{})
-class UnhandledPromiseRejection extends Error {
-  constructor(reason, promise) {
-    super(reason);
-    this.reason = reason;
-    this.promise = promise;
-  }
-}
-UnhandledPromiseRejection.prototype.name = 'Runtime.UnhandledPromiseRejection';
-
-// 4.x index.mjs:259 (dist/context/constants.js CALLBACK_ERROR_NODEJS24_ABOVE)
-const CALLBACK_DEPRECATED =
-  'ERROR: AWS Lambda has removed support for callback-based function handlers starting ' +
-  'with Node.js 24. You need to modify this function to use a supported handler signature ' +
-  'to use Node.js 24 or later. For more information see ' +
-  'https://docs.aws.amazon.com/lambda/latest/dg/nodejs-handler.html.';
+const {
+  loadHandler, CallbackHandlerDeprecated, JSONStringifyError, UnhandledPromiseRejection,
+  CALLBACK_DEPRECATED,
+} = require('./node_loader.js');
 
 // ------------------------------------------------------------------------------ channel
 
@@ -154,91 +113,6 @@ channel.on('data', (chunk) => {
 });
 channel.on('end', () => process.exit(0)); // router went away
 channel.on('error', () => process.exit(0));
-// ------------------------------------------------------------------------------ loading
-
-function typeModule(folder) {
-  // 3.x src/UserFunction.js:87-123: the nearest package.json decides whether .js is an ES module
-  if (folder.endsWith(`${path.sep}node_modules`)) return false;
-  const pj = path.join(folder, 'package.json');
-  if (fs.existsSync(pj)) {
-    try {
-      return JSON.parse(fs.readFileSync(pj, 'utf8')).type === 'module';
-    } catch (e) {
-      console.warn(`${pj} cannot be read, it will be ignored for ES module detection purposes.`, e);
-      return false;
-    }
-  }
-  const parent = path.dirname(folder);
-  return parent === folder ? false : typeModule(parent);
-}
-
-const esImport = (file) => import(pathToFileURL(file).href);
-
-/** 3.x src/UserFunction.js:138-194: the name as is (a file without extension, or a folder
- * with its index.js) and .js by require unless "type": "module", then .js/.mjs by import,
- * .cjs by require, then Node's resolution from the task root. */
-async function loadClassic(base, name, appRoot, moduleRoot) {
-  const exists = fs.existsSync;
-  const asIs = exists(base) ? require(base) : undefined;
-  if (asIs) return asIs;
-  const esm = exists(`${base}.js`) && typeModule(path.dirname(`${base}.js`));
-  const js = !esm && exists(`${base}.js`) ? require(`${base}.js`) : undefined;
-  if (js) return js;
-  const loaded = (esm && await esImport(`${base}.js`)) ||
-    (exists(`${base}.mjs`) && await esImport(`${base}.mjs`)) ||
-    (exists(`${base}.cjs`) ? require(`${base}.cjs`) : undefined);
-  if (loaded) return loaded;
-  return require(require.resolve(name, { paths: [appRoot, moduleRoot] }));
-}
-
-/** 4.x index.mjs:556-581: everything by import(), trying '', .js, .mjs, .cjs (a folder is
- * refused by Node: "Directory import ... is not supported"), then Node's resolution. */
-async function loadModern(base, name, appRoot, moduleRoot) {
-  for (const extension of ['', '.js', '.mjs', '.cjs']) {
-    const module = fs.existsSync(base + extension) ? await esImport(base + extension) : undefined;
-    if (module) return module;
-  }
-  return require(require.resolve(name, { paths: [appRoot, path.join(appRoot, moduleRoot)] }));
-}
-
-/** 3.x src/UserFunction.js:64-68 walks any value; 4.x index.mjs:582-600 walks objects only
- * (never through a function), then tries the module's default export. */
-function resolveHandler(app, exportPath) {
-  const keys = exportPath.split('.');
-  if (!MODERN) return keys.reduce((obj, key) => obj && obj[key], app);
-  const find = (root) => keys.reduce(
-    (obj, key) => (obj && typeof obj === 'object' ? obj[key] : undefined), root);
-  const fn = find(app);
-  if (!fn && typeof app === 'object' && app !== null && 'default' in app) return find(app.default);
-  return fn;
-}
-
-async function loadHandler(appRoot, full) {
-  // 3.x src/UserFunction.js:230-236 and 40-59; 4.x index.mjs:479-496, 541-546
-  if (full.includes('..')) {
-    throw new MalformedHandlerName(`'${full}' is not a valid handler name. Use absolute ` +
-      'paths when specifying root directories in handler names.');
-  }
-  const baseName = path.basename(full);
-  const moduleRoot = full.substring(0, full.indexOf(baseName));
-  const match = baseName.match(/^([^.]*)\.(.*)$/);
-  if (!match) throw new MalformedHandlerName('Bad handler');
-  const base = path.resolve(appRoot, moduleRoot, match[1]);
-  let app;
-  try {
-    app = await (MODERN ? loadModern : loadClassic)(base, match[1], appRoot, moduleRoot);
-  } catch (e) {
-    // 3.x src/UserFunction.js:216-227, 4.x index.mjs:572-580
-    if (e instanceof SyntaxError) throw new UserCodeSyntaxError(e);
-    if (e && e.code === 'MODULE_NOT_FOUND') throw new ImportModuleError(e);
-    throw e;
-  }
-  const fn = resolveHandler(app, match[2]);
-  if (!fn) throw new HandlerNotFound(`${full} is undefined or not exported`);
-  if (typeof fn !== 'function') throw new HandlerNotFound(`${full} is not a function`);
-  return fn;
-}
-
 // ------------------------------------------------------------------------------ answering
 
 let handler = null;

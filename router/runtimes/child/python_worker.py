@@ -24,7 +24,7 @@ What it reproduces is AWS's Python runtime interface client, awslambdaric; citat
 
 import decimal
 import importlib
-import importlib.machinery
+import importlib.util
 import json
 import logging
 import os
@@ -39,19 +39,21 @@ import traceback
 HEADER = struct.Struct("!IB")
 INVOKE, READY, INIT_FAILED, RESULT, RAW_RESULT, FAILED, MEMORY = b"IRNOBFM"
 THIS_FILE = os.path.abspath(__file__)
-# lambda_literals.py:28-38, logged (as a warning) before an init error (bootstrap.py:529-533)
-UNHANDLED_WARNING = (
-    "LAMBDA_WARNING: Unhandled exception. The most likely cause is an issue in the function code. "
-    "However, in rare cases, a Lambda runtime update can cause unexpected function behavior. "
-    "For functions using managed runtimes, runtime updates can be triggered by a function change, "
-    "or can be applied automatically. To determine if the runtime has been updated, check the "
-    "runtime version in the INIT_START log entry. If this error correlates with a change in the "
-    "runtime version, you may be able to mitigate this error by temporarily rolling back to the "
-    "previous runtime version. For more information, see "
-    "https://docs.aws.amazon.com/lambda/latest/dg/runtimes-update.html\r"
-)
+HERE = os.path.dirname(THIS_FILE)
 
 
+def _sibling(name):
+    """A helper script next to this one, run under a private module name: never on sys.path nor
+    in sys.modules, so a handler's own module of that name stays importable."""
+    spec = importlib.util.spec_from_file_location(f"_router_worker_{name}", os.path.join(HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+lambda_logging = _sibling("python_logging")
+lambda_imports = _sibling("python_imports")
+error_log = lambda_logging.error_log
 class Fault(Exception):
     """An error the runtime reports by type name (Runtime.*), not the user's exception."""
 
@@ -274,32 +276,6 @@ def error_from_exception(exc, request_id=""):
     return make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
 
 
-def error_log(error):
-    """What the client logs for an error (bootstrap.py:103-148): text, ``[ERROR] Type: message``
-    and the traceback, lines indented with no-break spaces; JSON, the error with a timestamp
-    and a level."""
-    if JSON_LOGS:
-        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        return json.dumps({"timestamp": stamp, "level": "ERROR", **error}, ensure_ascii=ENSURE_ASCII)
-    head = "[ERROR]"
-    if error["errorType"]:
-        head += " " + error["errorType"] + (":" if error["errorMessage"] else "")
-    if error["errorMessage"]:
-        head += " " + error["errorMessage"]
-    lines = [head, "Traceback (most recent call last):"]
-    for element in error["stackTrace"]:
-        if element:
-            lines.extend(_nbsp_indent(line) for line in element.splitlines())
-        else:
-            lines.append("")
-    return "\n".join(lines)
-
-
-def _nbsp_indent(line):
-    stripped = line.lstrip(" ")
-    return "\u00a0" * (len(line) - len(stripped)) + stripped
-
-
 # ------------------------------------------------------------------------------- channel
 
 
@@ -366,193 +342,16 @@ class PeakMemory:
         return self.last
 
 
-# ------------------------------------------------------------------------------- logging
-
-REQUEST_ID = ""
-JSON_LOGS = False  # AWS_LAMBDA_LOG_FORMAT=JSON
-ENSURE_ASCII = True  # the client's encoder writes non-ASCII as is from python3.12 on
-
-
-class Unbuffered:
-    """sys.stdout and sys.stderr as the client wraps them (bootstrap.py:347-367): every write
-    flushed (and returning None)."""
-
-    def __init__(self, stream):
-        self.stream = stream
-
-    def __getattr__(self, attr):
-        return getattr(self.stream, attr)
-
-    def write(self, msg):
-        self.stream.write(msg)
-        self.stream.flush()
-
-    def writelines(self, msgs):
-        self.stream.writelines(msgs)
-        self.stream.flush()
-
-
-class StandardLogSink:
-    def log(self, msg, frame_type=None):  # bootstrap.py:369-384: the stdout of the moment
-        sys.stdout.write(msg)
-
-
-class LambdaLoggerHandler(logging.Handler):
-    """The root logger's handler (bootstrap.py:315-337)."""
-
-    def __init__(self, log_sink):
-        super().__init__()
-        self.log_sink = log_sink
-
-    def emit(self, record):
-        self.log_sink.log(self.format(record))
-
-
-class LambdaLoggerFilter(logging.Filter):
-    def filter(self, record):  # bootstrap.py:340-344
-        record.aws_request_id = REQUEST_ID or ""
-        record.tenant_id = None
-        return True
-
-
-_RESERVED = frozenset((
-    "name", "msg", "args", "levelname", "levelno", "pathname", "filename", "module", "exc_info",
-    "exc_text", "stack_info", "lineno", "funcName", "created", "msecs", "relativeCreated", "thread",
-    "threadName", "processName", "process", "aws_request_id", "tenant_id", "_frame_type"))  # fmt: skip
-
-
-class JsonFormatter(logging.Formatter):
-    """A record as the client's JSON (lambda_runtime_log_utils.py:82-146)."""
-
-    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
-
-    def __init__(self):
-        super().__init__(datefmt="%Y-%m-%dT%H:%M:%SZ")
-
-    def format(self, record):
-        record.levelno = min(50, max(0, record.levelno)) // 10 * 10
-        record.levelname = logging.getLevelName(record.levelno)
-        exc = record.exc_info
-        result = {
-            "timestamp": self.formatTime(record, self.datefmt),
-            "level": record.levelname,
-            "message": record.msg if isinstance(record.msg, dict) and not record.args else record.getMessage(),
-            "logger": record.name,
-            "stackTrace": traceback.format_tb(exc[2]) if exc else None,
-            "errorType": exc[0].__name__ if exc else None,
-            "errorMessage": str(exc[1]) if exc else None,
-            "requestId": getattr(record, "aws_request_id", None),
-            "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if exc else None,
-        }
-        result.update((k, v) for k, v in record.__dict__.items() if k not in _RESERVED and k not in result)
-        return self.encode({k: v for k, v in result.items() if v is not None}) + "\n"
-
-
-def setup_logging():
-    """The root logger as the client sets it (bootstrap.py:455-478; the level from
-    AWS_LAMBDA_LOG_LEVEL, TRACE read as DEBUG: lambda_runtime_log_utils.py:49-50)."""
-    global JSON_LOGS, ENSURE_ASCII
-    JSON_LOGS = (os.environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
-    # lambda_runtime_marshaller.py:12-22
-    ENSURE_ASCII = os.environ.get("AWS_EXECUTION_ENV") not in {
-        "AWS_Lambda_python3.12", "AWS_Lambda_python3.13", "AWS_Lambda_python3.14", "AWS_Lambda_python3.15"}  # fmt: skip
-    logging.Formatter.converter = time.gmtime
-    handler = LambdaLoggerHandler(StandardLogSink())
-    if JSON_LOGS:
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter(
-            "[%(levelname)s]\t%(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s\n",
-            "%Y-%m-%dT%H:%M:%S"))  # fmt: skip
-    level = os.environ.get("AWS_LAMBDA_LOG_LEVEL")
-    level = {None: "", "TRACE": "DEBUG"}.get(level, level).upper()
-    root = logging.getLogger()
-    if level in logging._nameToLevel:  # as the client checks it
-        root.setLevel(level)
-    handler.addFilter(LambdaLoggerFilter())
-    root.addHandler(handler)
-
-
-# ------------------------------------------------------------------------------- imports
-
-
-class ImportGuard:
-    """Keeps router's own dependencies out of the handler's view, where router and the project
-    share one interpreter (so one site-packages, which cannot be told apart). First on
-    sys.meta_path, for the top-level modules only router's dependencies provide: the code root
-    first (a folder there, even without __init__.py, is what Lambda imports, not a module of
-    router's of the same name, e.g. pytest's py.py), else the import goes on as usual, with a
-    warning (once per module and worker) when the handler's own code asked for it."""
-
-    def __init__(self, task_root, router_only):
-        self.task_root = os.path.join(os.path.realpath(task_root), "")
-        self.router_only = router_only
-        self.warned = set()
-
-    def find_spec(self, name, path=None, target=None):
-        if path is not None or name not in self.router_only:
-            return None
-        spec = importlib.machinery.PathFinder.find_spec(name, [self.task_root])
-        if spec is None and name not in self.warned and self._asked_by_user_code():
-            self.warned.add(name)
-            dist = self.router_only[name]
-            sys.stderr.write(
-                f"router: WARNING: the function imports {name!r}, which only router's own dependencies "
-                f"({dist}) provide here; on Lambda it fails with Runtime.ImportModuleError. Add {dist} to "
-                "the project's requirements, or install router as a tool (pipx / uv tool) and set "
-                "settings.python to the project's interpreter (docs/runtimes.md, Import environment).\n"
-            )
-        return spec
-
-    def _asked_by_user_code(self):
-        frame = sys._getframe(2)  # past this method and find_spec
-        while frame is not None and frame.f_code.co_filename.startswith("<frozen"):
-            frame = frame.f_back
-        if frame is None:
-            return False
-        return os.path.realpath(frame.f_code.co_filename).startswith(self.task_root)
-
-
-class ProvidedSdk:
-    """Last on sys.meta_path, where the project's interpreter is not router's: boto3, botocore
-    and what they need, from router's installation, as the Lambda runtime provides them
-    ("Runtime dependencies in Python": the SDK for Python is included) when the project did
-    not install them itself."""
-
-    def __init__(self, directory, names):
-        self.directory = directory
-        self.names = frozenset(names)
-
-    def find_spec(self, name, path=None, target=None):
-        if path is not None or name not in self.names:
-            return None
-        return importlib.machinery.PathFinder.find_spec(name, [self.directory])
-
-
-def set_import_path(task_root, imports):
-    """sys.path as Lambda's: the code root first (then the project's packages); router's
-    child folder out of it; the two finders above as the interpreter calls for."""
-    here = os.path.dirname(THIS_FILE)
-    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here]
-    sys.path.insert(0, task_root)
-    if not imports:
-        return
-    if os.path.realpath(sys.prefix) == os.path.realpath(imports["prefix"]):
-        sys.meta_path.insert(0, ImportGuard(task_root, imports["router_only"]))
-    elif imports.get("sdk_dir"):
-        sys.meta_path.append(ProvidedSdk(imports["sdk_dir"], imports["sdk"]))
-
-
 # ------------------------------------------------------------------------------- main
 
 
 def prepare(task_root, imports):
-    set_import_path(task_root, imports)
+    lambda_imports.set_import_path(task_root, imports, HERE)
     os.chdir(task_root)
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(encoding="utf-8", errors="backslashreplace")
-    sys.stdout = Unbuffered(sys.stdout)  # bootstrap.py:507-508
-    sys.stderr = Unbuffered(sys.stderr)
+    sys.stdout = lambda_logging.Unbuffered(sys.stdout)  # bootstrap.py:507-508
+    sys.stderr = lambda_logging.Unbuffered(sys.stderr)
 
 
 def flush():
@@ -575,14 +374,13 @@ def initialise(channel, handler_name):
         flush()
         channel.send(READY)
         return handler
-    logging.warning(UNHANDLED_WARNING)  # bootstrap.py:529-533
+    logging.warning(lambda_logging.UNHANDLED_WARNING)  # bootstrap.py:529-533
     flush()
     channel.send(INIT_FAILED, json.dumps([error, error_log(error)]).encode())
     sys.exit(1)
 
 
 def serve(channel, handler):
-    global REQUEST_ID
     loads, environ = json.loads, os.environ
     peak = PeakMemory().read
     while True:
@@ -591,7 +389,7 @@ def serve(channel, handler):
         except (EOFError, OSError):
             return
         request_id, deadline_ms, client_context, event, *trace = loads(payload)
-        REQUEST_ID = request_id
+        lambda_logging.REQUEST_ID = request_id
         environ["_X_AMZN_TRACE_ID"] = trace[0] if trace else new_trace_id()  # bootstrap.py:433-438
         try:
             context = LambdaContext(request_id, deadline_ms, client_context, None)
@@ -614,7 +412,7 @@ def main():
     ENVIRONMENT = read_environment()
     channel = Channel(int(fd))
     prepare(task_root, imports)
-    setup_logging()
+    lambda_logging.setup_logging()
     handler = initialise(channel, handler_name)
     serve(channel, handler)
 

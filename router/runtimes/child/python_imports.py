@@ -1,0 +1,75 @@
+"""The import environment of a Python worker, for python_worker.py (which loads this file
+under a private name). Lambda's sys.path is the code root, then layers, then the runtime's
+packages, among them boto3 and botocore; see docs/runtimes.md, "Import environment"."""
+
+import importlib.machinery
+import os
+import sys
+
+
+class ImportGuard:
+    """Keeps router's own dependencies out of the handler's view, where router and the project
+    share one interpreter (so one site-packages, which cannot be told apart). First on
+    sys.meta_path, for the top-level modules only router's dependencies provide: the code root
+    first (a folder there, even without __init__.py, is what Lambda imports, not a module of
+    router's of the same name, e.g. pytest's py.py), else the import goes on as usual, with a
+    warning (once per module and worker) when the handler's own code asked for it."""
+
+    def __init__(self, task_root, router_only):
+        self.task_root = os.path.join(os.path.realpath(task_root), "")
+        self.router_only = router_only
+        self.warned = set()
+
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or name not in self.router_only:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name, [self.task_root])
+        if spec is None and name not in self.warned and self._asked_by_user_code():
+            self.warned.add(name)
+            dist = self.router_only[name]
+            sys.stderr.write(
+                f"router: WARNING: the function imports {name!r}, which only router's own dependencies "
+                f"({dist}) provide here; on Lambda it fails with Runtime.ImportModuleError. Add {dist} to "
+                "the project's requirements, or install router as a tool (pipx / uv tool) and set "
+                "settings.python to the project's interpreter (docs/runtimes.md, Import environment).\n"
+            )
+        return spec
+
+    def _asked_by_user_code(self):
+        frame = sys._getframe(2)  # past this method and find_spec
+        while frame is not None and frame.f_code.co_filename.startswith("<frozen"):
+            frame = frame.f_back
+        if frame is None:
+            return False
+        return os.path.realpath(frame.f_code.co_filename).startswith(self.task_root)
+
+
+class ProvidedSdk:
+    """Last on sys.meta_path, where the project's interpreter is not router's: boto3, botocore
+    and what they need, from router's installation, as the Lambda runtime provides them
+    ("Runtime dependencies in Python": the SDK for Python is included) when the project did
+    not install them itself."""
+
+    def __init__(self, directory, names):
+        self.directory = directory
+        self.names = frozenset(names)
+
+    def find_spec(self, name, path=None, target=None):
+        if path is not None or name not in self.names:
+            return None
+        return importlib.machinery.PathFinder.find_spec(name, [self.directory])
+
+
+def set_import_path(task_root, imports, here):
+    """sys.path as Lambda's: the code root first (then the project's packages); router's
+    child folder (``here``) out of it; the two finders above as the interpreter calls for."""
+    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here]
+    sys.path.insert(0, task_root)
+    if not imports:
+        return
+    if os.path.realpath(sys.prefix) == os.path.realpath(imports["prefix"]):
+        sys.meta_path.insert(0, ImportGuard(task_root, imports["router_only"]))
+    elif imports.get("sdk_dir"):
+        sys.meta_path.append(ProvidedSdk(imports["sdk_dir"], imports["sdk"]))
+
+

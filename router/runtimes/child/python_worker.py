@@ -205,7 +205,8 @@ def read_environment():
 def new_trace_id():
     """``Root=1-<epoch seconds, 8 hex>-<24 hex>;Parent=<16 hex>;Sampled=0``: the X-Ray header
     Lambda sends with every invocation ("Tracing header", AWS X-Ray developer guide)."""
-    return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)};Parent={secrets.token_hex(8)};Sampled=0"
+    random = os.urandom(20).hex()
+    return f"Root=1-{int(time.time()):08x}-{random[:24]};Parent={random[24:]};Sampled=0"
 
 
 # ------------------------------------------------------------------------------- results
@@ -225,17 +226,26 @@ def _default(value):
 _ENCODER = json.JSONEncoder(default=_default)
 
 
+_LEAVES = frozenset((str, int, float, bool, type(None)))
+
+
 def _plain(value):
     """``value`` with every namedtuple made a dict, as simplejson writes them (the client's
     encoder, lambda_runtime_marshaller.py:8-16: namedtuple_as_object is on); ``value`` itself
     when there is none (the common case: nothing is copied)."""
     kind = type(value)
+    if kind in _LEAVES:
+        return value
     if kind is dict:
-        items = [(k, _plain(v)) for k, v in value.items()]
-        return value if all(v is value[k] for k, v in items) else dict(items)
+        for item in value.values():
+            if type(item) not in _LEAVES and _plain(item) is not item:
+                return {k: _plain(v) for k, v in value.items()}
+        return value
     if kind is list or kind is tuple:
-        items = [_plain(v) for v in value]
-        return value if all(a is b for a, b in zip(items, value)) else kind(items)  # noqa: B905
+        for item in value:
+            if type(item) not in _LEAVES and _plain(item) is not item:
+                return kind(_plain(v) for v in value)
+        return value
     if isinstance(value, tuple) and hasattr(value, "_asdict"):
         return {k: _plain(v) for k, v in value._asdict().items()}
     return value

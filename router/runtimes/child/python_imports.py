@@ -28,10 +28,11 @@ class ImportGuard:
             self.warned.add(name)
             dist = self.router_only[name]
             sys.stderr.write(
-                f"router: WARNING: the function imports {name!r}, which only router's own dependencies "
-                f"({dist}) provide here; on Lambda it fails with Runtime.ImportModuleError. Add {dist} to "
-                "the project's requirements, or install router as a tool (pipx / uv tool) and set "
-                "settings.python to the project's interpreter (docs/runtimes.md, Import environment).\n"
+                f"router: WARNING: the function imports {name!r} ({dist}), one of router's own dependencies "
+                f"in this shared interpreter: unless the project installs {dist} itself, the import fails on "
+                "Lambda (Runtime.ImportModuleError). Add it to the project's requirements, or install router "
+                "as a tool (pipx / uv tool) and set settings.python to the project's interpreter "
+                "(docs/runtimes.md, Import environment).\n"
             )
         return spec
 

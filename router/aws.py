@@ -46,6 +46,11 @@ LambdaApi = Callable[[str, str, dict[str, str], bytes], "tuple[int, dict[str, st
 # running embedded servers so the last one to stop resets moto for the next.
 _embedded_lock = threading.Lock()
 _embedded_running = 0
+# one boto3 session for every embedded/URL endpoint of the process: its loader caches the
+# service models, so a client costs ~2 ms instead of ~40 ms (sessions are not thread-safe:
+# clients and resources are made under the lock)
+_session_lock = threading.Lock()
+_dummy_session: Any = None
 
 
 def safe_environment() -> None:
@@ -178,7 +183,7 @@ class Aws:
         global _embedded_running
         if self._server is None:
             return
-        self._server.shutdown()
+        _shutdown_promptly(self._server)
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=10)
@@ -213,7 +218,9 @@ class Aws:
         """A boto3 client bound to this endpoint (cached: botocore clients are thread-safe)."""
         with self._clients_lock:
             if service not in self._clients:
-                self._clients[service] = self._session().client(service, **self._client_kwargs())
+                kwargs = self._client_kwargs()
+                with _session_lock:
+                    self._clients[service] = self._session().client(service, **kwargs)
             return self._clients[service]
 
     def object_writer(self) -> Any:
@@ -226,7 +233,9 @@ class Aws:
 
     def resource(self, service: str) -> Any:
         """A boto3 resource bound to this endpoint (a new one each call: resources are not thread-safe)."""
-        return self._session().resource(service, **self._client_kwargs())
+        kwargs = self._client_kwargs()
+        with _session_lock:
+            return self._session().resource(service, **kwargs)
 
     def _session(self) -> Any:
         """A boto3 session. For real AWS, the standard chain (``AWS_PROFILE`` and all). For the
@@ -236,13 +245,16 @@ class Aws:
         import boto3
         import botocore.session
 
+        global _dummy_session
         if self.mode == "aws":
             return boto3.session.Session()
-        core = botocore.session.Session()
-        # an override in the config store (Session.set_config_variable only reaches custom lookups):
-        # AWS_PROFILE / AWS_DEFAULT_PROFILE are not looked at
-        core.get_component("config_store").set_config_variable("profile", None)
-        return boto3.session.Session(botocore_session=core)
+        if _dummy_session is None:
+            core = botocore.session.Session()
+            # an override in the config store (Session.set_config_variable only reaches custom lookups):
+            # AWS_PROFILE / AWS_DEFAULT_PROFILE are not looked at
+            core.get_component("config_store").set_config_variable("profile", None)
+            _dummy_session = boto3.session.Session(botocore_session=core)
+        return _dummy_session
 
     def worker_env(self) -> dict[str, str]:
         """What a worker needs to talk to this AWS with boto3 / the JS SDK, unchanged."""
@@ -352,6 +364,20 @@ def _reset_moto() -> None:
                     region_backend.reset()
     except Exception:  # pragma: no cover - a reset problem must not break a stop
         log.debug("moto reset failed", exc_info=True)
+
+
+def _shutdown_promptly(server: Any) -> None:
+    """``server.shutdown()`` without waiting for the serving loop's 0.5 s poll: a connection
+    wakes its select() so that it sees the request at once."""
+    host, port = server.server_address[:2]
+    stopper = threading.Thread(target=server.shutdown, name="router-aws-stop", daemon=True)
+    stopper.start()
+    while stopper.is_alive():
+        try:
+            socket.create_connection((host, port), timeout=0.2).close()
+        except OSError:
+            pass
+        stopper.join(0.01)
 
 
 def _reason(status: int) -> str:

@@ -2,8 +2,9 @@
 outlives router, even after ``kill -9`` of router, even while the handler spins.
 
 Run as ``python -I -S reaper.py PARENT_PID FD,FD`` (the FDs are the worker's, closed here)
-with ``{"argv": [...], "LC_CTYPE": ...}`` in ``ROUTER_WORKER_ARGV``, which is removed from the
-worker's environment (as is a LC_CTYPE this Python coerced into its own). It:
+with the worker's argv in ``ROUTER_WORKER_ARGV`` (joined by ``\x1f``) and its LC_CTYPE in
+``ROUTER_WORKER_LC_CTYPE`` (``-`` for none), both removed from the worker's environment (as is a
+LC_CTYPE this Python coerced into its own). Few imports: it adds to every cold start. It:
 
 - marks itself a child subreaper (``PR_SET_CHILD_SUBREAPER``): any process the worker's
   handler orphans (a double fork, ``setsid``) is re-parented to it, not to init;
@@ -21,15 +22,14 @@ Standard library only; it imports nothing from router (it starts with ``-S``, no
 from __future__ import annotations
 
 import ctypes
-import json
 import os
-import resource
 import signal
 import sys
 import time
 
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
+ARGV_SEP = "\x1f"  # the ASCII unit separator: in no argv router builds
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -91,9 +91,9 @@ def _exec_worker(argv: list[str], env: dict[str, str]) -> None:
 def main() -> None:
     parent, fds = int(sys.argv[1]), [int(fd) for fd in sys.argv[2].split(",") if fd]
     env = dict(os.environ)
-    spec = json.loads(env.pop("ROUTER_WORKER_ARGV"))
-    argv, env["LC_CTYPE"] = spec["argv"], spec["LC_CTYPE"]
-    if env["LC_CTYPE"] is None:
+    argv = env.pop("ROUTER_WORKER_ARGV").split(ARGV_SEP)
+    env["LC_CTYPE"] = env.pop("ROUTER_WORKER_LC_CTYPE")
+    if env["LC_CTYPE"] == "-":
         del env["LC_CTYPE"]
     signal.signal(signal.SIGTERM, _terminated)
     _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
@@ -118,6 +118,8 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sweep()
     if os.WIFSIGNALED(status):
+        import resource
+
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # the worker's SIGSEGV, not a core of ours
         signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
         os.kill(os.getpid(), os.WTERMSIG(status))

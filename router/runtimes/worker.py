@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -245,7 +244,8 @@ class Worker:
             argv, env = self._argv(child.fileno()), dict(self._env)
             if KEEPER:
                 # LC_CTYPE as given: the keeper's Python may coerce a C locale into its environment
-                env["ROUTER_WORKER_ARGV"] = json.dumps({"argv": argv, "LC_CTYPE": env.get("LC_CTYPE")})
+                env["ROUTER_WORKER_ARGV"] = "\x1f".join(argv)
+                env["ROUTER_WORKER_LC_CTYPE"] = env.get("LC_CTYPE", "-")
                 argv = [sys.executable, "-I", "-S", str(REAPER), str(os.getpid()), str(child.fileno())]
             self._proc = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=write_fd, stderr=write_fd,

@@ -155,6 +155,16 @@ class Router:
             error, self._error = self._error, None
             raise error
 
+    def reset(self, *, workers: bool = False) -> None:
+        """Back to the state right after start, in milliseconds: the embedded AWS's resources
+        emptied and re-created from the config (tables with their seed data, buckets), the s3
+        folders of an isolated router emptied, the async queue, retries, dead letters, stream
+        checkpoints and journal cleared, a manual clock back at its start, ``invocations()``
+        empty. Warm workers stay warm (their module state is the handler's business, as on
+        Lambda); ``workers=True`` replaces them."""
+        self.call(self.app.reset(workers=workers), timeout=self._start_timeout)
+        self.clear()
+
     def _join(self) -> None:
         if self._thread is not None:
             self._thread.join()
@@ -182,6 +192,7 @@ class Router:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         app = App(self.config, clock=self.clock, console=self._console)
+        app.scratch = Path(self._temp_dir) if self._temp_dir is not None else None
         async with AsyncExitStack() as stack:
             await app.start(stack)
             stack.callback(app.dispatcher.subscribe(self._on_invocation))

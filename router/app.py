@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .aws import Aws, safe_environment
@@ -79,6 +80,8 @@ class App:
         self.runtimes: Any = None
         self.dispatcher: Any = None
         self.sources: dict[str, Any] = {}
+        self.scratch: Path | None = None  # a folder the router owns: reset() empties s3 folders inside it
+        self.reset_at = 0.0  # seconds the last reset() took
 
     async def start(self, stack: AsyncExitStack) -> None:
         from .dispatch import Dispatcher
@@ -102,11 +105,13 @@ class App:
         await self.runtimes.start(stack)
         stack.callback(self._unhook_lambda_api)  # after the dispatcher drains: handlers may still call
         self.dispatcher = Dispatcher(config, self.runtimes, self.store, self.clock, self.ids)
-        await self.dispatcher.start(stack, workers=parts.queue)
+        await self.dispatcher.start(stack, workers=parts.queue, run=False)
         if self.aws is not None:
             self.aws.lambda_api = make_lambda_api(self.dispatcher, asyncio.get_running_loop())
         if parts.sources:
             await self._start_sources(stack)
+        if parts.queue:  # a backlog runs once the sources restored what its events refer to
+            self.dispatcher.run_queue()
         self.started_at = time.perf_counter() - t0
 
     async def _start_sources(self, stack: AsyncExitStack) -> None:
@@ -120,6 +125,28 @@ class App:
             source = resolve(SOURCES[kind])(triggers, ctx)
             await source.start(stack)
             self.sources[kind] = source
+
+    async def reset(self, *, workers: bool = False) -> None:
+        """Back to the state right after start (``Router.reset``), on the loop. Sources stop
+        taking input; the dispatcher forgets its queue, retries, dead letters, checkpoints and
+        journal while the embedded AWS re-creates the config's resources; the manual clock
+        goes back to its start; then the sources start over (s3 folders inside ``scratch``
+        emptied, stream mappings at their starting position on the fresh tables). Warm
+        workers stay warm unless ``workers``."""
+        t0 = time.perf_counter()
+        live = [(kind, self.sources[kind]) for kind in SOURCE_KINDS if kind in self.sources]
+        await asyncio.gather(*(s.pause() for _, s in live if hasattr(s, "pause")))
+        jobs = [self.dispatcher.reset(), self.runtimes.reset(workers=workers)]
+        if self.aws is not None:
+            jobs.append(asyncio.to_thread(self.aws.reset_resources))
+        await asyncio.gather(*jobs)
+        if isinstance(self.clock, ManualClock):
+            self.clock.reset()
+        await asyncio.gather(*(
+            s.reset(empty_under=self.scratch) if kind == "s3" else s.reset()
+            for kind, s in live if hasattr(s, "reset")
+        ))  # fmt: skip
+        self.reset_at = time.perf_counter() - t0
 
     def _unhook_lambda_api(self) -> None:
         if self.aws is not None:

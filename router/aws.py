@@ -287,10 +287,57 @@ class Aws:
                 names.append(t.s3.bucket or Path(t.s3.dir).name)
         return list(dict.fromkeys(names))
 
+    def reset_resources(self) -> None:
+        """Back to what :meth:`create_resources` made (``Router.reset``): the config's tables
+        re-created with their seed data (new streams), its buckets empty. In the embedded AWS
+        when no other router of this process shares it, everything handlers created in this
+        account and region goes too (queues, topics, other tables ...). Real AWS: nothing."""
+        if self.mode == "aws":
+            return
+        if self.mode == "embedded" and _embedded_alone():
+            _reset_account(self.settings.account, self.settings.region)
+        else:
+            for kind, delete in (("table", self._delete_tables), ("bucket", self._empty_buckets)):
+                try:
+                    delete()
+                except Exception as exc:
+                    where = self.endpoint_url
+                    raise StartupError(f"reset: cannot empty the config's {kind}s at {where}: {exc}") from None
+        self.create_resources()
+
+    def _delete_tables(self) -> None:
+        ddb = self.client("dynamodb")
+        existing = set(ddb.list_tables().get("TableNames", [])) if self.config.resources.tables else set()
+        for name in self.config.resources.tables:
+            if name in existing:
+                ddb.delete_table(TableName=name)
+
+    def _empty_buckets(self) -> None:
+        s3 = self.client("s3")
+        have = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        for bucket in self.bucket_names():
+            if bucket not in have:
+                continue
+            for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+                doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                          for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]  # fmt: skip
+                if doomed:
+                    s3.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True})
+
     def create_resources(self) -> None:
         """Create the tables (with streams) and buckets of the config, and load seed data."""
         if self.mode == "aws":
             return
+        if self.mode == "embedded":
+            from . import aws_embedded
+
+            try:
+                aws_embedded.create(self.config, self.bucket_names())
+                return
+            except StartupError:
+                raise
+            except Exception as exc:  # another moto's backend API, or a seed item moto refuses
+                log.debug("creating resources in the moto backends failed (%r); using the API", exc)
         ddb = self.client("dynamodb")
         existing = set(ddb.list_tables().get("TableNames", [])) if self.config.resources.tables else set()
         for name, table in self.config.resources.tables.items():
@@ -356,6 +403,27 @@ class _EmbeddedS3:
 
     def delete_object(self, *, Bucket: str, Key: str) -> None:  # noqa: N803
         self._backend.delete_object(Bucket, Key)
+
+
+def _embedded_alone() -> bool:
+    with _embedded_lock:
+        return _embedded_running <= 1
+
+
+def _reset_account(account: str, region: str) -> None:
+    """Forget what moto holds for one account in ``region`` (and the global partition: S3,
+    IAM), in every service used so far: resets only the backends this process created."""
+    from moto.core.base_backend import BackendDict
+
+    instances: list[Any] = list(getattr(BackendDict, "_instances", []))
+    for backends in instances:
+        per_account = backends.get(account)
+        if per_account is None:
+            continue
+        for name in (region, "aws"):
+            backend = dict.get(per_account, name)
+            if backend is not None:
+                backend.reset()
 
 
 def _reset_moto() -> None:

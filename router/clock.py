@@ -35,12 +35,20 @@ class ManualClock(Clock):
 
     def __init__(self, start: float | None = None) -> None:
         self._now = time.time() if start is None else start
+        self._start = self._now
         self._mono = 0.0
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = itertools.count()
 
     def time(self) -> float:
         return self._now
+
+    def reset(self) -> None:
+        """Back to the time it started at (``Router.reset``); sleepers keep what they had left."""
+        self._sleepers = [(deadline - self._mono, seq, fut) for deadline, seq, fut in self._sleepers
+                          if not fut.done()]  # fmt: skip
+        heapq.heapify(self._sleepers)
+        self._now, self._mono = self._start, 0.0
 
     def monotonic(self) -> float:
         return self._mono

@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 LEASE_GRACE = 30.0  # seconds a running row is leased beyond its function's timeout
 MAX_BACKOFF = 300.0  # throttling backoff cap: 5 minutes (AWS)
 DRAIN_GRACE = 5.0  # seconds beyond the longest timeout that a graceful stop waits
+RESET_GRACE = 0.5  # seconds a reset lets running attempts end before cancelling them
 
 
 class AsyncQueue:
@@ -84,7 +85,13 @@ class AsyncQueue:
         for name, n in unknown.items():
             log.warning("%d queued event(s) for %r, which the config no longer has: kept in the "
                         "state file until it does", n, name)  # fmt: skip
-        self._pump_task = self._loop.create_task(self._pump(), name="router-async-queue")
+
+    def run(self) -> None:
+        """Start running what is queued (and what is accepted from now on). Until then events
+        are accepted, durably, and wait: a restart runs its backlog only once every source has
+        restored what the events refer to (an S3 event's object back in the fresh bucket)."""
+        if self._pump_task is None and self._loop is not None and not self._stopping:
+            self._pump_task = self._loop.create_task(self._pump(), name="router-async-queue")
 
     async def close(self) -> int:
         """Stop starting events, let running ones finish (bounded by the longest function
@@ -105,6 +112,22 @@ class AsyncQueue:
             unfinished = len(pending)
         self._left = len(self._index) + unfinished
         return self._left
+
+    async def reset(self, grace: float = RESET_GRACE) -> None:
+        """Forget every event (``Router.reset``): queued and delayed retries at once; running
+        attempts get ``grace`` seconds to end, then are cancelled (their worker is killed).
+        The state file's rows are the dispatcher's to delete."""
+        self._index = DueIndex()
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=grace)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        self._index = DueIndex()  # what the attempts that ended meanwhile queued (retries, destinations)
+        self.live.clear()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
     def pending(self) -> int:
         """Events queued or running (after close: those left for the next start)."""

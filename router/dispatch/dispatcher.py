@@ -65,11 +65,13 @@ class Dispatcher:
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self, stack: AsyncExitStack, *, workers: bool = True) -> None:
-        """Open the state file and, with ``workers`` (the default), run the async queue:
+    async def start(self, stack: AsyncExitStack, *, workers: bool = True, run: bool = True) -> None:
+        """Open the state file and, with ``workers`` (the default), own the async queue:
         rows left ``running`` by a process that died go back to ``queued`` and everything
-        queued is scheduled. ``workers=False`` (``router replay``) only journals, and may run
-        beside a daemon that owns the queue. Closing the stack drains gracefully."""
+        queued is scheduled, at once with ``run`` or once :meth:`run_queue` is called (the app
+        calls it when every source has started). ``workers=False`` (``router replay``) only
+        journals, and may run beside a daemon that owns the queue. Closing the stack drains
+        gracefully."""
         self._filters = compile_filters([t for t in self.config.triggers if t.enabled])
         self.writer.start()
         self.journal.start(asyncio.get_running_loop())
@@ -81,7 +83,13 @@ class Dispatcher:
                 log.info("%d event(s) were running when router last stopped: queued again", requeued)
             await self.queue.start(entries)
             self._workers = True
+            if run:
+                self.queue.run()
         self._prune()
+
+    def run_queue(self) -> None:
+        """Run the async queue (after ``start(..., run=False)``)."""
+        self.queue.run()
 
     async def _close(self) -> None:
         if self._workers:
@@ -94,6 +102,15 @@ class Dispatcher:
         if self._lock_file is not None:
             self._lock_file.close()
             self._lock_file = None
+
+    async def reset(self) -> None:
+        """Back to a fresh state file (``Router.reset``): no queued or retrying events, no
+        journal, dead letters or stream checkpoints. Subscribers stay."""
+        await self.queue.reset()
+        self.journal.execute([("DELETE FROM journal", ())])
+        await asyncio.wrap_future(self.journal.sync())
+        await self._db(_clear_state)
+        self._since_prune = 0
 
     def pending(self) -> int:
         """Async events queued or running (after a stop: those kept for the next start)."""
@@ -236,6 +253,11 @@ class Dispatcher:
             return self.writer.submit(op).result()
         with closing(self.store.connect()) as conn:
             return op(conn)
+
+
+def _clear_state(conn: sqlite3.Connection) -> None:
+    for table in ("queue", "dead_letters", "checkpoints"):
+        conn.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
 
 
 def _lock(store: Store) -> Any:

@@ -74,6 +74,13 @@ class Runtimes:
             self._task = None
         await asyncio.gather(*(pool.aclose() for pool in self._pools.values()))
 
+    async def reset(self, *, workers: bool = False) -> None:
+        """``Router.reset``: warm workers stay warm (their module state is the handler's, as on
+        Lambda); ``workers=True`` retires them (idle ones now, busy ones when they finish)."""
+        if workers:
+            for pool in self._pools.values():
+                pool.invalidate()
+
     async def invoke(
         self, function: str, event: Any, *, request_id: str | None = None, wait: bool = True,
         client_context: dict[str, Any] | None = None, queue_limit: int | None = None,

@@ -47,6 +47,9 @@ class DynamoDBSource:
         self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="router-dynamodb")
         stack.callback(self._executor.shutdown, wait=True, cancel_futures=True)
         stack.push_async_callback(self._stop)
+        await self._open()
+
+    async def _open(self) -> None:
         for trigger in self.triggers:
             spec = trigger.dynamodb
             if spec is not None and spec.enabled:
@@ -56,6 +59,16 @@ class DynamoDBSource:
 
     async def _stop(self) -> None:
         await asyncio.gather(*(m.stop() for m in self._mappings.values()))
+
+    async def pause(self) -> None:
+        """Stop every mapping (``Router.reset``: the tables are about to be re-created)."""
+        await self._stop()
+        self._mappings.clear()
+
+    async def reset(self) -> None:
+        """After :meth:`pause`: new mappings over the fresh tables' streams, at their starting
+        position (the checkpoints were cleared with the dispatcher's state)."""
+        await self._open()
 
     async def call(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         """A blocking call (boto3, sqlite, files) on this source's threads."""

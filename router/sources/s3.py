@@ -17,6 +17,7 @@ state), this module (the triggers, the source's lifecycle, and ``drop``/``remove
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import logging
 import os
@@ -37,6 +38,20 @@ log = logging.getLogger(__name__)
 
 MAX_KEY_BYTES = 1024  # S3's limit on a key's UTF-8 length
 DROP_WAIT = 30.0  # seconds drop()/remove() wait for the watcher to handle their change
+
+
+def _empty_folder(root: Path, *, keep: str = "") -> None:
+    """Delete everything inside ``root`` (not ``root`` itself, nor ``keep``)."""
+    import shutil
+
+    for entry in os.scandir(root):
+        if keep and entry.path == keep:
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(entry.path)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -208,6 +223,29 @@ class S3Source:
             self.syncer.stop()
             self.syncer.state.conn.close()
             self.syncer = None
+
+    async def pause(self) -> None:
+        """Stop watching (``Router.reset``; :meth:`reset` watches again)."""
+        await asyncio.to_thread(self.stop)
+
+    async def reset(self, empty_under: Path | None = None) -> None:
+        """After :meth:`pause`: empty the folders inside ``empty_under`` (a router's own
+        temporary folder; the user's folders are never emptied), forget what was reported,
+        and watch again as at start (files still there go into the fresh buckets quietly)."""
+        await asyncio.to_thread(self._reset, empty_under)
+
+    def _reset(self, empty_under: Path | None) -> None:
+        for target in self.targets.values():
+            if empty_under is not None and target.root.is_relative_to(empty_under.resolve()):
+                _empty_folder(target.root, keep=target.private)
+        conn = self.ctx.store.connect()
+        try:
+            with conn:
+                marks = ",".join("?" * len(self.targets))
+                conn.execute(f"DELETE FROM s3_objects WHERE trigger IN ({marks})", list(self.targets))
+        finally:
+            conn.close()
+        self._start()
 
     def describe(self) -> list[str]:
         return [t.describe() + f"  ({self.watcher_kind})" for t in self.targets.values()]

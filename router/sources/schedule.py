@@ -82,9 +82,23 @@ class ScheduleSource:
     # ------------------------------------------------------------------ lifecycle
 
     async def start(self, stack: AsyncExitStack) -> None:
+        stack.push_async_callback(self._close)
+        await self._begin()
+
+    async def pause(self) -> None:
+        """Stop firing (``Router.reset``)."""
+        await self._close()
+
+    async def reset(self) -> None:
+        """After :meth:`pause`: fire again as from a new start (rate() counts from now)."""
+        for s in self.schedules.values():
+            s.in_flight.clear()
+        self._fires = asyncio.Queue()
+        await self._begin()
+
+    async def _begin(self) -> None:
         self.anchor = datetime.fromtimestamp(math.floor(self.ctx.clock.time()), UTC)
         self._emitter = asyncio.create_task(self._emit_loop(), name="router-schedule-emit")
-        stack.push_async_callback(self._close)
         active = [s for s in self.schedules.values() if s.spec.enabled]
         if not active:
             return

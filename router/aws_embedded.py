@@ -1,0 +1,67 @@
+"""The config's resources made straight in the in-process moto backends (no HTTP round trips).
+
+Start-up and ``Router.reset`` create the tables (with streams and seed data) and buckets of
+the config; through boto3 and the embedded server that is a dozen requests (~25 ms), here
+~2 ms. The calls are those moto's own request handlers make for CreateTable, PutItem and
+CreateBucket; when this moto's backends take other arguments, :func:`create` raises and
+:class:`router.aws.Aws` uses the clients instead (same result, slower).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import StartupError
+from .events.dynamodb import to_attribute_value
+
+log = logging.getLogger(__name__)
+
+
+def create(config: Config, buckets: list[str]) -> None:
+    """Create (or re-create, when one is left by another router of this process) every table
+    of ``config`` with its seed data, and each of ``buckets`` that does not exist."""
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.s3.models import s3_backends
+
+    s = config.settings
+    ddb = dynamodb_backends[s.account][s.region]
+    for name, table in config.resources.tables.items():
+        items = load_seed(name, config.root / table.seed) if table.seed else []
+        if name in ddb.tables:
+            ddb.delete_table(name)
+        ddb.create_table(name, **_table_args(table))
+        for item in items:  # CreateTable's stream sees them, as it sees a batch write's
+            ddb.put_item(name, to_attribute_value(item)["M"])
+    s3 = s3_backends[s.account]["aws"]
+    for bucket in buckets:
+        if bucket not in s3.buckets:
+            s3.create_bucket(bucket, s.region)
+
+
+def _table_args(table: Any) -> dict[str, Any]:
+    keys = list(table.keys.items())
+    schema = [{"AttributeName": keys[0][0], "KeyType": "HASH"}]
+    if len(keys) == 2:
+        schema.append({"AttributeName": keys[1][0], "KeyType": "RANGE"})
+    streams = {"StreamEnabled": True, "StreamViewType": table.stream} if table.stream else None
+    return {
+        "schema": schema, "throughput": None, "attr": [{"AttributeName": k, "AttributeType": t} for k, t in keys],
+        "global_indexes": [], "indexes": [], "streams": streams, "billing_mode": "PAY_PER_REQUEST",
+        "sse_specification": None, "tags": [], "deletion_protection_enabled": False, "warm_throughput": None,
+    }  # fmt: skip
+
+
+def load_seed(table: str, path: Path) -> list[dict[str, Any]]:
+    """The items of a seed file (a JSON list of objects; numbers as Decimal, as boto3 sends them)."""
+    try:
+        items = json.loads(path.read_text(encoding="utf-8"), parse_float=Decimal)
+    except (OSError, ValueError) as exc:
+        raise StartupError(f"seed file {path} for table {table!r}: {exc}") from None
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise StartupError(f"seed file {path} for table {table!r}: expected a JSON list of items (objects)")
+    return items

@@ -112,8 +112,6 @@ class App:
             await self._start_sources(stack)
         if parts.queue:  # a backlog runs once the sources restored what its events refer to
             self.dispatcher.run_queue()
-        if parts.queue:  # a backlog runs once the sources restored what its events refer to
-            self.dispatcher.run_queue()
         self.started_at = time.perf_counter() - t0
 
     async def _start_sources(self, stack: AsyncExitStack) -> None:

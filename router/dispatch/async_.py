@@ -32,7 +32,7 @@ from ..errors import InvocationError, ThrottledError
 from ..invocation import Invocation
 from ..types import Ids
 from . import event_queue, journal
-from .base import ReservationLike, RuntimesLike, internal_failure, to_invocation
+from .base import ReservationLike, RuntimesLike, to_invocation
 from .destinations import Condition, function_arn, invocation_record, iso_millis
 from .event_queue import DueIndex, Entry
 from .files import write_json_atomic
@@ -253,22 +253,33 @@ class AsyncQueue:
             outcome = await self._runtimes.invoke(entry.function, entry.event, request_id=entry.id, wait=False,
                                                   reservation=reservation, event_json=entry.event_json)  # fmt: skip
         except ThrottledError:
-            entry.throttles += 1
-            backoff = min(MAX_BACKOFF, 2.0 ** (entry.throttles - 1))
-            log.debug("%s throttled (event %s): back in %.0f s", entry.function, entry.id, backoff)
-            self._requeue(entry, self._clock.time() + backoff)
+            self._back_off(entry, "throttled")
             return
-        except Exception as exc:
-            log.exception("async invocation of %s (event %s) failed inside router", entry.function, entry.id)
-            inv = internal_failure(
-                request_id=entry.id, function=entry.function, trigger=entry.trigger, source=entry.source,
-                event=entry.event, attempt=attempt, event_id=entry.id, started_at=started, exc=exc,
-            )  # fmt: skip
-        else:
-            inv = to_invocation(outcome, function=entry.function, trigger=entry.trigger, source=entry.source,
-                                event=entry.event, attempt=attempt, event_id=entry.id)  # fmt: skip
+        except Exception as exc:  # router could not invoke: not the function's error, no attempt used
+            self._back_off(entry, f"router could not invoke it: {type(exc).__name__}: {exc}", error=exc)
+            return
+        inv = to_invocation(outcome, function=entry.function, trigger=entry.trigger, source=entry.source,
+                            event=entry.event, attempt=attempt, event_id=entry.id)  # fmt: skip
+        entry.backoffs = 0
         self._publish(inv)
         await self._settle(entry, inv)
+
+    def _back_off(self, entry: Entry, why: str, error: BaseException | None = None) -> None:
+        """Throttles and router's own failures (a worker that cannot start, ...) are not
+        attempts: the event goes back to the queue, 1 s doubling up to 5 minutes, until its
+        maximum age. "For throttling errors (429) and system errors (500-series), Lambda returns
+        the event to the queue and attempts to run the function again for up to 6 hours. The
+        retry interval increases exponentially from 1 second after the first attempt to a
+        maximum of 5 minutes" (Lambda developer guide, "How Lambda handles errors and retries
+        with asynchronous invocation")."""
+        entry.backoffs += 1
+        backoff = min(MAX_BACKOFF, 2.0 ** (entry.backoffs - 1))
+        if error is None:
+            log.debug("%s %s (event %s): back in %.0f s", entry.function, why, entry.id, backoff)
+        else:  # router's own failure: always shown, with its traceback the first time
+            log.error("%s: event %s: %s; queued again in %.0f s (not counted as an attempt)", entry.function,
+                      entry.id, why, backoff, exc_info=error if entry.backoffs == 1 else None)  # fmt: skip
+        self._requeue(entry, self._clock.time() + backoff)
 
     async def _settle(self, entry: Entry, inv: Invocation) -> None:
         entry.attempts = inv.attempt

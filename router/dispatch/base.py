@@ -93,15 +93,3 @@ def to_invocation(
     inv.set_event_json(getattr(outcome, "event_json", None))  # (fakes have none)
     return inv
 
-
-def internal_failure(
-    *, request_id: str, function: str, trigger: str | None, source: str, event: Any,
-    attempt: int, event_id: str | None, started_at: float, exc: BaseException,
-) -> Invocation:  # fmt: skip
-    """An invocation router itself could not carry out (a bug, a worker that would not
-    start): journaled as crashed so that it is visible and retried like a function error."""
-    return Invocation(
-        id=request_id, function=function, trigger=trigger, source=source, event=event,
-        status="crashed", attempt=attempt, started_at=started_at, event_id=event_id,
-        error={"errorType": "Router.InternalError", "errorMessage": f"{type(exc).__name__}: {exc}"},
-    )  # fmt: skip

@@ -32,7 +32,7 @@ class Entry:
     due_at: float
     attempts: int = 0  # finished attempts (throttles and daemon crashes do not count)
     last_error: dict[str, Any] | None = None  # the error payload of the last failed attempt
-    throttles: int = field(default=0, compare=False)
+    backoffs: int = field(default=0, compare=False)  # throttles and router's own failures in a row
 
 
 class DueIndex:

@@ -460,3 +460,51 @@ def test_two_dispatchers_cannot_share_a_queue(tmp_path: Path) -> None:
                     pass
 
     asyncio.run(main())
+
+
+class FailingRouter(FakeRuntime):
+    """Router itself cannot invoke the first ``n`` times (a worker that cannot start)."""
+
+    def __init__(self, n: int, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failures_left = n
+
+    async def invoke(self, function: str, event: Any, **kwargs: Any) -> Any:
+        if self.failures_left > 0:
+            self.failures_left -= 1
+            raise OSError(24, "Too many open files")
+        return await super().invoke(function, event, **kwargs)
+
+
+def test_routers_own_failures_use_no_attempt_and_back_off(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 17: a system error is not a function error. With retries 0, an event whose worker
+    could not start three times still runs, as attempt 1, after 1 + 2 + 4 s; each failure is
+    logged at the default level."""
+    config = make_config(tmp_path, {"work": {"async": {"retries": 0, "on_failure": {"dir": "failed"}}}})
+    clock = ManualClock()
+    runtime = FailingRouter(3, lambda fn, ev: "ran")
+
+    async def main() -> None:
+        async with running(config, runtime, clock) as d:
+            seen = Seen(d)
+            await d.enqueue("work", {})
+            await settle()
+            assert runtime.failures_left == 2 and seen.invocations == []  # nothing journaled as an attempt
+            await clock.advance(1)
+            assert runtime.failures_left == 1
+            await clock.advance(2)
+            assert runtime.failures_left == 0
+            await clock.advance(3.9)
+            assert seen.invocations == []
+            await clock.advance(0.1)
+            await seen.count(1)
+            inv = seen.invocations[0]
+            assert (inv.attempt, inv.ok, inv.result) == (1, True, "ran")
+            assert d.dead_letters() == []
+
+    with caplog.at_level("ERROR", logger="router.dispatch.async_"):
+        asyncio.run(main())
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert len(errors) == 3 and "OSError: [Errno 24] Too many open files" in errors[0]
+    assert "not counted as an attempt" in errors[0]
+    assert not (tmp_path / "failed").exists()

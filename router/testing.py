@@ -6,6 +6,13 @@ Config of the ``router`` fixture, first found:
 2. ``--router-config PATH`` on the command line (or ``router_config = PATH`` in the ini file);
 3. ``triggers.yaml`` in the rootdir.
 
+One router per distinct config (path and overrides) serves the whole session (each
+pytest-xdist worker has its own): the ``router`` fixture calls ``Router.reset()`` before each
+test that uses it, so a test starts from the state right after start in milliseconds, with
+warm workers. ``@pytest.mark.router_fresh`` on a test, class or module (or
+``router_fresh = true`` in the ini file) gives it a router of its own, started and stopped
+around it. ``router_factory`` always starts new routers.
+
 When a test that used a router fails, the report gets a "router invocations" section with
 every invocation the test caused and its logs.
 
@@ -14,6 +21,7 @@ Importing this module is cheap: router itself loads only when a fixture is used.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,18 +46,35 @@ if TYPE_CHECKING:
     from .api import Router
 
 _ROUTERS_KEY = pytest.StashKey[list["Router"]]()
+_SESSION_KEY = pytest.StashKey[dict[tuple[str, str], "Router"]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("router")
     group.addoption("--router-config", default=None, help="triggers.yaml for the `router` fixture")
     parser.addini("router_config", "triggers.yaml for the `router` fixture", default=None)
+    parser.addini("router_fresh", "a new router for every test using the `router` fixture (instead of one "
+                  "per config for the session, reset before each test)", type="bool", default=False)  # fmt: skip
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "router_config(path, **overrides): the triggers.yaml of the `router` fixture"
     )
+    config.addinivalue_line(
+        "markers", "router_fresh: the `router` fixture starts a router for this test alone (not the session's, reset)"
+    )
+    config.stash[_SESSION_KEY] = {}
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    routers = config.stash.get(_SESSION_KEY, {})
+    for r in routers.values():
+        try:
+            r.stop()
+        except Exception:  # noqa: BLE001, S110 - the session is over; an error here has no test to fail
+            pass
+    routers.clear()
 
 
 def _resolve(request: pytest.FixtureRequest, path: str | Path) -> Path:
@@ -77,15 +102,47 @@ def _track(request: pytest.FixtureRequest, router: Router) -> None:
     request.node.stash.setdefault(_ROUTERS_KEY, []).append(router)
 
 
+def _fresh(request: pytest.FixtureRequest) -> bool:
+    return request.node.get_closest_marker("router_fresh") is not None or bool(request.config.getini("router_fresh"))
+
+
+def _session_router(request: pytest.FixtureRequest, path: Path, overrides: dict[str, Any]) -> Router:
+    """The session's router of this config, reset; started on first use (again if it died)."""
+    from .api import Router
+
+    routers = request.config.stash.setdefault(_SESSION_KEY, {})
+    key = (str(path.resolve()), json.dumps(overrides, sort_keys=True, default=repr))
+    r = routers.get(key)
+    if r is not None:
+        try:
+            r.reset()
+            return r
+        except Exception:  # noqa: BLE001 - a router that cannot reset is replaced
+            routers.pop(key, None)
+            try:
+                r.stop()
+            except Exception:  # noqa: BLE001, S110 - its error was the reset's
+                pass
+    r = Router(path, **overrides).start()
+    routers[key] = r
+    return r
+
+
 @pytest.fixture()
 def router(request: pytest.FixtureRequest) -> Iterator[Router]:
-    """A started Router for this test (free ports, temporary state); stopped afterwards."""
+    """A started Router (free ports, temporary state): the session's router of this config,
+    reset before the test, or with ``router_fresh`` one for this test alone."""
     from .api import Router
 
     path, overrides = _config_for(request)
-    with Router(path, **overrides) as r:
-        _track(request, r)
-        yield r
+    if _fresh(request):
+        with Router(path, **overrides) as fresh:
+            _track(request, fresh)
+            yield fresh
+        return
+    r = _session_router(request, path, overrides)
+    _track(request, r)
+    yield r
 
 
 @pytest.fixture()

@@ -1,0 +1,142 @@
+"""Router.reset(): every kind of state goes back to what start made, warm workers stay warm."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from router import Router, WaitTimeout
+
+pytestmark = pytest.mark.slow
+DEMO = Path(__file__).resolve().parents[2] / "triggers.yaml"
+
+FAILING = """
+version: 1
+functions:
+  fails:
+    handler: handler.handler
+    async: {retries: %(retries)d, retry_delays: [60, 60]}
+triggers: []
+"""
+
+
+@pytest.fixture()
+def r() -> Iterator[Router]:
+    with Router(DEMO) as router:
+        yield router
+
+
+@pytest.fixture()
+def failing(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Router]:
+    (tmp_path / "handler.py").write_text("def handler(event, context):\n    raise ValueError('no')\n")
+    retries = getattr(request, "param", 2)
+    with Router.from_text(FAILING % {"retries": retries}, tmp_path, clock="manual") as router:
+        yield router
+
+
+def rows(r: Router, table: str) -> int:
+    r.app.dispatcher.history()  # the journal's rows are written
+    assert r.app.store is not None
+    with closing(r.app.store.connect()) as conn:
+        count: int = conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+    return count
+
+
+def test_tables_come_back_with_their_seed_and_buckets_empty(r: Router) -> None:
+    ddb, s3 = r.aws.client("dynamodb"), r.aws.client("s3")
+    seed = sorted((i["pk"]["S"], i["sk"]["S"]) for i in ddb.scan(TableName="orders")["Items"])
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "left"}, "sk": {"S": "over"}})
+    ddb.create_table(TableName="scratch", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                     BillingMode="PAY_PER_REQUEST")  # fmt: skip
+    s3.put_object(Bucket="uploads", Key="left/over.txt", Body=b"x")
+    r.reset()
+    assert sorted((i["pk"]["S"], i["sk"]["S"]) for i in ddb.scan(TableName="orders")["Items"]) == seed
+    assert ddb.list_tables()["TableNames"] == ["orders"]
+    assert s3.list_objects_v2(Bucket="uploads").get("KeyCount") == 0
+
+
+def test_s3_folders_are_emptied_and_what_was_reported_forgotten(r: Router) -> None:
+    r.drop("uploads", "a/cat.jpg", b"meow")
+    assert r.wait("thumbnail", timeout=20).ok
+    folder = r.app.source("s3").folder("uploads")
+    r.reset()
+    assert list(folder.iterdir()) == [] and rows(r, "s3_objects") == 0
+    r.drop("uploads", "a/cat.jpg", b"meow")  # the same file again is news after a reset
+    inv = r.wait("thumbnail", timeout=20)
+    assert inv.ok and inv.event["Records"][0]["s3"]["object"]["key"] == "a/cat.jpg"
+
+
+def test_queued_events_and_delayed_retries_are_dropped(failing: Router) -> None:
+    failing.invoke_async("fails", {"n": 1})
+    assert failing.wait("fails", timeout=20).status == "error"  # the retry waits 60 s (manual clock)
+    assert failing.app.dispatcher.pending() >= 1 and rows(failing, "queue") == 1  # (its task may still be settling)
+    failing.reset()
+    assert failing.app.dispatcher.pending() == 0 and rows(failing, "queue") == 0
+    failing.advance(300)
+    with pytest.raises(WaitTimeout):
+        failing.wait("fails", timeout=0.5)
+
+
+@pytest.mark.parametrize("failing", [0], indirect=True)
+def test_dead_letters_are_dropped(failing: Router) -> None:
+    failing.invoke_async("fails", {"n": 1})
+    failing.wait("fails", timeout=20)
+    failing.app.dispatcher.history()
+    deadline_rows = 0
+    for _ in range(200):  # the dead letter is written right after the attempt is recorded
+        deadline_rows = len(failing.app.dispatcher.dead_letters())
+        if deadline_rows:
+            break
+        failing.call(_tick())
+    assert deadline_rows == 1
+    failing.reset()
+    assert failing.app.dispatcher.dead_letters() == []
+
+
+async def _tick() -> None:
+    import asyncio
+
+    await asyncio.sleep(0.01)
+
+
+def test_journal_and_invocations_are_emptied(r: Router) -> None:
+    r.invoke("hello", {})
+    assert len(r.app.dispatcher.history()) == 1 and len(r.invocations()) == 1
+    r.reset()
+    assert r.app.dispatcher.history() == [] and r.invocations() == []
+
+
+def test_stream_mappings_start_over_on_the_fresh_table(r: Router) -> None:
+    ddb = r.aws.client("dynamodb")
+    before = r.app.source("dynamodb").mappings()[0]["stream_arn"]
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "c#1"}, "sk": {"S": "o#1"}, "status": {"S": "new"}})
+    assert r.wait("on_order", timeout=20).ok
+    assert rows(r, "checkpoints") == 1
+    r.reset()
+    assert rows(r, "checkpoints") == 0
+    mapping = r.app.source("dynamodb").mappings()[0]
+    assert mapping["stream_arn"] != before and mapping["resumed"] is False
+    ddb.put_item(TableName="orders", Item={"pk": {"S": "c#2"}, "sk": {"S": "o#1"}, "status": {"S": "new"}})
+    inv = r.wait("on_order", timeout=20)
+    assert [rec["dynamodb"]["Keys"]["pk"]["S"] for rec in inv.event["Records"]] == ["c#2"]
+
+
+def test_manual_clock_goes_back_to_its_start(tmp_path: Path) -> None:
+    with Router(DEMO, clock="manual") as r:
+        start = r.clock.time()
+        r.advance(3600)
+        assert r.clock.time() == pytest.approx(start + 3600)
+        r.reset()
+        assert r.clock.time() == start
+
+
+def test_workers_stay_warm_unless_asked(r: Router) -> None:
+    assert r.invoke("hello", {}).init_duration_ms is not None  # cold
+    r.reset()
+    assert r.invoke("hello", {}).init_duration_ms is None  # warm after a reset
+    r.reset(workers=True)
+    assert r.invoke("hello", {}).init_duration_ms is not None  # a new worker

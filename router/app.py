@@ -187,6 +187,7 @@ async def run_daemon(config: Config, console: Console, *, ready: Callable[[App],
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    from . import control
     from .check import banner_warnings
     from .limits import raise_fd_limit
 
@@ -197,6 +198,7 @@ async def run_daemon(config: Config, console: Console, *, ready: Callable[[App],
         async with AsyncExitStack() as stack:
             try:
                 await app.start(stack)
+                await control.serve(config.state_dir, control.app_handler(app), stack)  # router fire
             finally:
                 lines = await warnings
             for line in app.banner() + lines:

@@ -18,6 +18,7 @@ COMMANDS = {
     "check": ("core", "Load each handler once as its worker does (validate --load)."),
     "list": ("core", "List functions and triggers (--json for machines)."),
     "invoke": ("invoke", "Invoke a function once, synchronously; print its response."),
+    "fire": ("fire", "Fire a schedule trigger now on the running `router run`."),
     "event": ("event", "Print an AWS event payload: s3, apigw, http-api, dynamodb, schedule."),
     "cron": ("cron", "Print the next fire times of an AWS schedule expression."),
     "history": ("history", "Show past invocations from the journal."),

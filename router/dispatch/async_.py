@@ -46,6 +46,25 @@ DRAIN_GRACE = 5.0  # seconds beyond the longest timeout that a graceful stop wai
 RESET_GRACE = 0.5  # seconds a reset lets running attempts end before cancelling them
 
 
+# Lambda API reference, Invoke: "For asynchronous invocations, the maximum payload size is 1 MB"
+# (raised from 256 KB in October 2025: AWS Compute Blog, "More room to build: serverless
+# services now support payloads up to 1 MB")
+ASYNC_PAYLOAD_LIMIT = 1024 * 1024
+
+
+class PayloadTooLargeError(InvocationError):
+    """An asynchronous event over Lambda's payload limit: refused before it is queued."""
+
+    def __init__(self, function: str, size: int) -> None:
+        super().__init__(f"{function}: {too_large_for_event(size)}")
+        self.size = size
+
+
+def too_large_for_event(size: int) -> str:
+    """AWS's message (RequestEntityTooLargeException, 413) for an Event payload over the limit."""
+    return f"{size} byte payload is too large for the Event invocation type (limit {ASYNC_PAYLOAD_LIMIT} bytes)"
+
+
 class AsyncQueue:
     """Accepts events durably and runs them under Lambda's async rules."""
 
@@ -154,6 +173,9 @@ class AsyncQueue:
             event_json = json.dumps(event, separators=(",", ":"), allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise InvocationError(f"the event for {function} is not JSON-serializable: {exc}") from None
+        if len(event_json) > ASYNC_PAYLOAD_LIMIT:  # (characters: at most the UTF-8 bytes, checked only then)
+            if (size := len(event_json.encode())) > ASYNC_PAYLOAD_LIMIT:
+                raise PayloadTooLargeError(function, size)
         now = self._clock.time()
         return Entry(id=self._ids.uuid(), function=function, trigger=trigger, source=source,
                      event=event, event_json=event_json, accepted_at=now, due_at=now)  # fmt: skip

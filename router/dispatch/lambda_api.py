@@ -10,7 +10,7 @@ works unchanged, from tests and from inside handlers (functions calling function
 - ``DryRun``: 204, nothing runs.
 
 Errors are AWS's: 404 ResourceNotFoundException, 400 InvalidRequestContentException,
-413 RequestTooLargeException (6 MB sync, 1 MB async), 429 TooManyRequestsException when
+413 RequestEntityTooLargeException (6 MB sync, 1 MB async: the messages AWS gives), 429 TooManyRequestsException when
 the function is at its reserved concurrency (as Lambda, a sync Invoke does not wait).
 The callable runs on the embedded server's request thread; it hands the work to the
 dispatcher's event loop and waits for it.
@@ -30,6 +30,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import RouterError, ThrottledError
+from .async_ import ASYNC_PAYLOAD_LIMIT, PayloadTooLargeError, too_large_for_event
 from .destinations import function_arn
 from .dispatcher import Dispatcher
 
@@ -39,7 +40,6 @@ Answer = tuple[int, dict[str, str], bytes]
 LambdaApi = Callable[[str, str, dict[str, str], bytes], Answer | None]
 
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # API_Invoke: 6 MB for synchronous invocations
-ASYNC_PAYLOAD_LIMIT = 1024 * 1024  # API_Invoke: 1 MB for asynchronous invocations
 LOG_TAIL_BYTES = 4096  # LogType Tail: "the last 4 KB of the execution log"
 CLIENT_CONTEXT_LIMIT = 3583  # bytes of the ClientContext JSON
 ENQUEUE_WAIT = 30.0  # seconds an Event invoke waits for its commit
@@ -96,16 +96,22 @@ def _invoke(
     log_type = headers.get("x-amz-log-type", "None")
     if log_type not in ("None", "Tail"):
         raise ApiError(400, "InvalidParameterValueException", f"Invalid LogType {log_type!r}: expected None or Tail")
-    limit = ASYNC_PAYLOAD_LIMIT if kind == "Event" else SYNC_PAYLOAD_LIMIT
-    if len(body) > limit:
-        message = f"{len(body)} byte payload is too large for the {kind} invocation type (limit {limit} bytes)"
-        raise ApiError(413, "RequestTooLargeException", message)
+    # AWS answers both with 413 RequestEntityTooLargeException and these messages (as SDK error
+    # reports show them, e.g. ASFHyP3/hyp3#2241 for Event, JupiterOne/sdk#565 for RequestResponse)
+    if kind == "Event" and len(body) > ASYNC_PAYLOAD_LIMIT:
+        raise ApiError(413, "RequestEntityTooLargeException", too_large_for_event(len(body)))
+    if len(body) > SYNC_PAYLOAD_LIMIT:
+        raise ApiError(413, "RequestEntityTooLargeException",
+                       f"Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation")
     event = _payload(body)
     if kind == "DryRun":
         return 204, {"x-amzn-RequestId": str(uuid.uuid4())}, b""
     if kind == "Event":
         future = asyncio.run_coroutine_threadsafe(dispatcher.enqueue(name, event, source="lambda-api"), loop)
-        event_id = future.result(ENQUEUE_WAIT)
+        try:
+            event_id = future.result(ENQUEUE_WAIT)
+        except PayloadTooLargeError as exc:
+            raise ApiError(413, "RequestEntityTooLargeException", too_large_for_event(exc.size)) from None
         return 202, {"x-amzn-RequestId": event_id, "Content-Length": "0"}, b""
     context = _client_context(headers.get("x-amz-client-context"))
     timeout = dispatcher.config.functions[name].timeout + 60

@@ -39,6 +39,10 @@ from .worker import Reply, Watchdog, Worker, invoke_frame
 
 log = logging.getLogger(__name__)
 
+# Lambda quotas: "Invocation payload (request and response): 6 MB each for synchronous";
+# Lambda's own error names the figure it enforces: 6291556 bytes (6 MiB + 100)
+RESPONSE_LIMIT = 6291556
+
 
 class FunctionPool:
     """Warm workers of one function and the invocations running in them."""
@@ -262,7 +266,9 @@ class FunctionPool:
         status: Any = "ok"
         result: Any = None
         error: dict[str, Any] | None = None
-        if reply.kind == "O":
+        if reply.kind in ("O", "B") and len(reply.payload) > RESPONSE_LIMIT:
+            status, error = "error", response_too_large(len(reply.payload))
+        elif reply.kind == "O":
             result = json.loads(reply.payload)
         elif reply.kind == "B":
             result = _raw_result(reply.payload)
@@ -300,6 +306,14 @@ class Reservation:
         """Give the slot back if no invocation took it (idempotent)."""
         if self.take():
             self._pool._release(None)
+
+
+def response_too_large(size: int) -> dict[str, Any]:
+    """Lambda's error for a result over :data:`RESPONSE_LIMIT` (Invoke answers it as a function
+    error; API Gateway as an integration failure): "Response payload size (9706999 bytes)
+    exceeded maximum allowed payload size (6291556 bytes)." ``Function.ResponseSizeTooLarge``."""
+    return {"errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
+                            f"({RESPONSE_LIMIT} bytes).", "errorType": "Function.ResponseSizeTooLarge"}  # fmt: skip
 
 
 def _raw_result(data: bytes) -> Any:

@@ -112,7 +112,7 @@ def test_event_queues_and_dry_run_runs_nothing(tmp_path: Path) -> None:
         ("greet", b"{}", {"X-Amz-Invocation-Type": "Later"}, 400, "InvalidParameterValueException"),
         ("greet", b"{}", {"X-Amz-Client-Context": "!!"}, 400, "InvalidRequestContentException"),
         ("greet", b'"' + b"x" * (1024 * 1024) + b'"', {"X-Amz-Invocation-Type": "Event"}, 413,
-         "RequestTooLargeException"),
+         "RequestEntityTooLargeException"),
     ],
 )  # fmt: skip
 def test_bad_requests_get_aws_errors(

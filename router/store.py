@@ -93,6 +93,19 @@ MIGRATIONS: list[str] = [
     """
     DROP INDEX IF EXISTS journal_id;
     """,
+    # 3: the folders each s3 trigger has watched: only the files present the very first time a
+    # folder is watched are skipped without catch_up; later, whatever changed while router was
+    # stopped is news (a file written into a watched folder fires exactly one event). Folders
+    # with state from before this migration count as watched.
+    """
+    CREATE TABLE s3_folders (
+        trigger TEXT PRIMARY KEY,
+        folder TEXT NOT NULL,
+        first_watched REAL NOT NULL
+    );
+    INSERT INTO s3_folders (trigger, folder, first_watched)
+        SELECT DISTINCT trigger, '', 0 FROM s3_objects;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

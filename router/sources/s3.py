@@ -243,6 +243,7 @@ class S3Source:
             with conn:
                 marks = ",".join("?" * len(self.targets))
                 conn.execute(f"DELETE FROM s3_objects WHERE trigger IN ({marks})", list(self.targets))
+                conn.execute(f"DELETE FROM s3_folders WHERE trigger IN ({marks})", list(self.targets))
         finally:
             conn.close()
         self._start()

@@ -2,7 +2,8 @@
 
 ``s3_objects`` holds, per trigger and key, the size, mtime and MD5 of the version last
 reported and its sequencer: start-up catch-up and overflow rescans compare the folder
-with it, and sequencers keep growing across restarts.
+with it, and sequencers keep growing across restarts. ``s3_folders`` holds the folder each
+trigger has watched: only at the very first watch of a folder are its files not news.
 """
 
 from __future__ import annotations
@@ -50,6 +51,20 @@ class State:
             self.rows[r[0]][r[1]] = Row(Ident(r[2], r[3], r[4]), r[5])
         top = conn.execute("SELECT MAX(sequencer) FROM s3_objects").fetchone()[0]
         self.last_seq = int(top or 0)
+        query = f"SELECT trigger, folder FROM s3_folders WHERE trigger IN ({marks})"
+        self.folders: dict[str, str] = {r[0]: r[1] for r in conn.execute(query, triggers)}
+
+    def first_watch(self, trigger: str, folder: str) -> bool:
+        """Whether ``trigger`` has never watched ``folder`` before (a folder recorded before
+        folders were, as '', counts as watched)."""
+        known = self.folders.get(trigger)
+        return known is None or known not in ("", folder)
+
+    def watched(self, trigger: str, folder: str, now: float) -> None:
+        if self.folders.get(trigger) != folder:
+            self.conn.execute("INSERT OR REPLACE INTO s3_folders (trigger, folder, first_watched) VALUES (?, ?, ?)",
+                              (trigger, folder, now))  # fmt: skip
+            self.folders[trigger] = folder
 
     def get(self, trigger: str, key: str) -> Row | None:
         return self.rows[trigger].get(key)

@@ -295,14 +295,15 @@ class Syncer:
         keys = self.state.keys_under(t.name, prefix)
         return [k for k in keys if not os.path.lexists(t.path_of_key(k))]
 
-    def removed_under(self, root: str, folder: str, *, start: bool = False) -> None:
+    def removed_under(self, root: str, folder: str, *, first: dict[str, bool] | None = None) -> None:
         """Delete what the state holds below ``folder`` that is no longer on disk (at start,
-        quietly unless the trigger catches up)."""
+        ``first`` names the triggers watching for the first time: quietly for those, unless
+        the trigger catches up)."""
         for t in self.roots[root]:
             rel = "" if folder == root else t.key_of(folder)
             if rel is None:
                 continue
-            notify = t.spec.catch_up or not start
+            notify = t.spec.catch_up or not (first or {}).get(t.name, False)
             gone = self._gone(t, rel + "/" if rel else "")
             self.apply(
                 self._change(DELETE, str(t.path_of_key(k)), [(t, k)], notify=notify) for k in gone
@@ -323,13 +324,18 @@ class Syncer:
         self.removed_under(root, root)
 
     def initial_sync(self, root: str) -> None:
-        """At start: put every file into the bucket(s); report what changed since the last
-        run where ``catch_up`` asks for it, and what changed since watching began (it may have
-        closed before its folder was watched); record the rest quietly."""
-        self.apply(self._plan_start(root, path) for path, _ in walk_files(root))
-        self.removed_under(root, root, start=True)
+        """At start: put every file into the bucket(s) and report what changed while router
+        was stopped (or killed before it queued a change): a file written into a watched folder
+        fires one event, whenever it was written. Only at a trigger's very first watch of the
+        folder are the files already there recorded quietly, unless ``catch_up`` asks for them
+        (a file that changed since watching began is news even then)."""
+        first = {t.name: self.state.first_watch(t.name, str(t.root)) for t in self.roots[root]}
+        self.apply(self._plan_start(root, path, first) for path, _ in walk_files(root))
+        self.removed_under(root, root, first=first)
+        for t in self.roots[root]:
+            self.state.watched(t.name, str(t.root), self.now())
 
-    def _plan_start(self, root: str, path: str) -> Change | None:
+    def _plan_start(self, root: str, path: str, first: dict[str, bool]) -> Change | None:
         keyed = self._keyed(root, path)
         got = read_file(root, path) if keyed else None
         if got is None:
@@ -337,7 +343,7 @@ class Syncer:
         stale = [(t, k) for t, k in keyed if (r := self.state.get(t.name, k)) is None
                  or r.ident != got.ident]  # fmt: skip
         recent = got.ident.mtime_ns >= self.started_ns
-        quiet = [(t, k) for t, k in stale if not (t.spec.catch_up or recent)]
+        quiet = [(t, k) for t, k in stale if first[t.name] and not (t.spec.catch_up or recent)]
         if len(quiet) < len(stale):
             self.settle_later(root, path)  # reported once it is seen unchanged
         return self._change(PUT, path, quiet, got=got, upload=keyed, notify=False)

@@ -104,6 +104,7 @@ class AwsSettings(_Model):
 class JournalSettings(_Model):
     max_rows: int = Field(100_000, ge=100)
     max_days: float = Field(7, gt=0)
+    max_mb: float = Field(512, ge=1)  # the state file's size: the oldest journal rows go beyond it
 
 
 class Settings(_Model):

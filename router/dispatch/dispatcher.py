@@ -244,6 +244,7 @@ class Dispatcher:
         j = self.config.settings.journal
         self.journal.execute(journal.prune_statements(now=self.clock.time(), max_rows=j.max_rows,
                                                       max_days=j.max_days))  # fmt: skip
+        self.journal.limit_size(int(j.max_mb * 1024 * 1024))
 
     async def _db(self, op: Callable[[sqlite3.Connection], T]) -> T:
         return await asyncio.wrap_future(self.writer.submit(op))

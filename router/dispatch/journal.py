@@ -1,8 +1,11 @@
 """The journal: every invocation attempt (sync or async, every retry), as SPEC's record.
 
 Rows live in the ``journal`` table of the state file; ``prune`` keeps it bounded by
-``settings.journal.max_rows`` and ``max_days``. Dead letters (async events that failed
-with no on-failure destination, or whose destination failed) live in ``dead_letters``.
+``settings.journal.max_rows`` and ``max_days``, the journal process by ``max_mb``. A row keeps
+the last :data:`LOG_KEEP` bytes of a log, and an event or result only up to Lambda's payload
+limits (see :mod:`.journal_child`: a string in its place, ``extra["journal_cut"]``). Dead
+letters (async events that failed with no on-failure destination, or whose destination
+failed) live in ``dead_letters``.
 Functions here take a connection: the dispatcher runs them on its writer thread, the
 ``history`` and ``replay`` commands on their own connection.
 """
@@ -18,14 +21,27 @@ from operator import attrgetter
 from typing import Any
 
 from ..errors import InvocationError
-from ..invocation import FIELDS, Invocation
-from .journal_child import Journal
+from ..invocation import FIELDS, Invocation, _encode_other
+from .journal_child import CUT, Journal, Records, prune_to_size
 
 log = logging.getLogger(__name__)
 
 
 class UnknownInvocation(InvocationError):
     """No journaled invocation and no dead letter has that id."""
+
+
+class NotReplayable(InvocationError):
+    """The journal did not keep that invocation's event whole."""
+
+
+# What one row keeps. Logs: the last 256 KB, as a CloudWatch log event was capped (PutLogEvents:
+# "Each log event can be no larger than 256 KB"; Lambda cuts a logged error there too). Events
+# and results: Lambda's payload limits (quotas: 6 MB each for synchronous invocations, the larger
+# of the two kinds; an async event is refused over 1 MB before it is queued).
+LOG_KEEP = 256 * 1024
+EVENT_KEEP = 6 * 1024 * 1024
+RESULT_KEEP = 6291556  # the response limit Lambda's Function.ResponseSizeTooLarge names
 
 
 @dataclass(frozen=True)
@@ -59,13 +75,35 @@ def encode_rows(invs: list[Invocation]) -> bytes:
 # the record's fields but the event, which travels as its JSON when the runtime encoded it
 _FIELDS = tuple(f for f in FIELDS if f != "event")
 _values = attrgetter(*_FIELDS)
+_LOGS_AT = _FIELDS.index("logs")
 # what the journal process is told first (its ``I`` frame)
-WIRE_INIT = marshal.dumps((FIELDS, COLUMNS, INSERT, ROW))
+WIRE_INIT = marshal.dumps((FIELDS, COLUMNS, INSERT, ROW, (EVENT_KEEP, RESULT_KEEP)))
+_records = Records()
+_records.init(FIELDS, (EVENT_KEEP, RESULT_KEEP))
 
 
 def _row(inv: Invocation) -> tuple[Any, ...]:
     event_json = inv._event_json
-    return (_values(inv), event_json, None, None if event_json is not None else inv.event)
+    values, cut = _values(inv), None
+    if len(inv.logs) > LOG_KEEP:  # cut here: a long log never crosses to the journal process
+        logs, size = log_tail(inv.logs)
+        if size > LOG_KEEP:
+            values, cut = values[:_LOGS_AT] + (logs,) + values[_LOGS_AT + 1 :], {"logs": size}
+    return (values, event_json, None, None if event_json is not None else inv.event, cut)
+
+
+def log_tail(text: str, keep: int = LOG_KEEP) -> tuple[str, int]:
+    """The last ``keep`` bytes of a log, from a line's start, after a line saying what went;
+    and the log's size in bytes."""
+    size = len(text) if text.isascii() else len(text.encode())
+    if size <= keep:
+        return text, size
+    tail = text[-keep:].encode()[-keep:].decode("utf-8", "ignore")
+    if 0 <= (newline := tail.find("\n", 0, 4096)) < len(tail) - 1:
+        tail = tail[newline + 1 :]
+    gone = size - len(tail.encode())
+    head = f"[router: the journal keeps the last {keep // 1024} KB of a log: {gone} bytes before this were cut]"
+    return head + "\n" + tail, size
 
 
 def _plain_row(inv: Invocation, row: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -75,13 +113,15 @@ def _plain_row(inv: Invocation, row: tuple[Any, ...]) -> tuple[Any, ...] | None:
         return row
     except ValueError:
         pass
+    values, event_json, _, event, cut = row
     try:
-        record = inv.to_json()
+        record = _records.encode(values, event_json, inv.event if event_json is None else None, cut,
+                                 default=_encode_other)  # fmt: skip
     except (TypeError, ValueError) as exc:
         log.error("cannot journal %s: %s", inv.summary(), exc)
         return None
     values = tuple(getattr(inv, f) if f in COLUMNS else None for f in _FIELDS)
-    return (values, None, record, None)
+    return (values, None, record, None, None)
 
 
 def writer(conn: sqlite3.Connection) -> Journal:
@@ -109,10 +149,12 @@ def prune_statements(*, now: float, max_rows: int, max_days: float) -> list[tupl
     ]
 
 
-def prune(conn: sqlite3.Connection, *, now: float, max_rows: int, max_days: float) -> int:
-    """Run :func:`prune_statements`; how many rows went."""
+def prune(conn: sqlite3.Connection, *, now: float, max_rows: int, max_days: float, max_mb: float = 0) -> int:
+    """Run :func:`prune_statements`, then keep the state file under ``max_mb`` (0: no limit);
+    how many rows went."""
     statements = prune_statements(now=now, max_rows=max_rows, max_days=max_days)
-    return sum(int(conn.execute(sql, params).rowcount) for sql, params in statements)
+    gone = sum(int(conn.execute(sql, params).rowcount) for sql, params in statements)
+    return gone + (prune_to_size(conn, int(max_mb * 1048576)) if max_mb else 0)
 
 
 def query(
@@ -180,6 +222,9 @@ def replayable(conn: sqlite3.Connection, invocation_id: str) -> Replayable:
     """The journaled invocation or the dead letter with that id, or UnknownInvocation."""
     inv = find(conn, invocation_id)
     if inv is not None:
+        if "event" in (cut := inv.extra.get(CUT) or {}):
+            raise NotReplayable(f"invocation {invocation_id} cannot be replayed: its event ({cut['event']} "
+                                f"bytes) was over the journal's {EVENT_KEEP // 1048576} MB limit and was not kept")
         return Replayable(inv.id, inv.function, inv.trigger, inv.event, "journal")
     row = conn.execute(
         "SELECT function, trigger, record FROM dead_letters WHERE id = ?", (invocation_id,)

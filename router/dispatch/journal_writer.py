@@ -32,13 +32,14 @@ from typing import Any
 from ..invocation import Invocation
 from ..store import Store
 from . import journal
-from .journal_child import ACK, ERROR, EXECUTE, HEADER, INIT, ROWS, SYNC, Journal, frames_of
+from .journal_child import ACK, ERROR, EXECUTE, HEADER, INIT, ROWS, SIZE, SYNC, Journal, frames_of
 
 log = logging.getLogger(__name__)
 
 CHILD = Path(__file__).with_name("journal_child.py")
 LINGER_S = 0.005  # how long the loop collects rows before it hands them over
 CLOSE_TIMEOUT_S = 30.0
+BIG = 1 << 16  # a payload this large is sent alone rather than copied into the batch
 
 Item = tuple[int, Any]  # (ROWS | EXECUTE, marshalled payload) or (SYNC, Future)
 
@@ -107,6 +108,11 @@ class JournalWriter:
         """Run ``statements`` on the journal's connection, after the rows appended before
         (fire and forget: failures are logged). Any thread."""
         self._after_rows((EXECUTE, marshal.dumps(statements)))
+
+    def limit_size(self, max_bytes: int) -> None:
+        """Keep the state file under ``max_bytes``: the oldest rows go (now, and whenever an
+        eighth of it was written since). Any thread."""
+        self._after_rows((SIZE, marshal.dumps(max_bytes)))
 
     def sync(self) -> Future[None]:
         """A future resolved once every row appended before this call is committed. Any
@@ -202,7 +208,12 @@ class JournalWriter:
                 waiting[token] = arg
                 arg = token
             out += HEADER.pack(len(arg), kind)
-            out += arg
+            if len(arg) < BIG:
+                out += arg
+            else:  # a batch with large bodies: sent as it is, never copied
+                sock.sendall(out)
+                sock.sendall(arg)
+                out.clear()
         sock.sendall(out)
         self._read_replies(waiting)
 

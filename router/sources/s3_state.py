@@ -34,6 +34,7 @@ class Row(NamedTuple):
 class Read(NamedTuple):
     data: bytes
     ident: Ident
+    settled: bool = True  # False: the file changed while it was read (a write is under way)
 
 
 # ---------------------------------------------------------------------------- state (s3_objects)
@@ -122,10 +123,14 @@ def read_file(root: str, path: str) -> Read | None:
             return None
         try:
             data = f.read()
+            after = os.fstat(f.fileno())
         except OSError as exc:
             log.warning("s3: cannot read %s (%s); skipped", path, exc.strerror or exc)
             return None
-    return Read(data, Ident(len(data), st.st_mtime_ns, s3_events.etag(data)))
+    # the bytes read are the file only if it did not change meanwhile (the next write of an
+    # overwrite truncates it first): else the caller reads it again once it has settled
+    settled = len(data) == st.st_size and (after.st_size, after.st_mtime_ns) == (st.st_size, st.st_mtime_ns)
+    return Read(data, Ident(len(data), st.st_mtime_ns, s3_events.etag(data)), settled)
 
 
 def _within(path: str, root: str) -> bool:

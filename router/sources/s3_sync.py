@@ -7,8 +7,10 @@ only then records the change in ``s3_objects`` (a crash in between is seen again
 next catch-up or rescan). Runs of changes to different files are applied in parallel.
 
 Two ways a change is noticed:
-- *edge*: a file was closed after writing, or moved in. Always a Put, except when a scan
-  already reported exactly this version (same size, mtime and MD5).
+- *edge*: a file was closed after writing, or moved in. It is read once it has stayed
+  unchanged for ``EDGE_SETTLE`` (30 ms: the next write of a quick overwrite truncates the
+  file first), and only if it did not change while it was read; a Put unless that very
+  version (size, mtime and MD5) was reported already.
 - *level*: a scan (a new directory, an inotify overflow, start-up, a platform without close
   events) found a file that differs from what ``s3_objects`` holds. The file must first stay
   unchanged for the trigger's ``settle`` time; then it is compared again and reported.
@@ -40,6 +42,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 64  # changes of different files applied together
 POOL = 8  # threads applying them (bucket writes mostly wait on the embedded AWS)
+EDGE_SETTLE = 0.03  # seconds a closed file must stay unchanged before it is read
 _STOP = object()
 Pairs = list[tuple["Target", str]]
 
@@ -184,14 +187,19 @@ class Syncer:
             self.removed_under(root, root)
 
     def file_changes(self, hints: list[Hint]) -> None:
-        """Closed (edge Put) and removed (Delete) files, each a different path."""
+        """Closed (edge Put) and removed (Delete) files, each a different path. A closed file
+        is read once it has stayed unchanged for :data:`EDGE_SETTLE` (an overwrite's next
+        write may already have truncated it): the event describes bytes that were the file."""
         plans = []
         for h in hints:
+            if h.kind == "closed":
+                if not self.settle_later(h.root, h.path, delay=EDGE_SETTLE):
+                    log.warning("s3: %s vanished before it could be read; skipped", h.path)
+                    self._note(h.path)
+                continue
             self.pending.pop(h.path, None)
             try:
-                plan = (
-                    self._plan_put(h.root, h.path) if h.kind == "closed" else self._plan_delete(h)
-                )
+                plan = self._plan_delete(h)
             except Exception:
                 log.exception("s3: failed to handle %s %s", h.kind, h.path)
                 plan = None
@@ -215,6 +223,9 @@ class Syncer:
         keyed = self._keyed(root, path)
         got = read_file(root, path) if keyed else None
         if got is None:
+            return None
+        if not got.settled:
+            self.settle_later(root, path)
             return None
         chosen = []
         for t, key in keyed:
@@ -340,6 +351,9 @@ class Syncer:
         got = read_file(root, path) if keyed else None
         if got is None:
             return None
+        if not got.settled:  # being written: put and reported once it has settled
+            self.settle_later(root, path)
+            return None
         stale = [(t, k) for t, k in keyed if (r := self.state.get(t.name, k)) is None
                  or r.ident != got.ident]  # fmt: skip
         recent = got.ident.mtime_ns >= self.started_ns
@@ -348,15 +362,20 @@ class Syncer:
             self.settle_later(root, path)  # reported once it is seen unchanged
         return self._change(PUT, path, quiet, got=got, upload=keyed, notify=False)
 
-    def settle_later(self, root: str, path: str, st: os.stat_result | None = None) -> None:
+    def settle_later(self, root: str, path: str, st: os.stat_result | None = None, *,
+                     delay: float | None = None) -> bool:  # fmt: skip
+        """Report ``path`` once it has stayed as it is now for ``delay`` (default: the
+        triggers' ``settle``); False when it is gone."""
         if st is None:
             try:
                 st = os.stat(path)
             except OSError:
-                return
-        due = time.monotonic() + max(t.settle for t in self.roots[root])
+                return False
+        wait = max(t.settle for t in self.roots[root]) if delay is None else delay
+        due = time.monotonic() + wait
         self.pending[path] = Pending(due, (st.st_size, st.st_mtime_ns), root)
         heapq.heappush(self._timers, (due, path))
+        return True
 
     def _fire_due(self, now: float) -> None:
         ready: list[Change | None] = []

@@ -406,3 +406,27 @@ def test_the_state_folder_inside_a_watched_folder_is_never_reported(tmp_path: Pa
         assert h.count() == 1
         keys = {o["Key"] for o in h.s3.list_objects_v2(Bucket="here")["Contents"]}
         assert keys == {"a.txt"}
+
+
+def test_a_quick_overwrite_reports_only_settled_bytes(tmp_path: Path) -> None:
+    """Issue 17: five quick overwrites once gave a Put of size 0 (read while the next write had
+    truncated the file). Every event now describes bytes that were the whole file, and exactly
+    the bytes put into the bucket; the last version is reported."""
+    versions = [bytes([65 + i]) * (1000 * (i + 1)) for i in range(5)]
+    with one(tmp_path) as h:
+        path = h.folder("up") / "busy.bin"
+        for _ in range(3):
+            for data in versions:
+                with open(path, "wb") as f:  # truncates, then writes
+                    f.write(data[: len(data) // 2])
+                    f.flush()  # the first half is the file for a moment
+                    f.write(data[len(data) // 2 :])
+        h.idle()
+        records = [r for _, e in h.events(h.count()) for r in e["Records"]]
+        assert records, "the overwrites were not reported"
+        whole = {(len(v), hashlib.md5(v).hexdigest()) for v in versions}
+        for r in records:
+            assert (r["s3"]["object"]["size"], r["s3"]["object"]["eTag"]) in whole
+        last = records[-1]["s3"]["object"]
+        assert (last["size"], last["eTag"]) == (5000, hashlib.md5(versions[-1]).hexdigest())
+        assert body(h, "uploads", "busy.bin") == versions[-1]

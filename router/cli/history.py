@@ -8,6 +8,7 @@ import re
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -64,11 +65,38 @@ def row(inv: Invocation, *, wide: bool = False) -> list[str]:
         detail = f"{inv.error.get('errorType', '')}: {message}".strip(": ")
     elif inv.extra.get("replay_of"):
         detail = f"replay of {inv.extra['replay_of']}"
+    if batch := batch_detail(inv.extra.get("batch"), wide=wide):
+        detail = f"{batch}; {detail}" if detail else batch
     detail = " ".join(detail.split())
     if not wide and len(detail) > DETAIL_WIDTH:
         detail = detail[: DETAIL_WIDTH - 3] + "..."
     return [when, inv.id, inv.function, inv.trigger or "-", inv.source, str(inv.attempt), inv.status,
             f"{inv.duration_ms:.1f} ms", detail]  # fmt: skip
+
+
+def batch_detail(note: Any, *, wide: bool = False) -> str:
+    """A stream batch's fate (``extra["batch"]``, see dispatch/streams.py) when it was not
+    simply delivered: "10 records: 3 failed, 2 delivered, 8 retried". ``wide`` adds the
+    sequence numbers."""
+    if not isinstance(note, dict) or not ("failed" in note or "aged_out" in note):
+        return ""
+    parts: list[str] = []
+    failed = note.get("failed")
+    if failed == "all":
+        parts.append("all failed")
+    elif isinstance(failed, list):
+        parts.append(f"{len(failed)} failed" + (f" ({', '.join(map(str, failed))})" if wide else ""))
+    if note.get("delivered"):
+        parts.append(f"{note['delivered']} delivered")
+    if "bisected" in note:
+        parts.append("split " + "+".join(map(str, note["bisected"])))
+    for key, verb in (("retried", "retried"), ("discarded", "discarded"), ("aged_out", "aged out")):
+        if isinstance(part := note.get(key), dict):
+            span = f" {part['from']}..{part['to']}" if wide else ""
+            where = f" -> {part['destination']}" if "destination" in part else ""
+            parts.append(f"{part['records']} {verb}{span}{where}")
+    n = note.get("records", 0)
+    return f"{n} record{'' if n == 1 else 's'}: " + ", ".join(parts)
 
 
 def table(rows: list[list[str]]) -> str:

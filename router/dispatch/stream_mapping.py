@@ -129,8 +129,12 @@ class StreamMapping:
         async def discard(d: Discard) -> None:
             await self._discard(shard_id, d)
 
+        on_failure = self.spec.on_failure
+        where = None if on_failure is None else f"function {on_failure.function}" if on_failure.function \
+            else f"dir {on_failure.dir}"  # fmt: skip
         return ShardConsumer(self.settings, invoke=invoke, clock=self._clock, record_filter=self._filter,
-                             on_checkpoint=checkpoint, on_discard=discard, name=f"{name}/{shard_id}")  # fmt: skip
+                             on_checkpoint=checkpoint, on_discard=discard, name=f"{name}/{shard_id}",
+                             destination=where)  # fmt: skip
 
     async def _discard(self, shard_id: str, discard: Discard) -> None:
         """Send the report of discarded records to the mapping's on-failure destination."""

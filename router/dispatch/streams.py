@@ -79,6 +79,7 @@ class _Segment:
     retries: int = 0
     invokes: int = 0
     last: Invocation | None = field(default=None, repr=False)
+    aged: dict[str, Any] | None = None  # records discarded for their age before the next attempt
 
 
 class _Progress:
@@ -125,8 +126,10 @@ class ShardConsumer:
         on_checkpoint: Callable[[str], None] | None = None,
         on_discard: Callable[[Discard], Awaitable[None]] | None = None,
         name: str = "shard",
+        destination: str | None = None,
     ) -> None:
         self.settings = settings
+        self.destination = destination  # where discarded records are reported ("function f", "dir d")
         self._invoke = invoke
         self._clock = clock
         self._filter = record_filter or RecordFilter()
@@ -277,6 +280,7 @@ class ShardConsumer:
             seg.invokes += 1
             seg.last = inv
             failed_from = self._failed_from(inv, seg.records)
+            self._note(inv, seg, failed_from)  # (before any await: the journal row is made later)
             if failed_from is None:
                 self.stats.delivered += len(seg.records)
                 await self._done(seg.records)
@@ -286,7 +290,7 @@ class ShardConsumer:
                 self.stats.delivered += failed_from
                 await self._done(seg.records[:failed_from])
                 seg.records = seg.records[failed_from:]
-            elif failed_from == WHOLE_BATCH and self.settings.bisect_on_error and len(seg.records) > 1:
+            elif self._bisects(failed_from, seg):
                 # on a function error, "regardless of ReportBatchItemFailures";
                 # "Splitting batches doesn't consume the retry quota."
                 half = len(seg.records) // 2
@@ -294,11 +298,44 @@ class ShardConsumer:
                 todo.appendleft(_Segment(seg.records[:half], seg.retries, seg.invokes, inv))
                 continue
             seg.retries += 1
-            if self.settings.retries != -1 and seg.retries > self.settings.retries:
+            if self._exhausted(seg.retries):
                 await self._discard(Discard(seg.records, "RetryAttemptsExhausted", seg.invokes, inv))
                 continue
             todo.appendleft(seg)
             await self._backoff(seg.retries, seg)
+
+    def _bisects(self, failed_from: int, seg: _Segment) -> bool:
+        return failed_from == WHOLE_BATCH and self.settings.bisect_on_error and len(seg.records) > 1
+
+    def _exhausted(self, retries: int) -> bool:
+        return self.settings.retries != -1 and retries > self.settings.retries
+
+    def _note(self, inv: Invocation, seg: _Segment, failed_from: int | None) -> None:
+        """What became of the batch, in ``inv.extra["batch"]`` (journaled, shown by ``router
+        history``): the records that failed (the ``batchItemFailures`` identifiers, or all),
+        those delivered, retried, split or discarded, and where discarded ones went."""
+        records = seg.records
+        note: dict[str, Any] = {"records": len(records), "first": records[0].sequence_number,
+                                "last": records[-1].sequence_number}  # fmt: skip
+        inv.extra["batch"] = note
+        if seg.aged is not None:
+            note["aged_out"], seg.aged = seg.aged, None
+        if failed_from is None:
+            return
+        if failed_from == WHOLE_BATCH:
+            note["failed"] = "all"
+        else:
+            note["failed"] = [f.get("itemIdentifier") for f in inv.result["batchItemFailures"]][:100]
+            note["delivered"], records = failed_from, records[failed_from:]
+        if self._bisects(failed_from, seg):
+            note["bisected"] = [len(records) // 2, len(records) - len(records) // 2]
+            return
+        rest = {"records": len(records), "from": records[0].sequence_number, "to": records[-1].sequence_number}
+        if self._exhausted(seg.retries + 1):
+            note["discarded"] = {**rest, "condition": "RetryAttemptsExhausted",
+                                 "destination": self.destination or "none: dropped"}  # fmt: skip
+        else:
+            note["retried"] = {**rest, "retry": seg.retries + 1}
 
     async def _attempt(self, seg: _Segment) -> Invocation | None:
         self.stats.batches += 1
@@ -333,6 +370,9 @@ class ShardConsumer:
         aged = [r for r in seg.records if now - r.arrival > limit]
         if aged:
             seg.records = [r for r in seg.records if now - r.arrival <= limit]
+            seg.aged = {"records": len(aged), "from": aged[0].sequence_number, "to": aged[-1].sequence_number,
+                        "condition": "RecordAgeExceeded",
+                        "destination": self.destination or "none: dropped"}  # fmt: skip
             await self._discard(Discard(aged, "RecordAgeExceeded", seg.invokes, seg.last))
 
     async def _done(self, records: list[StreamRecord]) -> None:

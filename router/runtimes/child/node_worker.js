@@ -115,7 +115,8 @@ channel.on('end', () => process.exit(0)); // router went away
 channel.on('error', () => process.exit(0));
 // ------------------------------------------------------------------------------ answering
 
-let handler = null;
+// called as a method named handler, as the clients call this.handler(...): stacks read "[as handler]"
+const user = { handler: null };
 let current = null; // the invocation in progress
 
 function finish(inv) {
@@ -238,7 +239,7 @@ function runClassic(inv, event, data) {
     answer(inv, 'null');
   };
   try {
-    const result = handler(event, context, first(callback));
+    const result = user.handler(event, context, first(callback));
     if (result && typeof result.then === 'function') {
       result.then(context.succeed, context.fail).catch(context.fail);
     }
@@ -266,7 +267,7 @@ function topLevelError(inv, err) {
  * that cannot be logged rejects this function, an unhandled rejection: Node exits 1. */
 async function runModern(inv, event, data) {
   try {
-    const result = await handler(event, data);
+    const result = await user.handler(event, data);
     await new Promise((resolve) => setImmediate(resolve));
     answer(inv, serialize(result));
   } catch (err) {
@@ -335,7 +336,7 @@ async function main() {
   const fn = await loadHandler(TASK_ROOT, HANDLER);
   // 4.x index.mjs:605-617: three declared parameters is a callback handler, refused
   if (MODERN && fn.length >= 3) throw new CallbackHandlerDeprecated(CALLBACK_DEPRECATED);
-  handler = fn;
+  user.handler = fn;
   initialised = true;
   send(READY);
 }

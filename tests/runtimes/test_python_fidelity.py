@@ -164,9 +164,20 @@ def test_router_only_module_warns_once(py: Harness) -> None:
     assert not any(line.startswith("router: WARNING") for line in log_lines(again))
 
 
-def test_code_folder_beats_a_router_module_of_its_name(py: Harness) -> None:
-    assert (Path(sys.prefix) / "lib").exists()
-    assert py.invoke("py_folder").result == "the py folder"  # not pytest's py.py
+def test_code_folder_beats_a_router_module_of_its_name(runtimes: Factory, tmp_path: Path) -> None:
+    # a handler folder py/ (no __init__.py) at the code root; pytest's py.py is in site-packages
+    assert (Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}" / "site-packages" /
+            "py.py").exists()  # fmt: skip
+    (tmp_path / "py").mkdir()
+    (tmp_path / "py" / "handler.py").write_text("def handler(event, context):\n    return 'the py folder'\n")
+    (tmp_path / "yaml").mkdir()  # a folder of data named like a module: not a package
+    (tmp_path / "yaml" / "settings.yml").write_text("a: 1\n")
+    (tmp_path / "uses_yaml.py").write_text("import yaml\n\ndef handler(event, context):\n    return yaml.__name__\n")
+    harness = runtimes("py: {handler: py/handler.handler}\nuses: {handler: uses_yaml.handler}", code=tmp_path)
+    out = harness.invoke("py")
+    assert out.ok and out.result == "the py folder", out.error
+    uses = harness.invoke("uses")  # PyYAML, not the data folder; flagged as router's
+    assert uses.ok and uses.result == "yaml" and "router: WARNING" in uses.logs
 
 
 @pytest.mark.slow

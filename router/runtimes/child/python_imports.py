@@ -24,6 +24,8 @@ class ImportGuard:
         if path is not None or name not in self.router_only:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, [self.task_root])
+        if spec is not None and spec.origin is None and not _has_python(spec.submodule_search_locations):
+            spec = None  # a folder of data, not a namespace package: the installed module is meant
         if spec is None and name not in self.warned and self._asked_by_user_code():
             self.warned.add(name)
             dist = self.router_only[name]
@@ -43,6 +45,16 @@ class ImportGuard:
         if frame is None:
             return False
         return os.path.realpath(frame.f_code.co_filename).startswith(self.task_root)
+
+
+def _has_python(folders):
+    for folder in folders or ():
+        try:
+            if any(entry.endswith(".py") or "." not in entry for entry in os.listdir(folder)):
+                return True
+        except OSError:
+            pass
+    return False
 
 
 class ProvidedSdk:

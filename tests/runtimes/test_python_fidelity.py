@@ -30,7 +30,6 @@ streams: {handler: py_fidelity/rules.streams}
 logs: {handler: py_fidelity/rules.logs}
 context_view: {handler: py_fidelity/rules.context_view}
 imports_yaml: {handler: py_fidelity/rules.imports_yaml}
-py_folder: {handler: py_fidelity/py/handler.handler}
 import_error: {handler: pyerrors/import_error.handler}
 json_logs: {handler: py_fidelity/rules.json_logs, logging: {format: JSON, application_level: WARN}}
 json_error: {handler: py_fidelity/rules.nested_lookup, logging: {format: JSON}}

@@ -16,7 +16,7 @@ import pytest
 
 from router.runtimes.python import WORKER
 
-from .conftest import FIXTURES, Factory, Harness, log_lines
+from .conftest import Factory, Harness, log_lines
 
 FUNCTIONS = """
 named_tuples: {handler: py_fidelity/rules.named_tuples}
@@ -192,4 +192,3 @@ def test_project_interpreter_sees_the_sdk_not_router(runtimes: Factory, tmp_path
     assert out.error is not None and out.error["errorType"] == "ModuleNotFoundError"
     assert out.error["errorMessage"] == "No module named 'yaml'"
     assert harness.invoke("boto").result == "boto3"  # as the Lambda runtime provides it
-    assert FIXTURES.exists()

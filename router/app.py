@@ -185,8 +185,6 @@ async def run_daemon(config: Config, console: Console, *, ready: Callable[[App],
     """``router run``: start everything, print the banner, serve until SIGINT/SIGTERM."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
     from . import control
     from .check import banner_warnings
     from .limits import raise_fd_limit
@@ -194,6 +192,8 @@ async def run_daemon(config: Config, console: Console, *, ready: Callable[[App],
     raise_fd_limit()  # many connections, pipes and watches: not "Too many open files" at 1024
     warnings = asyncio.ensure_future(asyncio.to_thread(banner_warnings, config))  # beside the start
     app = App(config, console=console)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, _on_stop_signal, app, stop, console)
     try:
         async with AsyncExitStack() as stack:
             try:
@@ -214,6 +214,22 @@ async def run_daemon(config: Config, console: Console, *, ready: Callable[[App],
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return 0
+
+
+def _on_stop_signal(app: App, stop: asyncio.Event, console: Console) -> None:
+    """The first SIGINT/SIGTERM: a graceful stop (no new async event starts; requests and
+    events in flight finish within their timeouts and are journaled). The second: at once
+    (running async attempts are cancelled and stay queued, other invocations end as crashed)."""
+    if not stop.is_set():
+        stop.set()
+        if app.dispatcher is not None:
+            app.dispatcher.queue.stop_starting()
+        return
+    console("router: second signal: stopping now, cutting running invocations short")
+    if app.dispatcher is not None:
+        app.dispatcher.queue.abort()
+    if app.runtimes is not None:
+        app.runtimes.abort()
 
 
 def running_daemon_endpoint(config: Config) -> str | None:

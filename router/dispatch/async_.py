@@ -88,6 +88,7 @@ class AsyncQueue:
         self._timer_at = 0.0
         self._stopping = False
         self._left: int | None = None
+        self._cut = 0  # attempts cancelled by abort(): their events stay for the next start
         self.live: set[str] = set()  # ids of events accepted and not yet ended (queued, running, retrying)
 
     # ------------------------------------------------------------------ lifecycle
@@ -112,11 +113,22 @@ class AsyncQueue:
         if self._pump_task is None and self._loop is not None and not self._stopping:
             self._pump_task = self._loop.create_task(self._pump(), name="router-async-queue")
 
+    def stop_starting(self) -> None:
+        """Start no more events (a graceful stop has begun: they stay queued); running ones go on."""
+        self._stopping = True
+        self._wake.set()
+
+    def abort(self) -> None:
+        """Stop at once: running attempts are cancelled (their worker killed); their events stay
+        in the state file, leased, and run again at the next start with no attempt spent."""
+        self.stop_starting()
+        for task in list(self._tasks):
+            self._cut += task.cancel()
+
     async def close(self) -> int:
         """Stop starting events, let running ones finish (bounded by the longest function
         timeout), keep the rest queued. Returns how many events are left for the next start."""
-        self._stopping = True
-        self._wake.set()
+        self.stop_starting()
         if self._pump_task is not None:
             await self._pump_task
         if self._timer is not None:
@@ -129,7 +141,7 @@ class AsyncQueue:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
             unfinished = len(pending)
-        self._left = len(self._index) + unfinished
+        self._left = len(self._index) + unfinished + self._cut
         return self._left
 
     async def reset(self, grace: float = RESET_GRACE) -> None:

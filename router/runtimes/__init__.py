@@ -19,7 +19,6 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from pathlib import Path
 from typing import Any
 
 from ..config import Config
@@ -53,26 +52,39 @@ class Runtimes:
         self.hot_reload = hot_reload
         self._env = dict(env)
         specs: dict[str, RuntimeSpec] = {"python": PythonRuntime(config), "node": NodeRuntime(config)}
-        self._watcher = CodeWatcher(_excluded_dirs(config))
+        # hot reload: the files each function's workers loaded, watched
+        self.watcher = CodeWatcher(self._code_changed) if hot_reload else None
+        on_loaded = self.watcher.add if self.watcher is not None else None
         self._pools = {
             name: FunctionPool(fn, config, specs["node" if fn.is_node else "python"], self._env,
-                               on_log, self._watcher.ensure)  # fmt: skip
+                               on_log, on_loaded)  # fmt: skip
             for name, fn in config.functions.items()
         }
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, stack: AsyncExitStack) -> None:
         """Start housekeeping; closing ``stack`` kills every worker."""
-        self._task = asyncio.get_running_loop().create_task(self._housekeeping())
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._housekeeping())
+        if self.watcher is not None:
+            self.watcher.start(loop)
         stack.push_async_callback(self.aclose)
 
     async def aclose(self) -> None:
+        if self.watcher is not None:
+            await asyncio.to_thread(self.watcher.stop)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
         await asyncio.gather(*(pool.aclose() for pool in self._pools.values()))
+
+    def abort(self) -> None:
+        """Stop at once (a second Ctrl-C): every worker is killed now, running invocations end
+        as crashed, none starts again."""
+        for pool in self._pools.values():
+            pool.abort()
 
     async def reset(self, *, workers: bool = False) -> None:
         """``Router.reset``: warm workers stay warm (their module state is the handler's, as on
@@ -131,24 +143,12 @@ class Runtimes:
             await asyncio.sleep(TICK_S)
             for pool in self._pools.values():
                 pool.reap(time.monotonic(), self.idle_timeout)
-            if self.hot_reload:
-                self.check_code()
 
-    def check_code(self) -> None:
-        """Replace the workers of functions whose source files changed since they started."""
-        live = {pool.fn.code_dir for pool in self._pools.values() if pool.workers}
-        self._watcher.keep_only(live)
-        for root in live:
-            if self._watcher.changed(root):
-                names = [n for n, p in self._pools.items() if p.fn.code_dir == root]
-                log.info("code changed under %s: reloading %s", root, ", ".join(names))
-                for name in names:
-                    self._pools[name].invalidate()
-
-
-def _excluded_dirs(config: Config) -> list[Path]:
-    dirs = [config.state_dir]
-    for trigger in config.triggers:
-        if trigger.s3 is not None:
-            dirs.append((config.root / trigger.s3.dir).resolve())
-    return dirs
+    def _code_changed(self, function: str, path: str) -> None:
+        """A file ``function``'s workers loaded changed: new workers for it (busy ones finish
+        their invocation first); every other function keeps its warm workers."""
+        pool = self._pools.get(function)
+        if pool is None or not pool.workers:
+            return
+        log.info("reloading %s: %s changed", function, path)
+        pool.invalidate()

@@ -18,7 +18,6 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from ..config import Config, FunctionConfig
@@ -49,14 +48,14 @@ class FunctionPool:
 
     def __init__(
         self, fn: FunctionConfig, config: Config, spec: RuntimeSpec, env: Mapping[str, str],
-        on_log: OnLog | None, before_spawn: Callable[[Path], None],
+        on_log: OnLog | None, on_loaded: Callable[[str, list[str]], None] | None = None,
     ) -> None:  # fmt: skip
         self.fn = fn
         self.config = config
         self.spec = spec
         self.env = env
         self.on_log = on_log
-        self.before_spawn = before_spawn
+        self.on_loaded = on_loaded  # (function, files its worker loaded): hot reload
         self.cap_kb = (fn.memory + spec.allowance_mb) * 1024
         self.arn = function_arn(config, fn)
         self.workers: set[Worker] = set()
@@ -149,6 +148,10 @@ class FunctionPool:
             self.idle.remove(worker)
             worker.kill()
 
+    def _loaded(self, paths: list[str]) -> None:
+        if self.on_loaded is not None:
+            self.on_loaded(self.fn.name, paths)
+
     def invalidate(self) -> None:
         """The code changed: idle workers go now, busy ones when they finish."""
         self.generation += 1
@@ -157,6 +160,11 @@ class FunctionPool:
         self.idle.clear()
 
     async def aclose(self) -> None:
+        self.abort()
+        await asyncio.gather(*(w.wait_closed() for w in list(self.workers)))
+
+    def abort(self) -> None:
+        """No more invocations; kill every worker now (those running end as crashed)."""
         self._closing = True
         while self._waiters:
             fut = self._waiters.popleft()
@@ -164,7 +172,6 @@ class FunctionPool:
                 fut.set_exception(InvocationError(f"{self.fn.name!r}: the runtimes are shut down"))
         for worker in list(self.workers):
             worker.kill()
-        await asyncio.gather(*(w.wait_closed() for w in list(self.workers)))
 
     # -------------------------------------------------------------------------- invoking
 
@@ -193,7 +200,7 @@ class FunctionPool:
         worker = Worker(
             name=fn.name, argv=lambda fd: spec.argv(fn, fd, self.arn), env=env, cwd=fn.code_dir,
             cap_kb=self.cap_kb, sink=LogSink(fn.name, self.on_log), on_exit=self._worker_exited,
-            watchdog=self._watchdog,
+            watchdog=self._watchdog, on_loaded=self._loaded if self.on_loaded is not None else None,
         )  # fmt: skip
         worker.generation = self.generation
         self.workers.add(worker)
@@ -201,7 +208,6 @@ class FunctionPool:
 
     async def _cold_start(self, request_id: str) -> tuple[Worker, Outcome | None]:
         self.spec.check()
-        self.before_spawn(self.fn.code_dir)
         worker = self._new_worker()
         started_at = time.time()
         t0 = time.perf_counter()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 HEADER = struct.Struct("!IB")
 INVOKE = ord("I")
 MEMORY = ord("M")  # the worker's peak resident memory (kB), sent just before its reply
+LOADED = ord("L")  # files of user modules the worker loaded since it last said (a JSON list)
 SAMPLE_S = 0.05  # memory/deadline check interval while an invocation runs
 EXIT_POLL_S = 0.01  # where no pidfd: how often to look for the exit once the channel closed
 DRAIN_READS = 64  # at most 4 MB of output read at once when a reply arrives
@@ -128,9 +130,10 @@ class Worker:
     def __init__(
         self, *, name: str, argv: Callable[[int], list[str]], env: Mapping[str, str], cwd: Path,
         cap_kb: int, sink: LogSink, on_exit: Callable[[Worker], None],
-        watchdog: Watchdog | None = None,
+        watchdog: Watchdog | None = None, on_loaded: Callable[[list[str]], None] | None = None,
     ) -> None:  # fmt: skip
         self.name = name
+        self._on_loaded = on_loaded
         self.sink = sink
         self.cap_kb = cap_kb
         self.generation = 0
@@ -244,11 +247,25 @@ class Worker:
             except ValueError:
                 pass
             return
+        if kind == LOADED:
+            self._loaded(payload)
+            return
         fut = self._reply
         if fut is not None and not fut.done():
             fut.set_result(Reply(chr(kind), payload))
         else:
             log.debug("worker %s of %s: unexpected frame %r", self.pid, self.name, chr(kind))
+
+    def _loaded(self, payload: bytes) -> None:
+        if self._on_loaded is None:
+            return
+        try:
+            paths = json.loads(payload)
+        except ValueError:
+            log.debug("worker %s of %s: unreadable list of loaded files", self.pid, self.name)
+            return
+        if isinstance(paths, list):
+            self._on_loaded([p for p in paths if isinstance(p, str)])
 
     def _resolve(self, reply: Reply) -> None:
         fut = self._reply

@@ -115,8 +115,14 @@ class HttpSource:
         log.debug("http source listening on %s with %d route(s)", self.base_url, len(self.table))
 
     async def _stop(self) -> None:
-        if self._server is not None:
-            await self._server.stop()
+        if self._server is not None:  # in-flight requests may run to their function's timeout
+            await self._server.stop(grace=self.drain_grace())
+
+    def drain_grace(self) -> float:
+        """Seconds a graceful stop waits for requests in flight: the longest timeout of a
+        function behind a route, and a cold start's margin."""
+        functions = self.ctx.config.functions
+        return max((functions[r.target.function].timeout for r in self.table.routes), default=0.0) + 5.0
 
     @property
     def base_url(self) -> str:

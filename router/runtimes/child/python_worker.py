@@ -37,7 +37,7 @@ import time
 import traceback
 
 HEADER = struct.Struct("!IB")
-INVOKE, READY, INIT_FAILED, RESULT, RAW_RESULT, FAILED, MEMORY = b"IRNOBFM"
+INVOKE, READY, INIT_FAILED, RESULT, RAW_RESULT, FAILED, MEMORY, LOADED = b"IRNOBFML"
 THIS_FILE = os.path.abspath(__file__)
 HERE = os.path.dirname(THIS_FILE)
 
@@ -53,6 +53,7 @@ def _sibling(name):
 
 lambda_logging = _sibling("python_logging")
 lambda_imports = _sibling("python_imports")
+loaded_files = _sibling("python_reload")
 error_log = lambda_logging.error_log
 class Fault(Exception):
     """An error the runtime reports by type name (Runtime.*), not the user's exception."""
@@ -382,12 +383,23 @@ def initialise(channel, handler_name):
         error = error_from_exception(exc)
     else:
         flush()
+        report_loaded(channel)
         channel.send(READY)
         return handler
     logging.warning(lambda_logging.UNHANDLED_WARNING)  # bootstrap.py:529-533
     flush()
     channel.send(INIT_FAILED, json.dumps([error, error_log(error)]).encode())
     sys.exit(1)
+
+
+LOADED_FILES = None  # set by main: hot reload watches what was loaded
+
+
+def report_loaded(channel):
+    if LOADED_FILES is not None:
+        files = LOADED_FILES.new()
+        if files:
+            channel.send(LOADED, json.dumps(files).encode())
 
 
 def serve(channel, handler):
@@ -411,17 +423,20 @@ def serve(channel, handler):
             error = error_from_exception(exc, request_id)
             kind, body = FAILED, json.dumps([error, error_log(error), False]).encode()
         flush()
+        if len(sys.modules) != LOADED_FILES.count:  # (a len(): the invocation imported nothing)
+            report_loaded(channel)
         channel.reply(kind, body, peak())
 
 
 def main():
-    global FUNCTION_ARN, ENVIRONMENT
+    global FUNCTION_ARN, ENVIRONMENT, LOADED_FILES
     fd, handler_name, task_root, FUNCTION_ARN = sys.argv[1:5]
     imports = json.loads(sys.argv[5]) if len(sys.argv) > 5 else None
     del sys.argv[1:]
     ENVIRONMENT = read_environment()
     channel = Channel(int(fd))
     prepare(task_root, imports)
+    LOADED_FILES = loaded_files.LoadedFiles(task_root, HERE)
     lambda_logging.setup_logging()
     handler = initialise(channel, handler_name)
     serve(channel, handler)

@@ -35,7 +35,7 @@ HEAVY = {
     "boto3": ("router.aws", "router.aws_"),
     "botocore": ("router.aws", "router.aws_"),
     "werkzeug": ("router.aws", "router.aws_"),
-    "watchdog": ("router.sources.s3_watch",),
+    "watchdog": ("router.sources.s3_watch", "router.runtimes.reload"),  # folders; hot reload
     "apscheduler": ("router.sources.schedule",),  # and its driver module schedule_trigger
     "httptools": ("router.sources.http_server",),
     "psutil": ("router.runtimes.worker",),

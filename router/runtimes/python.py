@@ -99,7 +99,8 @@ def import_environment() -> str:
     owners = metadata.packages_distributions()
     sdk = dependency_closure(SDK)
     router_only = dependency_closure("router", all_extras=True) - sdk - {"router"}
-    out: dict[str, object] = {"prefix": sys.prefix, "router_only": {}, "sdk": [], "sdk_dir": None}
+    out: dict[str, object] = {"prefix": sys.prefix, "version": list(sys.version_info[:2]), "router_only": {},
+                              "sdk": [], "sdk_dir": None}  # fmt: skip
     for module, dists in sorted(owners.items()):
         names = {_canonical(d) for d in dists}
         if names & sdk:

@@ -7,6 +7,7 @@ import decimal
 import importlib.util
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -192,3 +193,25 @@ def test_project_interpreter_sees_the_sdk_not_router(runtimes: Factory, tmp_path
     assert out.error is not None and out.error["errorType"] == "ModuleNotFoundError"
     assert out.error["errorMessage"] == "No module named 'yaml'"
     assert harness.invoke("boto").result == "boto3"  # as the Lambda runtime provides it
+
+
+def other_python() -> str | None:
+    """An interpreter (3.9+) of another Python version than router's, without boto3."""
+    found = [shutil.which(f"python3.{minor}") for minor in (9, 10, 12, 13)]
+    found += [str(p) for p in sorted((Path.home() / ".pyenv" / "versions").glob("3.*/bin/python3"))]
+    check = "import sys, importlib.util as u; assert sys.version_info[:2] >= (3, 9); "
+    check += f"assert sys.version_info[:2] != {tuple(sys.version_info[:2])}; assert u.find_spec('boto3') is None"
+    for path in filter(None, found):
+        if subprocess.run([path, "-c", check], capture_output=True, timeout=30).returncode == 0:
+            return path
+    return None
+
+
+def test_sdk_is_not_offered_to_another_python_version(runtimes: Factory) -> None:
+    python = other_python()
+    if python is None:
+        pytest.skip("needs an interpreter of another Python version")
+    harness = runtimes("boto: {handler: py_fidelity/rules.imports_boto3}", settings=f"python: {python}")
+    out = harness.invoke("boto")
+    assert out.error is not None and out.error["errorType"] == "ModuleNotFoundError"
+    assert "install boto3 into the project's environment" in out.error["errorMessage"]

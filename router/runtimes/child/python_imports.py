@@ -61,15 +61,26 @@ class ProvidedSdk:
     """Last on sys.meta_path, where the project's interpreter is not router's: boto3, botocore
     and what they need, from router's installation, as the Lambda runtime provides them
     ("Runtime dependencies in Python": the SDK for Python is included) when the project did
-    not install them itself."""
+    not install them itself. Only to the same Python version as router's (urllib3 2, for one,
+    needs 3.10): another one is told to install the SDK itself."""
 
-    def __init__(self, directory, names):
+    def __init__(self, directory, names, version):
         self.directory = directory
         self.names = frozenset(names)
+        self.version = tuple(version)
 
     def find_spec(self, name, path=None, target=None):
         if path is not None or name not in self.names:
             return None
+        if sys.version_info[:2] != self.version:
+            here = ".".join(map(str, sys.version_info[:2]))
+            theirs = ".".join(map(str, self.version))
+            raise ModuleNotFoundError(
+                f"No module named {name!r}: the Lambda runtime provides boto3 and botocore, but router's copy "
+                f"(Python {theirs}) does not fit settings.python (Python {here}); install boto3 into the "
+                "project's environment",
+                name=name,
+            )
         return importlib.machinery.PathFinder.find_spec(name, [self.directory])
 
 
@@ -83,6 +94,6 @@ def set_import_path(task_root, imports, here):
     if os.path.realpath(sys.prefix) == os.path.realpath(imports["prefix"]):
         sys.meta_path.insert(0, ImportGuard(task_root, imports["router_only"]))
     elif imports.get("sdk_dir"):
-        sys.meta_path.append(ProvidedSdk(imports["sdk_dir"], imports["sdk"]))
+        sys.meta_path.append(ProvidedSdk(imports["sdk_dir"], imports["sdk"], imports["version"]))
 
 

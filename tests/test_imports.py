@@ -38,7 +38,7 @@ HEAVY = {
     "watchdog": ("router.sources.s3_watch", "router.runtimes.reload"),  # folders; hot reload
     "apscheduler": ("router.sources.schedule",),  # and its driver module schedule_trigger
     "httptools": ("router.sources.http_server",),
-    "psutil": ("router.runtimes.worker",),
+    "psutil": ("router.runtimes.memory",),
     "uvloop": ("router.loops",),
     "yaml": ("router._yaml",),
 }

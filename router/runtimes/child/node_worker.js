@@ -36,10 +36,11 @@ const net = require('net');
 const [FD, HANDLER, TASK_ROOT, RUNTIME, FUNCTION_ARN] = process.argv.slice(2);
 const MODERN = parseInt(RUNTIME.replace(/^nodejs/, ''), 10) >= 24; // aws-lambda-ric 4.x
 const INVOKE = 0x49, READY = 0x52, INIT_FAILED = 0x4e, RESULT = 0x4f, FAILED = 0x46;
-const MEMORY = 0x4d;
+const MEMORY = 0x4d, LOADED = 0x4c;
 const ENV = process.env;
 const log = require('./node_console.js').create(MODERN, ENV);
 
+const loaded = require('./node_reload.js');
 const {
   loadHandler, CallbackHandlerDeprecated, JSONStringifyError, UnhandledPromiseRejection,
   CALLBACK_DEPRECATED,
@@ -126,9 +127,16 @@ function finish(inv) {
   }
 }
 
+/** Hot reload: the files of the user's code loaded since the last report (frame L). */
+function reportLoaded() {
+  const files = loaded.fresh();
+  if (files.length) send(LOADED, JSON.stringify(files));
+}
+
 function answer(inv, body) {
   if (inv.replied) return;
   inv.replied = true;
+  reportLoaded();
   reply(RESULT, body);
   finish(inv);
 }
@@ -136,6 +144,7 @@ function answer(inv, body) {
 function answerError(inv, error, text) {
   if (inv.replied) return;
   inv.replied = true;
+  reportLoaded();
   reply(FAILED, JSON.stringify([error, text, false]));
   finish(inv);
 }
@@ -333,11 +342,13 @@ if (!MODERN) {
 async function main() {
   log.patch();
   process.chdir(TASK_ROOT);
+  loaded.install(reportLoaded);
   const fn = await loadHandler(TASK_ROOT, HANDLER);
   // 4.x index.mjs:605-617: three declared parameters is a callback handler, refused
   if (MODERN && fn.length >= 3) throw new CallbackHandlerDeprecated(CALLBACK_DEPRECATED);
   user.handler = fn;
   initialised = true;
+  reportLoaded();
   send(READY);
 }
 

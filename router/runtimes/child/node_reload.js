@@ -1,0 +1,74 @@
+'use strict';
+/**
+ * Which files of the user's code this worker loaded, for router's hot reload (frame `L`).
+ *
+ * CommonJS: the module cache (`require.cache`), checked after init and after each invocation.
+ * ES modules have no such registry: a load hook registered off-thread with `module.register`
+ * (Node.js 20.6+) posts each file it loads through a MessagePort. Files under `node_modules`
+ * and router's own worker scripts are not the user's code and are not reported. Each file is
+ * reported once.
+ */
+
+const Module = require('module');
+const path = require('path');
+const { fileURLToPath } = require('url');
+
+const HERE = __dirname + path.sep;
+const seen = new Set();
+const esm = [];
+let cjsCount = -1;
+let onNews = null;
+
+const HOOK = `let port;
+export function initialize(data) { port = data.port; }
+export async function load(url, context, next) {
+  if (url.startsWith('file:')) port.postMessage(url);
+  return next(url, context);
+}`;
+
+/** Watch ES module loads from now on; ``news()`` is called when some arrived. */
+function install(news) {
+  onNews = news;
+  if (typeof Module.register !== 'function') return; // Node.js < 20.6: CommonJS only
+  const { MessageChannel } = require('worker_threads');
+  const { port1, port2 } = new MessageChannel();
+  port1.on('message', (url) => {
+    esm.push(url);
+    if (esm.length === 1) setImmediate(() => onNews && onNews());
+  });
+  port1.unref();
+  Module.register(`data:text/javascript,${encodeURIComponent(HOOK)}`, {
+    data: { port: port2 }, transferList: [port2],
+  });
+}
+
+function users(file) {
+  return !file.startsWith(HERE) && !/[\\/]node_modules[\\/]/.test(file);
+}
+
+/** The files loaded since the last call (maybe none). */
+function fresh() {
+  const out = [];
+  const add = (file) => {
+    if (!seen.has(file)) {
+      seen.add(file);
+      if (users(file)) out.push(file);
+    }
+  };
+  const cache = Object.keys(require.cache);
+  if (cache.length !== cjsCount) {
+    cjsCount = cache.length;
+    for (const file of cache) add(file);
+  }
+  while (esm.length) {
+    const url = esm.shift();
+    try {
+      add(fileURLToPath(url));
+    } catch (e) {
+      // not a local file
+    }
+  }
+  return out;
+}
+
+module.exports = { install, fresh };

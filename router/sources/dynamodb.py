@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AsyncExitStack
 from functools import partial
 from typing import Any, TypeVar
@@ -42,6 +42,7 @@ class DynamoDBSource:
         self.triggers = [t for t in triggers if t.dynamodb is not None]
         self._mappings: dict[str, Mapping] = {}
         self._executor: ThreadPoolExecutor | None = None
+        self._calls: set[Future[Any]] = set()
 
     async def start(self, stack: AsyncExitStack) -> None:
         self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="router-dynamodb")
@@ -64,6 +65,8 @@ class DynamoDBSource:
         """Stop every mapping (``Router.reset``: the tables are about to be re-created)."""
         await self._stop()
         self._mappings.clear()
+        if self._calls:  # calls of cancelled pollers still in a thread: not against the re-created tables
+            await asyncio.to_thread(wait, list(self._calls), 5.0)
 
     async def reset(self) -> None:
         """After :meth:`pause`: new mappings over the fresh tables' streams, at their starting
@@ -72,8 +75,11 @@ class DynamoDBSource:
 
     async def call(self, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
         """A blocking call (boto3, sqlite, files) on this source's threads."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, partial(fn, *args, **kwargs))
+        assert self._executor is not None
+        future = self._executor.submit(partial(fn, *args, **kwargs))
+        self._calls.add(future)  # a cancelled poller's call runs on: pause() waits for it
+        future.add_done_callback(self._calls.discard)
+        return await asyncio.wrap_future(future)
 
     def describe(self) -> list[str]:
         lines = [m.describe() for m in self._mappings.values()]

@@ -17,12 +17,13 @@ import time
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from .aws import Aws, safe_environment
 from .clock import Clock, ManualClock
-from .config import SOURCE_KINDS, Config
+from .config import SOURCE_KINDS, Config, TriggerConfig
 from .sources.base import SourceContext
 from .store import Store
 from .types import Ids, RandomIds
@@ -80,6 +81,8 @@ class App:
         self.runtimes: Any = None
         self.dispatcher: Any = None
         self.sources: dict[str, Any] = {}
+        self._source_stacks: dict[str, AsyncExitStack] = {}
+        self._stack: AsyncExitStack | None = None
         self.scratch: Path | None = None  # a folder the router owns: reset() empties s3 folders inside it
         self.reset_at = 0.0  # seconds the last reset() took
 
@@ -115,16 +118,42 @@ class App:
         self.started_at = time.perf_counter() - t0
 
     async def _start_sources(self, stack: AsyncExitStack) -> None:
-        assert self.aws is not None and self.store is not None
-        ctx = SourceContext(config=self.config, clock=self.clock, aws=self.aws, store=self.store,
-                            dispatch=self.dispatcher.seam(), ids=self.ids)  # fmt: skip
+        self._stack = stack
         for kind in SOURCE_KINDS:
             triggers = [t for t in self.config.triggers if t.kind == kind and t.enabled]
-            if not triggers:
-                continue
-            source = resolve(SOURCES[kind])(triggers, ctx)
-            await source.start(stack)
-            self.sources[kind] = source
+            if triggers:
+                await self._start_source(kind, triggers)
+
+    async def _start_source(self, kind: str, triggers: list[TriggerConfig]) -> None:
+        """One kind's source, on a stack of its own (closed with the app's, or alone when a
+        live edit restarts it)."""
+        assert self.aws is not None and self.store is not None and self._stack is not None
+        ctx = SourceContext(config=self.config, clock=self.clock, aws=self.aws, store=self.store,
+                            dispatch=self.dispatcher.seam(), ids=self.ids)  # fmt: skip
+        own = AsyncExitStack()
+        self._stack.push_async_callback(own.aclose)
+        source = resolve(SOURCES[kind])(triggers, ctx)
+        try:
+            await source.start(own)
+        except BaseException:
+            await own.aclose()
+            raise
+        self.sources[kind] = source
+        self._source_stacks[kind] = own
+
+    async def restart_source(self, kind: str, triggers: list[TriggerConfig]) -> None:
+        """A live edit changed ``kind``'s triggers: update the running source in place where it
+        can (HTTP: the same server and port), else stop it and start one for ``triggers``."""
+        source = self.sources.get(kind)
+        if source is not None and triggers and hasattr(source, "update"):
+            source.update(triggers)
+            return
+        own = self._source_stacks.pop(kind, None)
+        self.sources.pop(kind, None)
+        if own is not None:
+            await own.aclose()
+        if triggers:
+            await self._start_source(kind, triggers)
 
     async def reset(self, *, workers: bool = False) -> None:
         """Back to the state right after start (``Router.reset``), on the loop. Sources stop
@@ -206,6 +235,10 @@ async def run_daemon(config: Config, console: Console, *, ready: Callable[[App],
             console(f"router ready in {app.started_at * 1000:.0f} ms (Ctrl-C to stop)")
             if ready is not None:
                 ready(app)
+            from .live import ConfigWatcher, apply
+
+            edits = asyncio.ensure_future(ConfigWatcher(config.path, partial(apply, app)).run())  # live edits
+            stack.callback(edits.cancel)
             await stop.wait()
             console("router stopping: finishing in-flight invocations ...")
         left = app.dispatcher.pending() if app.dispatcher is not None else 0

@@ -296,7 +296,36 @@ class AsyncQueue:
                             event=entry.event, attempt=attempt, event_id=entry.id)  # fmt: skip
         entry.backoffs = 0
         self._publish(inv)
+        if entry.function not in self._config.functions:  # removed by a config edit meanwhile
+            self._keep_for_later(entry)
+            return
         await self._settle(entry, inv)
+
+    def update(self, config: Config) -> None:
+        """A new config (a live edit): events of functions it no longer has stay in the state
+        file, queued for a config that has them again (as at start); the rest go on."""
+        self._config = config
+        kept = DueIndex()
+        gone: Counter[str] = Counter()
+        for function in self._index.functions():
+            while self._index.count(function):
+                entry = self._index.pop(function)
+                if function in config.functions:
+                    kept.push(entry)
+                else:
+                    gone[function] += 1
+                    self.live.discard(entry.id)
+        self._index = kept
+        for name, n in gone.items():
+            log.warning("%d queued event(s) for %r, which the config no longer has: kept in the state file "
+                        "until it does", n, name)  # fmt: skip
+        self._wake.set()
+
+    def _keep_for_later(self, entry: Entry) -> None:
+        self.live.discard(entry.id)
+        log.warning("%s: event %s ran while the function was removed from the config: kept in the state file "
+                    "until the config has it again", entry.function, entry.id)  # fmt: skip
+        self._writer.submit(partial(event_queue.requeue, entry=entry), wait=False)
 
     def _back_off(self, entry: Entry, why: str, error: BaseException | None = None) -> None:
         """Throttles and router's own failures (a worker that cannot start, ...) are not

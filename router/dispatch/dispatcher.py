@@ -87,6 +87,14 @@ class Dispatcher:
                 self.queue.run()
         self._prune()
 
+    def update(self, config: Config) -> None:
+        """A new config (a live edit of triggers.yaml): functions, async rules and stream filters
+        from now on (settings stay: they need a restart)."""
+        filters = compile_filters([t for t in config.triggers if t.enabled])  # a bad one raises first
+        self.config = config
+        self._filters = filters
+        self.queue.update(config)
+
     def run_queue(self) -> None:
         """Run the async queue (after ``start(..., run=False)``)."""
         self.queue.run()

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from typing import Any
 
-from ..config import Config
+from ..config import Config, FunctionConfig
 from ..errors import InvocationError
 from .base import Outcome, RuntimeSpec
 from .logs import OnLog
@@ -51,16 +51,39 @@ class Runtimes:
         self.idle_timeout = idle_timeout
         self.hot_reload = hot_reload
         self._env = dict(env)
-        specs: dict[str, RuntimeSpec] = {"python": PythonRuntime(config), "node": NodeRuntime(config)}
+        self._on_log = on_log
+        self._specs: dict[str, RuntimeSpec] = {"python": PythonRuntime(config), "node": NodeRuntime(config)}
         # hot reload: the files each function's workers loaded, watched
         self.watcher = CodeWatcher(self._code_changed) if hot_reload else None
-        on_loaded = self.watcher.add if self.watcher is not None else None
-        self._pools = {
-            name: FunctionPool(fn, config, specs["node" if fn.is_node else "python"], self._env,
-                               on_log, on_loaded)  # fmt: skip
-            for name, fn in config.functions.items()
-        }
+        self._release_callbacks: list[Callable[[], None]] = []
+        self._pools = {name: self._new_pool(fn) for name, fn in config.functions.items()}
+        self._retired: list[FunctionPool] = []  # replaced by a config edit, finishing their invocations
         self._task: asyncio.Task[None] | None = None
+
+    def _new_pool(self, fn: FunctionConfig) -> FunctionPool:
+        on_loaded = self.watcher.add if self.watcher is not None else None
+        pool = FunctionPool(fn, self.config, self._specs["node" if fn.is_node else "python"], self._env,
+                            self._on_log, on_loaded)  # fmt: skip
+        pool.on_release.extend(self._release_callbacks)
+        return pool
+
+    def update(self, config: Config) -> tuple[list[str], list[str], list[str]]:
+        """A new config (a live edit of triggers.yaml): pools for new functions, none for removed
+        ones, fresh pools for changed ones; unchanged functions keep their warm workers. A
+        replaced pool finishes its invocations, then its workers go. (added, removed, changed)."""
+        old, self.config = self.config, config
+        self._specs = {"python": PythonRuntime(config), "node": NodeRuntime(config)}
+        added = [n for n in config.functions if n not in old.functions]
+        removed = [n for n in old.functions if n not in config.functions]
+        changed = [n for n, fn in config.functions.items() if n in old.functions and fn != old.functions[n]]
+        for name in removed + changed:
+            pool = self._pools.pop(name)
+            pool.invalidate()  # idle workers go now, busy ones when they finish
+            self._retired.append(pool)
+        for name in added + changed:
+            self._pools[name] = self._new_pool(config.functions[name])
+        self._retired = [p for p in self._retired if p.workers]
+        return added, removed, changed
 
     async def start(self, stack: AsyncExitStack) -> None:
         """Start housekeeping; closing ``stack`` kills every worker."""
@@ -78,12 +101,12 @@ class Runtimes:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await asyncio.gather(*(pool.aclose() for pool in self._pools.values()))
+        await asyncio.gather(*(pool.aclose() for pool in [*self._pools.values(), *self._retired]))
 
     def abort(self) -> None:
         """Stop at once (a second Ctrl-C): every worker is killed now, running invocations end
         as crashed, none starts again."""
-        for pool in self._pools.values():
+        for pool in [*self._pools.values(), *self._retired]:
             pool.abort()
 
     async def reset(self, *, workers: bool = False) -> None:
@@ -120,6 +143,7 @@ class Runtimes:
 
     def on_release(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` whenever a slot of any function becomes free."""
+        self._release_callbacks.append(callback)
         for pool in self._pools.values():
             pool.on_release.append(callback)
 

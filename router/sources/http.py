@@ -114,6 +114,11 @@ class HttpSource:
         stack.push_async_callback(self._stop)
         log.debug("http source listening on %s with %d route(s)", self.base_url, len(self.table))
 
+    def update(self, triggers: list[TriggerConfig]) -> None:
+        """New routes (a live edit of triggers.yaml), on the same server and port: requests
+        from now on are matched against them."""
+        self.table = http_routes(triggers)
+
     async def _stop(self) -> None:
         if self._server is not None:  # in-flight requests may run to their function's timeout
             await self._server.stop(grace=self.drain_grace())

@@ -239,6 +239,10 @@ async def run_daemon(config: Config, console: Console, *, ready: Callable[[App],
 
             edits = asyncio.ensure_future(ConfigWatcher(config.path, partial(apply, app)).run())  # live edits
             stack.callback(edits.cancel)
+            from .memtrim import return_memory
+
+            trimmer = asyncio.ensure_future(return_memory())  # memory back after bursts of large bodies
+            stack.callback(trimmer.cancel)
             await stop.wait()
             console("router stopping: finishing in-flight invocations ...")
         left = app.dispatcher.pending() if app.dispatcher is not None else 0

@@ -174,6 +174,7 @@ class JournalWriter:
                     closing = self._closed
                 if items:
                     self._write(items)
+                    del items  # (not kept while the thread waits: a batch may hold large bodies)
                 if closing:
                     with self._cond:
                         if not self._items:

@@ -323,6 +323,7 @@ class HttpProtocol(asyncio.Protocol):
             source_ip=self.peer,
             protocol=f"HTTP/{version}",
         )
+        self.body = []  # (the request has it: the chunks go now, not when the next request or a GC cycle comes)
         self.waiting.append((request, self.parser.should_keep_alive()))
         if self.task is None:
             self._next()

@@ -3,11 +3,17 @@ what ``Router.wait`` returns and what ``router history`` shows."""
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any, Literal
 
 Status = Literal["ok", "error", "timeout", "crashed", "throttled"]
+
+# A Python handler's ``bytes`` result is ``bytes`` in ``Invocation.result`` (Lambda returns
+# them as they are); in the journal's JSON (``router history``) it is {"$bytes": BASE64}.
+BYTES_KEY = "$bytes"
 
 
 @dataclass
@@ -31,6 +37,9 @@ class Invocation:
     extra: dict[str, Any] = field(default_factory=dict)
     # the event as JSON, when the runtime already encoded it: to_json splices it in
     _event_json: str | None = field(default=None, init=False, repr=False, compare=False)
+    # the response payload exactly as the function returned it (JSON text, or its bytes):
+    # what the Invoke API and ``router invoke`` send back; not journaled
+    _payload: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -42,7 +51,7 @@ class Invocation:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        del out["_event_json"]
+        del out["_event_json"], out["_payload"]
         out["ok"] = self.ok
         return out
 
@@ -64,9 +73,27 @@ class Invocation:
         """Tell ``to_json`` that ``event_json`` is ``self.event`` encoded."""
         self._event_json = event_json
 
+    def set_payload(self, payload: bytes | None) -> None:
+        """The response payload as the runtime received it (see :attr:`payload`)."""
+        self._payload = payload
+
+    @property
+    def payload(self) -> bytes:
+        """The response payload as Lambda returns it: the result's JSON exactly as the
+        function's runtime wrote it (every digit of a Decimal), a bytes result as it is, or
+        the error object's JSON."""
+        if self._payload is not None and self.status == "ok":
+            return self._payload
+        if self.status == "ok" and isinstance(self.result, bytes):
+            return self.result
+        return json.dumps(self.result if self.status == "ok" else self.error).encode()
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Invocation:
-        data = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        data = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and not k.startswith("_")}
+        result = data.get("result")
+        if isinstance(result, dict) and len(result) == 1 and isinstance(result.get(BYTES_KEY), str):
+            data["result"] = base64.b64decode(result[BYTES_KEY])
         return cls(**data)
 
     def summary(self) -> str:
@@ -74,11 +101,49 @@ class Invocation:
         return f"{self.function} #{self.attempt} [{self.source}:{self.trigger or '-'}] {what}"
 
 
-FIELDS = tuple(f.name for f in fields(Invocation) if f.name != "_event_json")  # the record's
+FIELDS = tuple(f.name for f in fields(Invocation) if not f.name.startswith("_"))  # the record's
+
+
+def bytes_record(data: bytes) -> dict[str, str]:
+    """How the journal's JSON keeps a bytes result (:data:`BYTES_KEY`)."""
+    return {BYTES_KEY: base64.b64encode(data).decode()}
+
+
+_compact = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode  # made once, not per call
+_with_inf = json.JSONEncoder(separators=(",", ":")).encode
+# a JSON string, or Python's non-JSON words for an infinite float (outside strings only)
+_INFINITY = re.compile(r'"(?:[^"\\]|\\.)*"|-?Infinity')
+
+
+def encode_json(value: Any) -> str:
+    """``value`` as compact JSON, as an event travels to a worker or the queue. A number too
+    large for a float (``1e400``, valid JSON) was read as infinity: it is written ``1e400``
+    (``-1e400``), which both runtimes read back as the clients do. ValueError for NaN,
+    TypeError for what JSON cannot hold."""
+    try:
+        return _compact(value)
+    except ValueError:
+        text = _with_inf(value)
+        if "NaN" in _INFINITY.sub("", text):
+            raise ValueError("NaN is not JSON") from None
+        return _INFINITY.sub(lambda m: m[0] if m[0][0] == '"' else m[0].replace("Infinity", "1e400"), text)
+
+
+def json_value(result: Any) -> Any:
+    """``result`` as a JSON reader of Lambda's response payload sees it (API Gateway, an
+    event source mapping, a destination): bytes are read as JSON, else as UTF-8 text."""
+    if not isinstance(result, bytes):
+        return result
+    try:
+        return json.loads(result)
+    except ValueError:
+        return result.decode("utf-8", "replace")
 
 
 def _encode_other(value: Any) -> Any:
     """What ``asdict`` then ``default=str`` would make of a value JSON cannot encode."""
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
+    if isinstance(value, bytes):
+        return bytes_record(value)
     return str(value)

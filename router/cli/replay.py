@@ -9,7 +9,6 @@ otherwise a fresh embedded AWS (its tables, buckets and seed data) is started fo
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import AsyncExitStack, closing
 from pathlib import Path
@@ -20,6 +19,7 @@ from .. import loops
 from ..config import Config
 from ..invocation import Invocation
 from .common import config_option, fail, load, setup_logging, user_errors
+from .invoke import print_payload
 
 
 @click.command("replay")
@@ -44,7 +44,7 @@ def command(invocation_id: str, config_path: Path | None, verbose: bool) -> None
     inv = loops.run(replay(config, invocation_id))
     if inv.logs:
         click.echo(inv.logs.rstrip("\n"), err=True)
-    click.echo(json.dumps(inv.result if inv.ok else inv.error, indent=2, default=str))
+    print_payload(inv)
     sys.exit(0 if inv.ok else 1)
 
 

@@ -19,17 +19,17 @@ the queue durable. Events start only while the function has a free worker.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
+from .. import lineage
 from ..clock import Clock
 from ..config import Config, Destination
 from ..errors import InvocationError, ThrottledError
-from ..invocation import Invocation
+from ..invocation import Invocation, encode_json, json_value
 from ..types import Ids
 from . import event_queue, journal
 from .base import ReservationLike, RuntimesLike, to_invocation
@@ -78,6 +78,7 @@ class AsyncQueue:
         self._clock = clock
         self._publish = publish
         self._ids = ids
+        self._lineage = lineage.of(config)
         runtimes.on_release(self._released)
         self._index = DueIndex()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -182,7 +183,7 @@ class AsyncQueue:
             known = ", ".join(sorted(self._config.functions)) or "none"
             raise InvocationError(f"no function named {function!r} (functions: {known})")
         try:
-            event_json = json.dumps(event, separators=(",", ":"), allow_nan=False)
+            event_json = encode_json(event)  # (1e400 is a valid event: written back as 1e400)
         except (TypeError, ValueError) as exc:
             raise InvocationError(f"the event for {function} is not JSON-serializable: {exc}") from None
         if len(event_json) > ASYNC_PAYLOAD_LIMIT:  # (characters: at most the UTF-8 bytes, checked only then)
@@ -198,15 +199,31 @@ class AsyncQueue:
         self._accept(entry)
         return entry.id
 
-    def enqueue_threadsafe(self, function: str, event: Any, trigger: str | None, source: str) -> str:
+    def enqueue_threadsafe(self, function: str, event: Any, trigger: str | None, source: str,
+                           cause: lineage.Cause | None = None) -> str:  # fmt: skip
         entry = self.new_entry(function, event, trigger, source)
+        entry.cause = cause
         self._writer.submit(partial(event_queue.insert, entry=entry)).result()
         if self._loop is not None:
+            looping = lineage.loop_count(cause, function) > lineage.RECURSION_LIMIT
             try:
-                self._loop.call_soon_threadsafe(self._accept, entry)
+                self._loop.call_soon_threadsafe(self._stop_loop if looping else self._accept, entry)
             except RuntimeError:  # the loop has closed: the row is durable, the next start runs it
                 pass
         return entry.id
+
+    def _stop_loop(self, entry: Entry) -> None:
+        """Lambda's recursive loop detection (:mod:`router.lineage`): the event is not run; it
+        ends at once, to the on-failure destination (or the dead letters)."""
+        count = lineage.loop_count(entry.cause, entry.function)
+        if self._lineage.first_loop_warning(entry.function):
+            t = next((t for t in self._config.triggers if t.name == entry.trigger), None)
+            log.warning(lineage.loop_message(entry.function, entry.event, count, t.s3.prefix if t and t.s3 else ""))
+        message = f"Lambda has detected {entry.function} being invoked in a recursive loop ({count} times in one chain)"
+        error = {"errorType": "RecursiveInvocationException", "errorMessage": message}
+        entry.last_error = error
+        self.live.add(entry.id)
+        self._spawn(self._finish(entry, "RetriesExhausted", (False, error)))
 
     def _accept(self, entry: Entry) -> None:
         self._index.push(entry)
@@ -283,6 +300,7 @@ class AsyncQueue:
         started = self._clock.time()
         lease = partial(event_queue.mark_running, event_id=entry.id, lease_until=started + fn.timeout + LEASE_GRACE)
         self._writer.submit(lease, wait=False)
+        self._lineage.begin(entry.function, entry.id, entry.cause)
         try:
             outcome = await self._runtimes.invoke(entry.function, entry.event, request_id=entry.id, wait=False,
                                                   reservation=reservation, event_json=entry.event_json)  # fmt: skip
@@ -292,8 +310,12 @@ class AsyncQueue:
         except Exception as exc:  # router could not invoke: not the function's error, no attempt used
             self._back_off(entry, f"router could not invoke it: {type(exc).__name__}: {exc}", error=exc)
             return
+        finally:
+            self._lineage.end(entry.function, entry.id)
         inv = to_invocation(outcome, function=entry.function, trigger=entry.trigger, source=entry.source,
                             event=entry.event, attempt=attempt, event_id=entry.id)  # fmt: skip
+        if entry.cause is not None:
+            inv.extra["cause"] = lineage.journal_cause(entry.cause)
         entry.backoffs = 0
         self._publish(inv)
         if entry.function not in self._config.functions:  # removed by a config edit meanwhile
@@ -347,7 +369,7 @@ class AsyncQueue:
     async def _settle(self, entry: Entry, inv: Invocation) -> None:
         entry.attempts = inv.attempt
         if inv.ok:
-            await self._finish(entry, "Success", (True, inv.result))
+            await self._finish(entry, "Success", (True, json_value(inv.result)))  # (bytes: as JSON readers see them)
             return
         entry.last_error = inv.error
         rules = self._config.functions[entry.function].async_

@@ -55,6 +55,7 @@ class RuntimesLike(Protocol):
         queue_limit: int | None = None,
         reservation: Any = None,
         event_json: str | None = None,
+        identity: dict[str, Any] | None = None,
     ) -> OutcomeLike: ...
 
     def free_slots(self, function: str) -> int: ...
@@ -91,5 +92,6 @@ def to_invocation(
         event_id=event_id,
     )  # fmt: skip
     inv.set_event_json(getattr(outcome, "event_json", None))  # (fakes have none)
+    inv.set_payload(getattr(outcome, "payload", None))
     return inv
 

@@ -21,7 +21,7 @@ from operator import attrgetter
 from typing import Any
 
 from ..errors import InvocationError
-from ..invocation import FIELDS, Invocation, _encode_other
+from ..invocation import FIELDS, Invocation, _encode_other, bytes_record
 from .journal_child import CUT, Journal, Records, prune_to_size
 
 log = logging.getLogger(__name__)
@@ -76,6 +76,7 @@ def encode_rows(invs: list[Invocation]) -> bytes:
 _FIELDS = tuple(f for f in FIELDS if f != "event")
 _values = attrgetter(*_FIELDS)
 _LOGS_AT = _FIELDS.index("logs")
+_RESULT_AT = _FIELDS.index("result")
 # what the journal process is told first (its ``I`` frame)
 WIRE_INIT = marshal.dumps((FIELDS, COLUMNS, INSERT, ROW, (EVENT_KEEP, RESULT_KEEP)))
 _records = Records()
@@ -85,6 +86,8 @@ _records.init(FIELDS, (EVENT_KEEP, RESULT_KEEP))
 def _row(inv: Invocation) -> tuple[Any, ...]:
     event_json = inv._event_json
     values, cut = _values(inv), None
+    if type(inv.result) is bytes:  # a Python handler's bytes result: {"$bytes": BASE64}
+        values = values[:_RESULT_AT] + (bytes_record(inv.result),) + values[_RESULT_AT + 1 :]
     if len(inv.logs) > LOG_KEEP:  # cut here: a long log never crosses to the journal process
         logs, size = log_tail(inv.logs)
         if size > LOG_KEEP:

@@ -115,7 +115,9 @@ def _invoke(
         return 202, {"x-amzn-RequestId": event_id, "Content-Length": "0"}, b""
     context = _client_context(headers.get("x-amz-client-context"))
     timeout = dispatcher.config.functions[name].timeout + 60
-    coro = dispatcher.invoke(name, event, source="lambda-api", client_context=context, wait=False)
+    event_json = body.decode() if body.strip() else "{}"  # the payload's JSON text goes to the worker unchanged
+    coro = dispatcher.invoke(name, event, source="lambda-api", client_context=context, wait=False,
+                             event_json=event_json)  # fmt: skip
     try:
         inv = asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
     except ThrottledError:
@@ -128,8 +130,7 @@ def _invoke(
         out["X-Amz-Function-Error"] = "Unhandled"
     if log_type == "Tail":
         out["X-Amz-Log-Result"] = base64.b64encode(inv.logs.encode()[-LOG_TAIL_BYTES:]).decode()
-    payload = inv.result if inv.ok else inv.error
-    return 200, out, json.dumps(payload).encode()
+    return 200, out, inv.payload  # as the function returned it: every digit, bytes as they are
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
@@ -160,10 +161,14 @@ def _payload(body: bytes) -> Any:
     if not body.strip():
         return {}  # no Payload: the function gets an empty object
     try:
-        return json.loads(body)
+        return json.loads(body, parse_constant=_not_json)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ApiError(400, "InvalidRequestContentException",
                        f"Could not parse request body into json: {exc}") from None  # fmt: skip
+
+
+def _not_json(word: str) -> Any:
+    raise ValueError(f"{word} is not JSON")  # Python's json reads NaN and Infinity; JSON has no such words
 
 
 def _client_context(header: str | None) -> dict[str, Any] | None:

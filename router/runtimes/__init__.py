@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 import uuid
@@ -23,6 +22,7 @@ from typing import Any
 
 from ..config import Config, FunctionConfig
 from ..errors import InvocationError
+from ..invocation import encode_json
 from .base import Outcome, RuntimeSpec
 from .logs import OnLog
 from .node import NodeRuntime
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 IDLE_TIMEOUT_S = 300.0  # an idle worker older than this is reaped (Lambda keeps them minutes)
 TICK_S = 0.5  # housekeeping: reaping and the hot-reload check, at most this often
 
-_encode = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode  # made once, not per call
+_encode = encode_json  # any valid JSON is a valid event: 1e400 too (written back as 1e400)
 
 
 class Runtimes:
@@ -120,18 +120,22 @@ class Runtimes:
         self, function: str, event: Any, *, request_id: str | None = None, wait: bool = True,
         client_context: dict[str, Any] | None = None, queue_limit: int | None = None,
         reservation: Reservation | None = None, event_json: str | None = None,
+        identity: dict[str, Any] | None = None,
     ) -> Outcome:  # fmt: skip
         """Run one invocation of ``function`` in a warm (or new) worker. ``event_json``: the
-        event already encoded (the async queue keeps it), so it is not encoded again."""
+        event already encoded (the async queue keeps it, or the caller's own JSON text), sent
+        as it is. ``client_context`` and ``identity`` (``{"cognitoIdentityId": …,
+        "cognitoIdentityPoolId": …}``) reach the handler's context as in Lambda."""
         pool = self._pool(function)
         try:
             if event_json is None:
                 event_json = _encode(event)
             context_json = "null" if client_context is None else _encode(client_context)
+            identity_json = None if identity is None else _encode(identity)
         except (TypeError, ValueError) as exc:
             raise InvocationError(f"the event for {function!r} is not JSON-serializable: {exc}") from None
         return await pool.invoke(request_id or str(uuid.uuid4()), event_json, context_json, wait,
-                                 queue_limit, reservation)  # fmt: skip
+                                 queue_limit, reservation, identity_json)  # fmt: skip
 
     def free_slots(self, function: str) -> int:
         """How many more invocations of ``function`` could start now."""

@@ -8,6 +8,7 @@ the fields; the console shows them as spaces). Init Duration only on a cold star
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -120,3 +121,63 @@ def timeout_line(request_id: str, timeout: float) -> str:
 def exit_lines(request_id: str, message: str, error_type: str) -> list[str]:
     """What Lambda logs when the runtime dies: ``RequestId: ID Error: ...`` and the type."""
     return [f"RequestId: {request_id} Error: {message}", error_type]
+
+
+# With the JSON log format Lambda writes its own lines as platform records, e.g. (CloudWatch):
+# {"time":"…","type":"platform.start","record":{"requestId":"…","functionArn":"…","version":"$LATEST"}}
+# {"time":"…","type":"platform.report","record":{"requestId":"…","metrics":{"durationMs":1233.96,
+#  "billedDurationMs":1234,"memorySizeMB":256,"maxMemoryUsedMB":123,"initDurationMs":463.512},"status":"success"}}
+# and no END line; the records' schema is the Telemetry API's ("Lambda Telemetry API Event schema
+# reference": platform.start, platform.report, platform.initReport; Status success|failure|error|timeout).
+# They are INFO-level system logs: SystemLogLevel WARN drops them ("Log-level filtering").
+_SYSTEM_LEVELS = {"DEBUG": 0, "INFO": 1, "WARN": 2}
+_STATUS = {"ok": "success", "timeout": "timeout"}  # any other failure: "error" (with errorType)
+
+
+class PlatformLines:
+    """Lambda's own lines of a function's log, in its log format: text (START, END, REPORT,
+    INIT_REPORT) or, with ``format: JSON``, platform records filtered by ``system_level``."""
+
+    __slots__ = ("json", "quiet", "arn")
+
+    def __init__(self, log_format: str, system_level: str | None, arn: str) -> None:
+        self.json = log_format == "JSON"
+        self.quiet = self.json and _SYSTEM_LEVELS[system_level or "INFO"] > _SYSTEM_LEVELS["INFO"]
+        self.arn = arn
+
+    def start(self, request_id: str) -> list[str]:
+        if not self.json:
+            return [start_line(request_id)]
+        return self._record("platform.start", {"requestId": request_id, "functionArn": self.arn, "version": "$LATEST"})
+
+    def end(self, request_id: str) -> list[str]:
+        return [] if self.json else [end_line(request_id)]
+
+    def report(self, request_id: str, duration_ms: float, billed: int, memory_mb: int, max_used_mb: int,
+               init_ms: float | None, status: str = "ok", error_type: str | None = None) -> list[str]:  # fmt: skip
+        if not self.json:
+            return [report_line(request_id, duration_ms, billed, memory_mb, max_used_mb, init_ms)]
+        metrics: dict[str, float] = {"durationMs": round(duration_ms, 3), "billedDurationMs": billed,
+                                     "memorySizeMB": memory_mb, "maxMemoryUsedMB": max_used_mb}  # fmt: skip
+        if init_ms is not None:
+            metrics["initDurationMs"] = round(init_ms, 3)
+        record: dict[str, object] = {"requestId": request_id, "metrics": metrics,
+                                     "status": _STATUS.get(status, "error")}  # fmt: skip
+        if status != "ok" and error_type:
+            record["errorType"] = error_type
+        return self._record("platform.report", record)
+
+    def init_report(self, init_ms: float, status: str, error_type: str | None) -> list[str]:
+        if not self.json:
+            return [init_report_line(init_ms, status, error_type)]
+        record: dict[str, object] = {"initializationType": "on-demand", "phase": "init", "status": status,
+                                     "metrics": {"durationMs": round(init_ms, 3)}}  # fmt: skip
+        if error_type:
+            record["errorType"] = error_type
+        return self._record("platform.initReport", record)
+
+    def _record(self, kind: str, record: dict[str, object]) -> list[str]:
+        if self.quiet:
+            return []
+        now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        return [json.dumps({"time": now, "type": kind, "record": record}, separators=(",", ":"))]

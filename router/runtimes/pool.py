@@ -58,6 +58,7 @@ class FunctionPool:
         self.on_loaded = on_loaded  # (function, files its worker loaded): hot reload
         self.cap_kb = (fn.memory + spec.allowance_mb) * 1024
         self.arn = function_arn(config, fn)
+        self.platform = logs.PlatformLines(fn.logging.format, fn.logging.system_level, self.arn)
         self.workers: set[Worker] = set()
         self.idle: list[Worker] = []
         self.busy = 0
@@ -176,7 +177,8 @@ class FunctionPool:
     # -------------------------------------------------------------------------- invoking
 
     async def invoke(self, request_id: str, event_json: str, client_context_json: str, wait: bool,
-                     queue_limit: int | None = None, reservation: Reservation | None = None) -> Outcome:  # fmt: skip
+                     queue_limit: int | None = None, reservation: Reservation | None = None,
+                     identity_json: str | None = None) -> Outcome:  # fmt: skip
         if reservation is not None and reservation.take():
             worker = self._take_idle()
         else:
@@ -190,7 +192,7 @@ class FunctionPool:
                     return failure
                 init_ms, init_lines = worker.init_ms, worker.sink.take()
             return await self._run(worker, request_id, event_json, client_context_json,
-                                   init_ms, init_lines)  # fmt: skip
+                                   init_ms, init_lines, identity_json)  # fmt: skip
         finally:
             self._release(worker)
 
@@ -226,11 +228,12 @@ class FunctionPool:
                       started_at: float) -> Outcome:  # fmt: skip
         sink, fn, init_ms = worker.sink, self.fn, worker.init_ms
         status, error, error_type = self._failure(worker, request_id, reply, init=True)
-        sink.emit(logs.init_report_line(init_ms, "timeout" if status == "timeout" else "error",
-                                        error_type))  # fmt: skip
+        platform = self.platform
         peak_mb = -(-worker.peak_kb() // 1024)
-        for line in (logs.start_line(request_id), logs.end_line(request_id),
-                     logs.report_line(request_id, 0.0, 0, fn.memory, peak_mb, init_ms)):  # fmt: skip
+        init_status = "timeout" if status == "timeout" else "error"
+        report = platform.report(request_id, 0.0, 0, fn.memory, peak_mb, init_ms, status, error_type)
+        for line in (*platform.init_report(init_ms, init_status, error_type), *platform.start(request_id),
+                     *platform.end(request_id), *report):  # fmt: skip
             sink.emit(line)
         return Outcome(request_id, status, None, error, "\n".join(sink.take()) + "\n",
                        started_at, 0.0, 0, init_ms, peak_mb)  # fmt: skip
@@ -241,7 +244,8 @@ class FunctionPool:
         sink = worker.sink
         if reply.kind in ("F", "N"):
             error, text, *fatal = json.loads(reply.payload)
-            sink.emit_text(logs.truncate_error(text))
+            if text:  # "" when AWS_LAMBDA_LOG_LEVEL filters the client's ERROR line out
+                sink.emit_text(logs.truncate_error(text))
             if fatal and fatal[0]:
                 worker.kill()
             return "error", error, str(error.get("errorType", ""))
@@ -256,15 +260,18 @@ class FunctionPool:
 
     async def _run(
         self, worker: Worker, request_id: str, event_json: str, client_context_json: str,
-        init_ms: float | None, init_lines: list[str],
+        init_ms: float | None, init_lines: list[str], identity_json: str | None = None,
     ) -> Outcome:  # fmt: skip
         fn, sink, loop = self.fn, worker.sink, worker.loop
         started_at = time.time()
         deadline_ms = int((started_at + fn.timeout) * 1000)
-        payload = f'[{json.dumps(request_id)},{deadline_ms},{client_context_json},{event_json}]'
+        # the frame's 6th element is the Cognito identity (its 5th, the trace id, null: the worker makes one)
+        tail = "" if identity_json is None else f",null,{identity_json}"
+        payload = f'[{json.dumps(request_id)},{deadline_ms},{client_context_json},{event_json}{tail}]'
         idle_lines = sink.take()
         sink.lines = init_lines
-        sink.emit(logs.start_line(request_id))
+        for line in self.platform.start(request_id):
+            sink.emit(line)
         sink.lines += idle_lines
         t0 = time.perf_counter()  # (not loop.time(): uvloop's counts whole milliseconds)
         reply = await worker.call(invoke_frame(payload.encode()), loop.time() + fn.timeout)
@@ -274,10 +281,10 @@ class FunctionPool:
         error: dict[str, Any] | None = None
         if reply.kind in ("O", "B") and len(reply.payload) > RESPONSE_LIMIT:
             status, error = "error", response_too_large(len(reply.payload))
-        elif reply.kind == "O":
+        elif reply.kind == "O":  # the JSON text is kept as is too (Outcome.payload: every digit)
             result = json.loads(reply.payload)
-        elif reply.kind == "B":
-            result = _raw_result(reply.payload)
+        elif reply.kind == "B":  # a Python handler's bytes: Lambda returns them as they are
+            result = bytes(reply.payload)
         else:
             status, error, _ = self._failure(worker, request_id, reply)
         peak_kb = worker.peak_kb()
@@ -287,11 +294,15 @@ class FunctionPool:
             status, error, _ = self._failure(worker, request_id, Reply("oom"))
         peak_mb = -(-peak_kb // 1024)
         billed = logs.billed_ms(duration_ms)
-        sink.emit(logs.end_line(request_id))
-        sink.emit(logs.report_line(request_id, duration_ms, billed, fn.memory, peak_mb, init_ms))
+        error_type = str(error.get("errorType", "")) if error is not None else None
+        for line in (*self.platform.end(request_id),
+                     *self.platform.report(request_id, duration_ms, billed, fn.memory, peak_mb, init_ms,
+                                           status, error_type)):  # fmt: skip
+            sink.emit(line)
         text = "\n".join(sink.take()) + "\n"
+        response = bytes(reply.payload) if status == "ok" else None
         return Outcome(request_id, status, result, error, text, started_at, duration_ms, billed,
-                       init_ms, peak_mb, event_json)  # fmt: skip
+                       init_ms, peak_mb, event_json, response)  # fmt: skip
 
 
 class Reservation:
@@ -320,11 +331,3 @@ def response_too_large(size: int) -> dict[str, Any]:
     exceeded maximum allowed payload size (6291556 bytes)." ``Function.ResponseSizeTooLarge``."""
     return {"errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
                             f"({RESPONSE_LIMIT} bytes).", "errorType": "Function.ResponseSizeTooLarge"}  # fmt: skip
-
-
-def _raw_result(data: bytes) -> Any:
-    """A Python handler returned bytes: Lambda sends them as they are; read JSON if it is."""
-    try:
-        return json.loads(data)
-    except ValueError:
-        return data.decode("utf-8", "replace")

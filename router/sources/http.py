@@ -47,7 +47,7 @@ from ..events.http import (
     media_type_matches,
 )
 from ..events.routes import Match, Route, RouteSpec, RouteTable, api_id
-from ..invocation import Invocation
+from ..invocation import Invocation, json_value
 from .base import SourceContext
 from .http_server import Early, HttpServer
 
@@ -204,12 +204,13 @@ class HttpSource:
         if inv.status == "throttled":
             return self._gateway_error(route, f"function {route.target.function!r} is throttled")
         error = None if inv.ok else (inv.error or {"errorType": inv.status})
+        value = json_value(inv.result)  # API Gateway reads the response payload as JSON (bytes too)
         if route.payload == "1.0":
-            result = _rest_binary(inv.result, request, route) if error is None else None
+            result = _rest_binary(value, request, route) if error is None else None
             resp = apigw.map_response(result, error)
             ids = [("x-amzn-RequestId", request_id)]
         else:
-            resp = http_api.map_response(inv.result if error is None else None, error)
+            resp = http_api.map_response(value if error is None else None, error)
             ids = [("Apigw-Requestid", request_id)]
             if route.target.cors is not None:
                 resp = _with_cors(resp, route.target.cors, request.header("origin"))

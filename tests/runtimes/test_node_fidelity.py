@@ -286,7 +286,7 @@ error_only: {handler: node_fidelity/rules.delError, runtime: RUNTIME,
 
 
 def records(outcome_logs: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in outcome_logs.split("\n") if line.startswith("{")]
+    return [json.loads(line) for line in outcome_logs.split("\n") if line.startswith('{"timestamp')]
 
 
 @pytest.mark.parametrize("runtime", ["nodejs22.x", "nodejs24.x"])

@@ -119,13 +119,13 @@ def test_root_logging_handler(py: Harness) -> None:
 
 def test_json_logs_and_level(py: Harness) -> None:
     out = py.invoke("json_logs", request_id="rid-j")
-    records = [json.loads(line) for line in log_lines(out) if line.startswith("{")]
+    records = [json.loads(line) for line in log_lines(out) if line.startswith('{"timestamp')]
     # lambda_runtime_log_utils.py:113-146; below WARN nothing (bootstrap.py:474-475)
     assert records == [{"timestamp": records[0]["timestamp"], "level": "WARNING", "message": "warn line",
                         "logger": "root", "requestId": "rid-j", "order": 42}]  # fmt: skip
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", str(records[0]["timestamp"]))
     error = py.invoke("json_error", request_id="rid-k")  # bootstrap.py:103-116
-    (record,) = [json.loads(line) for line in log_lines(error) if line.startswith("{")]
+    (record,) = [json.loads(line) for line in log_lines(error) if line.startswith('{"timestamp')]
     assert record["level"] == "ERROR" and record["errorType"] == "KeyError"
     assert record["requestId"] == "rid-k" and record["stackTrace"]
 

@@ -8,7 +8,7 @@
  * own (router captures them as log lines).
  *
  * A frame is a 4-byte big-endian payload length, a type byte, then the payload. Router sends
- * `I` (invoke: the JSON array [requestId, deadlineMs, clientContext, event, traceId?]); the
+ * `I` (invoke: the JSON array [requestId, deadlineMs, clientContext, event, traceId?, identity?]); the
  * worker answers `R` (initialised), `N` (init failed: [error, log]; it then exits), `O` (the
  * result as JSON) or `F` (a function error: [error, log, fatal]; after a fatal one it exits).
  * The `O` and non-fatal `F` replies come right after an `M` frame in the same write: the
@@ -178,7 +178,7 @@ function newTraceId() {
 
 /** The context's data: 3.x src/InvokeContext.js:76-108 (environment, then headers);
  * 4.x index.mjs:264-295 (headers, xRayTraceId among them, then environment). */
-function contextData(id, deadline, clientContext, traceId) {
+function contextData(id, deadline, clientContext, traceId, identity) {
   const env = {
     functionVersion: ENV.AWS_LAMBDA_FUNCTION_VERSION,
     functionName: ENV.AWS_LAMBDA_FUNCTION_NAME,
@@ -188,7 +188,8 @@ function contextData(id, deadline, clientContext, traceId) {
   };
   const headers = {
     clientContext: clientContext === null ? undefined : clientContext,
-    identity: undefined,
+    // the Lambda-Runtime-Cognito-Identity header, parsed as it is (3.x src/InvokeContext.js:97-100)
+    identity: identity == null ? undefined : identity,
     invokedFunctionArn: FUNCTION_ARN,
     awsRequestId: id,
     tenantId: undefined, // router has no tenant isolation mode
@@ -287,7 +288,7 @@ async function runModern(inv, event, data) {
 }
 
 function invoke(payload) {
-  const [id, deadline, clientContext, event, trace] = JSON.parse(payload.toString('utf8'));
+  const [id, deadline, clientContext, event, trace, identity] = JSON.parse(payload.toString('utf8'));
   const traceId = trace || newTraceId();
   log.setRequestId(id);
   // 3.x src/InvokeContext.js:113-119, 4.x index.mjs:360-368: the trace header into the env
@@ -295,7 +296,7 @@ function invoke(payload) {
   const inv = { replied: false, onDrain: null };
   current = inv;
   channel.unref(); // from now on only the handler's own work keeps the loop alive
-  const data = contextData(id, deadline, clientContext, traceId);
+  const data = contextData(id, deadline, clientContext, traceId, identity);
   if (MODERN) runModern(inv, event, data);
   else runClassic(inv, event, data);
 }

@@ -7,7 +7,7 @@ FD is one end of a socketpair: router's frames travel there, never on stdout/std
 stay the handler's own (router captures them as the invocation's log lines).
 
 A frame is ``!IB`` (payload length, type) then the payload. Router sends ``I`` (invoke:
-the JSON array ``[request_id, deadline_ms, client_context, event, trace_id?]``). The worker
+the JSON array ``[request_id, deadline_ms, client_context, event, trace_id?, identity?]``). The worker
 answers ``R`` (initialised), ``N`` (init failed: ``[error, log]``, then it exits), ``O`` (a
 JSON result), ``B`` (a result that was bytes, sent raw, as Lambda does) or ``F`` (a function
 error: ``[error, log, fatal]``). ``O``, ``B`` and ``F`` come right after an ``M`` frame (in
@@ -410,11 +410,13 @@ def serve(channel, handler):
             kind, payload = channel.recv()
         except (EOFError, OSError):
             return
-        request_id, deadline_ms, client_context, event, *trace = loads(payload)
+        request_id, deadline_ms, client_context, event, *rest = loads(payload)
         lambda_logging.REQUEST_ID = request_id
-        environ["_X_AMZN_TRACE_ID"] = trace[0] if trace else new_trace_id()  # bootstrap.py:433-438
+        environ["_X_AMZN_TRACE_ID"] = rest[0] if rest and rest[0] else new_trace_id()  # bootstrap.py:433-438
+        # the Cognito identity (Lambda-Runtime-Cognito-Identity): bootstrap.py:228-240, lambda_context.py:36-43
+        identity = rest[1] if len(rest) > 1 else None
         try:
-            context = LambdaContext(request_id, deadline_ms, client_context, None)
+            context = LambdaContext(request_id, deadline_ms, client_context, identity)
             kind, body = marshal(handler(event, context))
         except Fault as fault:
             error = make_error(fault.message, fault.error_type, fault.trace, request_id)

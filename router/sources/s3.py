@@ -41,17 +41,15 @@ DROP_WAIT = 30.0  # seconds drop()/remove() wait for the watcher to handle their
 
 
 def _empty_folder(root: Path, *, keep: str = "") -> None:
-    """Delete everything inside ``root`` (not ``root`` itself, nor ``keep``)."""
-    import shutil
-
-    for entry in os.scandir(root):
-        if keep and entry.path == keep:
-            continue
-        if entry.is_dir(follow_symlinks=False):
-            shutil.rmtree(entry.path, ignore_errors=True)
-        else:
+    """Delete every file below ``root`` (not below ``keep``). Folders stay: they are no S3
+    objects, and a folder kept is still watched, so the next file dropped into it is noticed
+    at once (a new folder must be scanned and its files settled first)."""
+    for folder, dirs, files in os.walk(root):
+        if keep:
+            dirs[:] = [d for d in dirs if os.path.join(folder, d) != keep]
+        for name in files:
             with contextlib.suppress(FileNotFoundError):
-                os.unlink(entry.path)
+                os.unlink(os.path.join(folder, name))
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -64,7 +64,8 @@ def test_s3_folders_are_emptied_and_what_was_reported_forgotten(r: Router) -> No
     assert r.wait("thumbnail", timeout=20).ok
     folder = r.app.source("s3").folder("uploads")
     r.reset()
-    assert list(folder.iterdir()) == [] and rows(r, "s3_objects") == 0
+    assert [p for p in folder.rglob("*") if not p.is_dir()] == [] and rows(r, "s3_objects") == 0
+    assert (folder / "a").is_dir()  # folders stay (no S3 objects; still watched)
     r.drop("uploads", "a/cat.jpg", b"meow")  # the same file again is news after a reset
     inv = r.wait("thumbnail", timeout=20)
     assert inv.ok and inv.event["Records"][0]["s3"]["object"]["key"] == "a/cat.jpg"

@@ -25,7 +25,6 @@ from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
-from .. import lineage
 from ..clock import Clock
 from ..config import Config, Destination
 from ..errors import InvocationError, ThrottledError
@@ -78,7 +77,6 @@ class AsyncQueue:
         self._clock = clock
         self._publish = publish
         self._ids = ids
-        self._lineage = lineage.of(config)
         runtimes.on_release(self._released)
         self._index = DueIndex()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -199,31 +197,15 @@ class AsyncQueue:
         self._accept(entry)
         return entry.id
 
-    def enqueue_threadsafe(self, function: str, event: Any, trigger: str | None, source: str,
-                           cause: lineage.Cause | None = None) -> str:  # fmt: skip
+    def enqueue_threadsafe(self, function: str, event: Any, trigger: str | None, source: str) -> str:
         entry = self.new_entry(function, event, trigger, source)
-        entry.cause = cause
         self._writer.submit(partial(event_queue.insert, entry=entry)).result()
         if self._loop is not None:
-            looping = lineage.loop_count(cause, function) > lineage.RECURSION_LIMIT
             try:
-                self._loop.call_soon_threadsafe(self._stop_loop if looping else self._accept, entry)
+                self._loop.call_soon_threadsafe(self._accept, entry)
             except RuntimeError:  # the loop has closed: the row is durable, the next start runs it
                 pass
         return entry.id
-
-    def _stop_loop(self, entry: Entry) -> None:
-        """Lambda's recursive loop detection (:mod:`router.lineage`): the event is not run; it
-        ends at once, to the on-failure destination (or the dead letters)."""
-        count = lineage.loop_count(entry.cause, entry.function)
-        if self._lineage.first_loop_warning(entry.function):
-            t = next((t for t in self._config.triggers if t.name == entry.trigger), None)
-            log.warning(lineage.loop_message(entry.function, entry.event, count, t.s3.prefix if t and t.s3 else ""))
-        message = f"Lambda has detected {entry.function} being invoked in a recursive loop ({count} times in one chain)"
-        error = {"errorType": "RecursiveInvocationException", "errorMessage": message}
-        entry.last_error = error
-        self.live.add(entry.id)
-        self._spawn(self._finish(entry, "RetriesExhausted", (False, error)))
 
     def _accept(self, entry: Entry) -> None:
         self._index.push(entry)
@@ -300,7 +282,6 @@ class AsyncQueue:
         started = self._clock.time()
         lease = partial(event_queue.mark_running, event_id=entry.id, lease_until=started + fn.timeout + LEASE_GRACE)
         self._writer.submit(lease, wait=False)
-        self._lineage.begin(entry.function, entry.id, entry.cause)
         try:
             outcome = await self._runtimes.invoke(entry.function, entry.event, request_id=entry.id, wait=False,
                                                   reservation=reservation, event_json=entry.event_json)  # fmt: skip
@@ -310,12 +291,8 @@ class AsyncQueue:
         except Exception as exc:  # router could not invoke: not the function's error, no attempt used
             self._back_off(entry, f"router could not invoke it: {type(exc).__name__}: {exc}", error=exc)
             return
-        finally:
-            self._lineage.end(entry.function, entry.id)
         inv = to_invocation(outcome, function=entry.function, trigger=entry.trigger, source=entry.source,
                             event=entry.event, attempt=attempt, event_id=entry.id)  # fmt: skip
-        if entry.cause is not None:
-            inv.extra["cause"] = lineage.journal_cause(entry.cause)
         entry.backoffs = 0
         self._publish(inv)
         if entry.function not in self._config.functions:  # removed by a config edit meanwhile

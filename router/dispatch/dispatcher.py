@@ -18,19 +18,17 @@ from contextlib import AsyncExitStack, closing
 from functools import partial
 from typing import Any, TypeVar
 
-from .. import lineage
 from ..clock import Clock
 from ..config import Config, TriggerConfig
 from ..errors import InvocationError, StartupError
 from ..filters import RecordFilter
 from ..invocation import Invocation
 from ..store import Store
-from ..types import Ids, QueueIO, RandomIds
+from ..types import Ids, RandomIds
 from . import event_queue, journal
 from .async_ import AsyncQueue
 from .base import RuntimesLike, to_invocation
 from .journal_writer import JournalWriter
-from .queue_mapping import QueueConsumer, queue_filter, queue_settings
 from .seam import SourceDispatch
 from .stream_mapping import Checkpoints, StreamMapping, compile_filters
 from .writer import DbWriter
@@ -54,7 +52,6 @@ class Dispatcher:
         self.store = store
         self.clock = clock
         self.ids: Ids = ids or RandomIds()
-        self.lineage = lineage.of(config)  # who caused what (shared with the embedded AWS)
         self.writer = DbWriter(store)
         self.queue = AsyncQueue(config, runtimes, self.writer, clock, publish=self.publish, ids=self.ids)
         self.checkpoints = Checkpoints(self.writer, clock)
@@ -140,10 +137,8 @@ class Dispatcher:
         extra: dict[str, Any] | None = None, attempt: int = 1, queue_limit: int | None = None,
         give_up_after: float | None = None, on_give_up: Callable[[], object] | None = None,
         event_json: str | None = None, identity: dict[str, Any] | None = None,
-        before_publish: Callable[[Invocation], object] | None = None,
     ) -> Invocation:  # fmt: skip
-        """One synchronous invocation, journaled (``before_publish(inv)`` may add to its
-        ``extra`` first: what an event source mapping made of it). Admission is the pool's: ``wait=False``, or
+        """One synchronous invocation, journaled. Admission is the pool's: ``wait=False``, or
         ``queue_limit`` invocations waiting already, raise ThrottledError. ``give_up_after``
         seconds without an answer call ``on_give_up()`` (API Gateway's integration timeout:
         the invocation runs on); the timer is set only when the invocation may wait for a
@@ -158,24 +153,17 @@ class Dispatcher:
             self.runtimes.free_slots(function) > 0 and self.config.functions[function].timeout < give_up_after
         ):
             timer = asyncio.get_running_loop().call_later(give_up_after, on_give_up)
-        cause = (extra or {}).get("cause") or (self.lineage.stream_cause(event) if source == "dynamodb" else None)
-        self.lineage.begin(function, request_id, cause)
         try:
             outcome = await self.runtimes.invoke(function, event, request_id=request_id, wait=wait,
                                                  client_context=client_context, queue_limit=queue_limit,
                                                  event_json=event_json, identity=identity)  # fmt: skip
         finally:
-            self.lineage.end(function, request_id)
             if timer is not None:
                 timer.cancel()
         inv = to_invocation(outcome, function=function, trigger=trigger, source=source, event=event)
-        if cause is not None:
-            inv.extra["cause"] = lineage.journal_cause(cause)
         inv.attempt = attempt
         if extra:
             inv.extra.update(extra)
-        if before_publish is not None:
-            before_publish(inv)
         self.publish(inv)
         return inv
 
@@ -192,17 +180,6 @@ class Dispatcher:
         return StreamMapping(trigger, stream_arn, config=self.config, clock=self.clock, record_filter=record_filter,
                              checkpoints=self.checkpoints, invoke=invoke, submit=submit)  # fmt: skip
 
-    async def open_queue(self, trigger: TriggerConfig, queue_arn: str, io: QueueIO, *, fifo: bool) -> QueueConsumer:
-        """The event source mapping of an ``sqs`` trigger (see :mod:`.queue_mapping`)."""
-
-        async def invoke(event: Any, attempt: int, note: Callable[[Invocation], object]) -> Invocation:
-            return await self.invoke(trigger.function, event, trigger=trigger.name, source=trigger.kind,
-                                     attempt=attempt, before_publish=note)  # fmt: skip
-
-        concurrency = self.config.functions[trigger.function].concurrency
-        return QueueConsumer(queue_settings(trigger, concurrency, fifo=fifo), invoke=invoke, clock=self.clock,
-                             io=io, record_filter=queue_filter(trigger), name=f"sqs {trigger.name}")  # fmt: skip
-
     def event_pending(self, event_id: str) -> bool:
         """True while an accepted async event is queued, running or waiting for a retry."""
         return event_id in self.queue.live
@@ -214,12 +191,10 @@ class Dispatcher:
         return await self.queue.enqueue(function, event, trigger, source)
 
     def enqueue_threadsafe(
-        self, function: str, event: Any, *, trigger: str | None = None, source: str = "invoke",
-        cause: lineage.Cause | None = None,
-    ) -> str:  # fmt: skip
-        """``enqueue`` from a thread that is not the loop's; blocks until committed. ``cause``:
-        the write that caused the event (:mod:`router.lineage`), journaled with its invocation."""
-        return self.queue.enqueue_threadsafe(function, event, trigger, source, cause)
+        self, function: str, event: Any, *, trigger: str | None = None, source: str = "invoke"
+    ) -> str:
+        """``enqueue`` from a thread that is not the loop's; blocks until committed."""
+        return self.queue.enqueue_threadsafe(function, event, trigger, source)
 
     async def replay(self, invocation_id: str) -> Invocation:
         """Run a journaled or dead-lettered invocation's event again, synchronously.

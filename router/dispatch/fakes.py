@@ -254,7 +254,6 @@ class FakeDispatch:
         self.clock = clock or Clock()
         self.store = store
         self.submitted: list[tuple[Any, Any, str]] = []  # (trigger, event, event id)
-        self.causes: list[tuple[Any, Any, dict[str, Any]]] = []  # (trigger, event, cause) of submit_threadsafe
         self.pending: set[str] = set()
         self._submit = submit
         self._invoke = invoke
@@ -279,9 +278,7 @@ class FakeDispatch:
         self.pending.add(event_id)
         return event_id
 
-    def submit_threadsafe(self, trigger: Any, event: Any, *, cause: dict[str, Any] | None = None) -> str:
-        if cause is not None:
-            self.causes.append((trigger, event, cause))
+    def submit_threadsafe(self, trigger: Any, event: Any) -> str:
         if self._submit is not None:
             event_id: str = self._submit(trigger, event)
         else:
@@ -316,19 +313,6 @@ class FakeDispatch:
             self._inflight[function] -= 1
             if timer is not None:
                 timer.cancel()
-
-    async def open_queue(self, trigger: Any, queue_arn: str, io: Any, *, fifo: bool) -> Any:
-        """Dispatch's real queue policy over ``invoke`` (no store needed)."""
-        from .queue_mapping import QueueConsumer, queue_filter, queue_settings
-
-        async def invoke(event: Any, attempt: int, note: Callable[[Any], object]) -> Any:
-            inv = await self.invoke(trigger, event, attempt=attempt)
-            note(inv)
-            return inv
-
-        concurrency = self.config.functions[trigger.function].concurrency
-        return QueueConsumer(queue_settings(trigger, concurrency, fifo=fifo), invoke=invoke, clock=self.clock,
-                             io=io, record_filter=queue_filter(trigger), name=f"sqs {trigger.name}")  # fmt: skip
 
     async def open_stream(self, trigger: Any, source_arn: str) -> Any:
         from .stream_mapping import Checkpoints, StreamMapping, compile_filters

@@ -141,9 +141,13 @@ def json_value(result: Any) -> Any:
 
 
 def _encode_other(value: Any) -> Any:
-    """What ``asdict`` then ``default=str`` would make of a value JSON cannot encode."""
+    """What ``asdict`` then ``default=str`` would make of a value JSON cannot encode; bytes
+    as {"$bytes": BASE64} (:data:`BYTES_KEY`). ``json.dumps(..., default=json_default)``."""
     if is_dataclass(value) and not isinstance(value, type):
         return asdict(value)
     if isinstance(value, bytes):
         return bytes_record(value)
     return str(value)
+
+
+json_default = _encode_other  # the JSON of a record's values (history --json, the journal)

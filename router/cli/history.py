@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from ..invocation import Invocation
+from ..invocation import Invocation, json_default
 from .common import config_option, load, user_errors
 
 STATUSES = ("ok", "error", "timeout", "crashed", "throttled")
@@ -43,7 +43,7 @@ def command(config_path: Path | None, function: str | None, last: int, status: s
         with closing(Store(config.state_dir).connect()) as conn:
             invocations = journal.query(conn, function=function, status=status, last=last)
     if as_json:
-        click.echo(json.dumps([inv.to_dict() for inv in invocations], indent=2, default=str))
+        click.echo(json.dumps([inv.to_dict() for inv in invocations], indent=2, default=json_default))
         return
     if not invocations:
         click.echo(f"no invocations in the journal ({config.state_dir})", err=True)

@@ -158,9 +158,15 @@ def cli(tmp_path: Path, *args: str, stdin: str | None = None) -> Any:
     return CliRunner().invoke(command, [args[0], "-c", str(path), *args[1:]], input=stdin)
 
 
-def test_cli_writes_bytes_as_they_are(tmp_path: Path) -> None:
+def test_cli_writes_bytes_as_they_are_and_history_shows_base64(tmp_path: Path) -> None:
+    from router.cli.history import command as history
+
     result = cli(tmp_path, "raw_bytes")
     assert result.exit_code == 0 and result.stdout_bytes == b"\xff\x00 not JSON"
+    shown = CliRunner().invoke(history, ["-c", str(tmp_path / "triggers.yaml"), "--json"])
+    assert shown.exit_code == 0, shown.output
+    [record] = json.loads(shown.stdout)
+    assert record["result"] == {"$bytes": base64.b64encode(b"\xff\x00 not JSON").decode()}
 
 
 def test_cli_prints_every_digit_and_escapes_a_lone_surrogate(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ SOURCES: dict[str, str] = {
     "schedule": "router.sources.schedule:ScheduleSource",
     "http": "router.sources.http:HttpSource",
     "dynamodb": "router.sources.dynamodb:DynamoDBSource",
+    "sqs": "router.sources.sqs:SqsSource",
 }
 
 Console = Callable[[str], None]

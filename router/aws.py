@@ -94,6 +94,10 @@ class Aws:
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
         from werkzeug.serving import WSGIRequestHandler, make_server
 
+        from . import aws_sqs
+
+        aws_sqs.install()  # the embedded SQS as SQS behaves (FIFO order, sequence numbers)
+
         class QuietHandler(WSGIRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive: boto3 reuses its connections
 
@@ -333,6 +337,7 @@ class Aws:
 
             try:
                 aws_embedded.create(self.config, self.bucket_names())
+                self._create_queues()
                 return
             except StartupError:
                 raise
@@ -356,6 +361,40 @@ class Aws:
                 else:
                     location = {"LocationConstraint": self.settings.region}
                     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration=location)
+        self._create_queues()
+
+    def _create_queues(self) -> None:
+        """The config's queues (dead-letter queues first: a redrive policy names one's ARN). An
+        existing one is emptied in the embedded AWS (left by another router of this process) and
+        left as it is at an external endpoint."""
+        queues = self.config.resources.queues
+        if not queues:
+            return
+        from .config import aws_queue_name
+        from .events.sqs import queue_arn
+
+        sqs = self.client("sqs")
+        existing = {url.rsplit("/", 1)[-1]: url for url in sqs.list_queues().get("QueueUrls", [])}
+        names = {key: aws_queue_name(key, q.fifo) for key, q in queues.items()}
+        dead = {q.redrive.dead_letter for q in queues.values() if q.redrive is not None}
+        for key in sorted(queues, key=lambda k: (k not in dead and names[k] not in dead, k)):
+            q, name = queues[key], names[key]
+            if name in existing:
+                if self.mode == "embedded":
+                    sqs.purge_queue(QueueUrl=existing[name])
+                continue
+            # CreateQueue's attributes (SQS API reference, "CreateQueue"); all values are strings
+            attrs = {"VisibilityTimeout": str(q.visibility_timeout), "MessageRetentionPeriod": str(q.message_retention),
+                     "DelaySeconds": str(q.delay)}  # fmt: skip
+            if q.fifo:
+                attrs["FifoQueue"] = "true"
+                attrs["ContentBasedDeduplication"] = "true" if q.content_based_deduplication else "false"
+            if q.redrive is not None:
+                target = names.get(q.redrive.dead_letter, q.redrive.dead_letter)
+                arn = queue_arn(self.settings.region, self.settings.account, target)
+                attrs["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": arn,
+                                                     "maxReceiveCount": q.redrive.max_receive_count})  # fmt: skip
+            sqs.create_queue(QueueName=name, Attributes=attrs)
 
     def _create_table(self, ddb: Any, name: str, table: Any) -> None:
         keys = list(table.keys.items())
@@ -431,7 +470,7 @@ def _reset_moto() -> None:
     try:
         from moto.backends import get_backend
 
-        for service in ("dynamodb", "dynamodbstreams", "s3"):
+        for service in ("dynamodb", "dynamodbstreams", "s3", "sqs"):
             for account in list(get_backend(service).keys()):
                 for region_backend in get_backend(service)[account].values():
                     region_backend.reset()

@@ -37,12 +37,15 @@ from .schema import (
     HttpSettings,
     HttpTrigger,
     JournalSettings,
+    QueueConfig,
     Resources,
     S3Trigger,
     ScheduleTrigger,
     Settings,
+    SqsTrigger,
     TableConfig,
     TriggerConfig,
+    aws_queue_name,
     bucket_name_problem,
 )
 
@@ -50,7 +53,8 @@ __all__ = [
     "DEFAULT_NODE_RUNTIME", "NODE_EXTENSIONS", "NODE_RUNTIMES", "PYTHON_RUNTIMES", "RUNTIMES", "SOURCE_KINDS",
     "TEMP_PATTERNS", "AsyncConfig", "AwsSettings", "Config", "ConfigError", "CorsConfig", "Destination",
     "DynamoDBTrigger", "FunctionConfig", "HttpSettings", "HttpTrigger", "JournalSettings", "Resources",
-    "Inspection", "S3Trigger", "ScheduleTrigger", "Settings", "TableConfig", "TriggerConfig",
+    "QueueConfig", "SqsTrigger", "aws_queue_name", "declared_queue", "Inspection", "S3Trigger", "ScheduleTrigger",
+    "Settings", "TableConfig", "TriggerConfig",
     "bucket_name_problem", "handler_files", "inspect_config", "inspect_text", "load_config", "parse_config",
     "runtime_inferred",
 ]  # fmt: skip
@@ -197,13 +201,15 @@ def _partial(data: dict[str, Any], extra: dict[str, Any]) -> tuple[Config, list[
     raw_tables = part(part(data, "resources", dict), "tables", dict)
     # an invalid table stands in as a valid one: its triggers get no "no table" error besides
     tables = {name: valid(TableConfig, t) or TableConfig(keys={"pk": "S"}) for name, t in raw_tables.items()}
+    raw_queues = part(part(data, "resources", dict), "queues", dict)
+    queues = {name: valid(QueueConfig, q) or QueueConfig() for name, q in raw_queues.items()}
     raw_settings = part(data, "settings", dict)
     aws = valid(AwsSettings, part(raw_settings, "aws", dict)) or AwsSettings()
     settings = valid(Settings, raw_settings) or Settings(aws=aws)
     config = Config.model_validate({
         "settings": settings,
         "functions": functions,
-        "resources": Resources(tables=tables),
+        "resources": Resources.model_construct(tables=tables, queues=queues),
         "triggers": tuple(t for _, t in triggers),
         **extra,
     })  # fmt: skip
@@ -318,6 +324,12 @@ def _resolve(
             d = getattr(f.async_, dest)
             if d is not None and d.function is not None and d.function not in known:
                 issue(("functions", name, "async", dest, "function"), f"no function named {d.function!r}")
+            if d is not None and d.queue is not None:
+                _check_queue(config, d.queue, ("functions", name, "async", dest, "queue"), issue)
+
+    for qname, q in config.resources.queues.items():
+        if q.redrive is not None:
+            _check_queue(config, q.redrive.dead_letter, ("resources", "queues", qname, "redrive", "dead_letter"), issue)
 
     triggers = []
     names: dict[str, int] = {}
@@ -369,6 +381,33 @@ def _check_trigger(config: Config, t: TriggerConfig, i: int, issue: Any, known: 
             if d.on_failure.function not in known:
                 issue(("triggers", i, "dynamodb", "on_failure", "function"),
                       f"no function named {d.on_failure.function!r}")  # fmt: skip
+        if d.on_failure is not None and d.on_failure.queue is not None:
+            _check_queue(config, d.on_failure.queue, ("triggers", i, "dynamodb", "on_failure", "queue"), issue)
+    if t.sqs is not None:
+        _check_sqs(config, t.sqs, i, issue)
+
+
+def declared_queue(config: Config, name: str) -> tuple[str, QueueConfig] | None:
+    """The ``resources.queues`` entry a trigger or destination names (by its key, or by its
+    AWS name: ``jobs`` and ``jobs.fifo`` both name a FIFO queue ``jobs``): (AWS name, config)."""
+    for key, q in config.resources.queues.items():
+        if name in (key, aws_queue_name(key, q.fifo)):
+            return aws_queue_name(key, q.fifo), q
+    return None
+
+
+def _check_queue(config: Config, name: str, loc: tuple[str | int, ...], issue: Any) -> None:
+    if config.settings.aws.endpoint == "embedded" and declared_queue(config, name) is None:
+        issue(loc, f"no queue {name!r} in resources.queues (the embedded AWS starts empty)")
+
+
+def _check_sqs(config: Config, q: SqsTrigger, i: int, issue: Any) -> None:
+    _check_queue(config, q.queue, ("triggers", i, "sqs", "queue"), issue)
+    found = declared_queue(config, q.queue)
+    fifo = found[1].fifo if found is not None else q.queue.endswith(".fifo")
+    # "For FIFO queues, the maximum [BatchSize] is 10." (CreateEventSourceMapping, BatchSize)
+    if fifo and q.batch_size > 10:
+        issue(("triggers", i, "sqs", "batch_size"), f"a FIFO queue's batch_size is at most 10, got {q.batch_size}")
 
 
 def handler_files(code_dir: Path, handler: str) -> tuple[Path, list[Path]]:

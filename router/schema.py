@@ -138,15 +138,17 @@ class Settings(_Model):
 
 
 class Destination(_Model):
-    """Where an async invocation record goes: a folder (one JSON file each) or a function."""
+    """Where an async invocation record goes: a folder (one JSON file each), a function or an
+    SQS queue (the record as the message body, as AWS's SQS destination sends it)."""
 
     dir: str | None = None
     function: str | None = None
+    queue: str | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Destination:
-        if (self.dir is None) == (self.function is None):
-            raise ValueError("a destination has exactly one of 'dir' or 'function'")
+        if sum(v is not None for v in (self.dir, self.function, self.queue)) != 1:
+            raise ValueError("a destination has exactly one of 'dir', 'function' or 'queue'")
         return self
 
 
@@ -260,9 +262,69 @@ class TableConfig(_Model):
         return None if v is False else v
 
 
+class Redrive(_Model):
+    """A queue's RedrivePolicy: after ``max_receive_count`` receives a message goes to
+    ``dead_letter`` (SQS developer guide, "Using dead-letter queues": maxReceiveCount 1..1000)."""
+
+    dead_letter: str
+    max_receive_count: int = Field(3, ge=1, le=1000)
+
+
+class QueueConfig(_Model):
+    """An SQS queue made at start (SQS API reference, "SetQueueAttributes": the ranges)."""
+
+    fifo: bool = False
+    visibility_timeout: int = Field(30, ge=0, le=43200)  # VisibilityTimeout
+    message_retention: int = Field(345600, ge=60, le=1209600)  # MessageRetentionPeriod
+    delay: int = Field(0, ge=0, le=900)  # DelaySeconds
+    redrive: Redrive | None = None
+    content_based_deduplication: bool = False  # FIFO only
+
+    @model_validator(mode="after")
+    def _fifo_only(self) -> QueueConfig:
+        if self.content_based_deduplication and not self.fifo:
+            raise ValueError("content_based_deduplication is for FIFO queues only (set fifo: true)")
+        return self
+
+
+_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+def aws_queue_name(name: str, fifo: bool) -> str:
+    """The queue's name in AWS: a FIFO queue's name ends in ``.fifo`` (SQS requires it)."""
+    return name if not fifo or name.endswith(".fifo") else f"{name}.fifo"
+
+
+def queue_name_problem(name: str) -> str | None:
+    """Why ``name`` (without ``.fifo``) is not a valid SQS queue name, or None."""
+    if not _QUEUE_NAME.match(name.removesuffix(".fifo")) or len(name) > 80:
+        return "a queue name has 1 to 80 characters: letters, digits, '-' and '_' (and '.fifo' last for FIFO)"
+    return None
+
+
 class Resources(_Model):
     tables: dict[str, TableConfig] = {}
     buckets: list[str] = []
+    queues: dict[str, QueueConfig] = {}
+
+    @field_validator("queues")
+    @classmethod
+    def _queues(cls, v: dict[str, QueueConfig]) -> dict[str, QueueConfig]:
+        for name, q in v.items():
+            if problem := queue_name_problem(name):
+                raise ValueError(f"{name!r}: {problem}")
+            if name.endswith(".fifo") and not q.fifo:
+                raise ValueError(f"{name!r}: a name ending in .fifo is a FIFO queue (set fifo: true)")
+        for name, q in v.items():
+            if q.redrive is not None:
+                dlq = q.redrive.dead_letter
+                if dlq == name:
+                    raise ValueError(f"{name!r}: a queue cannot be its own dead-letter queue")
+                # SQS: "The dead-letter queue of a FIFO queue must also be a FIFO queue" (and standard likewise)
+                if dlq in v and v[dlq].fifo != q.fifo:
+                    raise ValueError(f"{name!r}: its dead-letter queue {dlq!r} must be "
+                                     f"{'a FIFO' if q.fifo else 'a standard'} queue too")  # fmt: skip
+        return v
 
     @field_validator("buckets")
     @classmethod
@@ -443,7 +505,46 @@ class DynamoDBTrigger(_Source):
         return v
 
 
-SOURCE_KINDS = ("s3", "schedule", "http", "dynamodb")
+class SqsTrigger(_Source):
+    """An SQS event source mapping (Lambda developer guide, "Lambda parameters for Amazon SQS
+    event source mappings": BatchSize, MaximumBatchingWindowInSeconds, ScalingConfig)."""
+
+    SHORTHAND: ClassVar[str] = "queue"
+
+    queue: str
+    batch_size: int = Field(10, ge=1, le=10000)
+    batching_window: float = Field(0, ge=0, le=300)
+    report_batch_item_failures: bool = False
+    max_concurrency: int | None = Field(None, ge=2, le=1000)  # ScalingConfig.MaximumConcurrency 2..1000
+    filter: tuple[dict[str, Any], ...] = Field((), max_length=5)
+    enabled: bool = True
+
+    @model_validator(mode="after")
+    def _window(self) -> SqsTrigger:
+        # "When you set BatchSize to a value greater than 10, you must set
+        # MaximumBatchingWindowInSeconds to at least 1 second." (CreateEventSourceMapping)
+        if self.batch_size > 10 and self.batching_window < 1:
+            raise ValueError("a batch_size over 10 needs a batching_window of at least 1 second (as in AWS)")
+        return self
+
+    @field_validator("filter", mode="before")
+    @classmethod
+    def _filter(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
+
+    @field_validator("filter")
+    @classmethod
+    def _patterns(cls, v: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        from .filters import FilterError, check_patterns  # pure, stdlib only
+
+        try:
+            check_patterns(v, "filter")
+        except FilterError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+
+SOURCE_KINDS = ("s3", "schedule", "http", "dynamodb", "sqs")
 
 
 class TriggerConfig(_Model):
@@ -454,6 +555,7 @@ class TriggerConfig(_Model):
     schedule: ScheduleTrigger | None = None
     http: HttpTrigger | None = None
     dynamodb: DynamoDBTrigger | None = None
+    sqs: SqsTrigger | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> TriggerConfig:

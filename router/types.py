@@ -12,6 +12,10 @@ The three verbs:
 - ``open_stream``: a stream's event source mapping (DynamoDB Streams). Dispatch owns batching,
   filters, retries, checkpoints, discards and on-failure destinations; the source reads
   shards and :meth:`StreamConsumer.put` s the records, in order.
+- ``open_queue``: a queue's event source mapping (SQS). Dispatch owns filters, batching, the
+  batching window, concurrency, FIFO group order and which messages are deleted; the source
+  receives (as much as :meth:`QueueMapping.room` allows), :meth:`QueueMapping.put` s the
+  messages and does the deletes and releases dispatch asks of its :class:`QueueIO`.
 
 Ids are injected like the clock (:class:`Ids`), so tests can fix them.
 """
@@ -109,6 +113,70 @@ class StreamMapping(Protocol):
         ...
 
 
+@dataclass
+class QueueMessage:
+    """One received SQS message as the function will see it, with what the policy needs."""
+
+    data: dict[str, Any]  # the Lambda-shaped record (``Records[i]`` of the event)
+    group: str = ""  # a FIFO queue's MessageGroupId: one batch of a group in flight, in order
+    size: int = 0  # bytes of JSON in the event (computed when 0)
+
+    def __post_init__(self) -> None:
+        if not self.size:
+            import json
+
+            self.size = len(json.dumps(self.data, separators=(",", ":"), default=str)) + 1
+
+    @property
+    def message_id(self) -> str:
+        return str(self.data["messageId"])
+
+    @property
+    def receipt_handle(self) -> str:
+        return str(self.data["receiptHandle"])
+
+
+class QueueIO(Protocol):
+    """What dispatch asks of the queue (the source does the I/O)."""
+
+    async def delete(self, messages: list[QueueMessage]) -> None:
+        """DeleteMessage(Batch): done with them (delivered, or filtered out)."""
+        ...
+
+    async def release(self, messages: list[QueueMessage]) -> None:
+        """ChangeMessageVisibility 0: received but never handed to the function (a stop)."""
+        ...
+
+
+class QueueMapping(Protocol):
+    """One trigger's event source mapping over one queue, as dispatch runs it."""
+
+    pollers: int  # how many receive loops the source runs
+
+    def start(self) -> None: ...
+
+    async def room(self) -> int:
+        """Waits until the mapping can take messages; how many one receive may bring (1..10)."""
+        ...
+
+    async def put(self, messages: Iterable[QueueMessage]) -> None:
+        """Hand over the messages of one receive, in the order received."""
+        ...
+
+    async def wait_idle(self) -> None:
+        """Until every message put so far is done (deleted, or left to come back)."""
+        ...
+
+    async def stop(self, grace: float = 5.0) -> None: ...
+
+    @property
+    def pending(self) -> int: ...
+
+    def info(self) -> dict[str, Any]:
+        """Progress: received, filtered, delivered, failed, batches."""
+        ...
+
+
 class Dispatch(Protocol):
     """What every source is handed: see the module docstring."""
 
@@ -132,6 +200,10 @@ class Dispatch(Protocol):
 
     async def open_stream(self, trigger: TriggerConfig, source_arn: str) -> StreamMapping:
         """The event source mapping of ``trigger`` over the stream ``source_arn``."""
+        ...
+
+    async def open_queue(self, trigger: TriggerConfig, queue_arn: str, io: QueueIO, *, fifo: bool) -> QueueMapping:
+        """The event source mapping of ``trigger`` over the queue ``queue_arn``."""
         ...
 
     def event_pending(self, event_id: str) -> bool:

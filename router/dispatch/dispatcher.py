@@ -24,11 +24,12 @@ from ..errors import InvocationError, StartupError
 from ..filters import RecordFilter
 from ..invocation import Invocation
 from ..store import Store
-from ..types import Ids, RandomIds
+from ..types import Ids, QueueIO, RandomIds
 from . import event_queue, journal
 from .async_ import AsyncQueue
 from .base import RuntimesLike, to_invocation
 from .journal_writer import JournalWriter
+from .queue_mapping import QueueConsumer, queue_filter, queue_settings
 from .seam import SourceDispatch
 from .stream_mapping import Checkpoints, StreamMapping, compile_filters
 from .writer import DbWriter
@@ -137,8 +138,10 @@ class Dispatcher:
         extra: dict[str, Any] | None = None, attempt: int = 1, queue_limit: int | None = None,
         give_up_after: float | None = None, on_give_up: Callable[[], object] | None = None,
         event_json: str | None = None, identity: dict[str, Any] | None = None,
+        before_publish: Callable[[Invocation], object] | None = None,
     ) -> Invocation:  # fmt: skip
-        """One synchronous invocation, journaled. Admission is the pool's: ``wait=False``, or
+        """One synchronous invocation, journaled (``before_publish(inv)`` may add to its
+        ``extra`` first: what an event source mapping made of it). Admission is the pool's: ``wait=False``, or
         ``queue_limit`` invocations waiting already, raise ThrottledError. ``give_up_after``
         seconds without an answer call ``on_give_up()`` (API Gateway's integration timeout:
         the invocation runs on); the timer is set only when the invocation may wait for a
@@ -164,6 +167,8 @@ class Dispatcher:
         inv.attempt = attempt
         if extra:
             inv.extra.update(extra)
+        if before_publish is not None:
+            before_publish(inv)
         self.publish(inv)
         return inv
 
@@ -179,6 +184,17 @@ class Dispatcher:
         record_filter = self._filters.get(trigger.name) or compile_filters([trigger])[trigger.name]
         return StreamMapping(trigger, stream_arn, config=self.config, clock=self.clock, record_filter=record_filter,
                              checkpoints=self.checkpoints, invoke=invoke, submit=submit)  # fmt: skip
+
+    async def open_queue(self, trigger: TriggerConfig, queue_arn: str, io: QueueIO, *, fifo: bool) -> QueueConsumer:
+        """The event source mapping of an ``sqs`` trigger (see :mod:`.queue_mapping`)."""
+
+        async def invoke(event: Any, attempt: int, note: Callable[[Invocation], object]) -> Invocation:
+            return await self.invoke(trigger.function, event, trigger=trigger.name, source=trigger.kind,
+                                     attempt=attempt, before_publish=note)  # fmt: skip
+
+        concurrency = self.config.functions[trigger.function].concurrency
+        return QueueConsumer(queue_settings(trigger, concurrency, fifo=fifo), invoke=invoke, clock=self.clock,
+                             io=io, record_filter=queue_filter(trigger), name=f"sqs {trigger.name}")  # fmt: skip
 
     def event_pending(self, event_id: str) -> bool:
         """True while an accepted async event is queued, running or waiting for a retry."""

@@ -314,6 +314,19 @@ class FakeDispatch:
             if timer is not None:
                 timer.cancel()
 
+    async def open_queue(self, trigger: Any, queue_arn: str, io: Any, *, fifo: bool) -> Any:
+        """Dispatch's real queue policy over ``invoke`` (no store needed)."""
+        from .queue_mapping import QueueConsumer, queue_filter, queue_settings
+
+        async def invoke(event: Any, attempt: int, note: Callable[[Any], object]) -> Any:
+            inv = await self.invoke(trigger, event, attempt=attempt)
+            note(inv)
+            return inv
+
+        concurrency = self.config.functions[trigger.function].concurrency
+        return QueueConsumer(queue_settings(trigger, concurrency, fifo=fifo), invoke=invoke, clock=self.clock,
+                             io=io, record_filter=queue_filter(trigger), name=f"sqs {trigger.name}")  # fmt: skip
+
     async def open_stream(self, trigger: Any, source_arn: str) -> Any:
         from .stream_mapping import Checkpoints, StreamMapping, compile_filters
 

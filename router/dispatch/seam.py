@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import TriggerConfig
 from ..invocation import Invocation
-from ..types import StreamMapping
+from ..types import QueueIO, QueueMapping, StreamMapping
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher
@@ -41,6 +41,9 @@ class SourceDispatch:
 
     async def open_stream(self, trigger: TriggerConfig, source_arn: str) -> StreamMapping:
         return await self._d.open_stream(trigger, source_arn)
+
+    async def open_queue(self, trigger: TriggerConfig, queue_arn: str, io: QueueIO, *, fifo: bool) -> QueueMapping:
+        return await self._d.open_queue(trigger, queue_arn, io, fifo=fifo)
 
     def event_pending(self, event_id: str) -> bool:
         return self._d.event_pending(event_id)

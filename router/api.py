@@ -268,6 +268,19 @@ class Router:
         event_id: str = self.call(source.fire(name, input))
         return event_id
 
+    def send(
+        self, queue: str, body: Any, /, *, group_id: str | None = None, deduplication_id: str | None = None,
+        delay: int | None = None, **attributes: Any,
+    ) -> str:  # fmt: skip
+        """SendMessage to a queue (``resources.queues`` key or AWS name); the MessageId. A body
+        that is not a string is sent as JSON; keyword arguments are message attributes (a
+        number is a Number, bytes Binary, else String). Wait with ``wait(function)``."""
+        from .sources.sqs import send_message
+
+        app = self.app
+        return send_message(app.aws, app.config, queue, body, group_id=group_id,
+                            deduplication_id=deduplication_id, delay=delay, attributes=attributes)  # fmt: skip
+
     def advance(self, seconds: float) -> None:
         """Move the manual clock forward (``Router(..., clock="manual")``)."""
         if not isinstance(self.clock, ManualClock):

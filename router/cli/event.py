@@ -25,9 +25,9 @@ from urllib.parse import quote, quote_plus, unquote
 
 import click
 
-from ..config import Config, TriggerConfig, bucket_name_problem, load_config
+from ..config import Config, TriggerConfig, aws_queue_name, bucket_name_problem, declared_queue, load_config
 from ..errors import ConfigError
-from ..events import apigw, dynamodb, http_api, s3, schedule
+from ..events import apigw, dynamodb, http_api, s3, schedule, sqs
 from ..events.http import METHODS, HttpRequest, MatchedRoute
 from ..events.routes import api_id, match_route
 from .common import DEFAULT_CONFIG
@@ -41,7 +41,8 @@ _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")  # an HTTP header name
 _ETAG = re.compile(r"^[0-9a-fA-F]{32}(-\d+)?$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _STAGE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
-_KIND = {"s3": "s3", "schedule": "schedule", "apigw": "http", "http-api": "http", "dynamodb": "dynamodb"}
+_KIND = {"s3": "s3", "schedule": "schedule", "apigw": "http", "http-api": "http", "dynamodb": "dynamodb",
+         "sqs": "sqs"}  # fmt: skip
 
 
 @dataclass
@@ -124,6 +125,7 @@ def event_command() -> None:
       apigw     API Gateway REST proxy request (payload 1.0)
       http-api  API Gateway HTTP API request (payload 2.0)
       dynamodb  DynamoDB Streams batch (Records[], eventVersion 1.1)
+      sqs       SQS batch of one message (Records[], eventSource aws:sqs)
       schedule  EventBridge Scheduled Event
 
     Every kind takes --region, --account, and --config/--trigger to use a trigger's
@@ -433,6 +435,70 @@ def _with_keys(image: dynamodb.Item | None, keys: dynamodb.Item, wanted: bool, l
         if name in image and image[name] != value:
             raise click.BadParameter(f"key attribute {name!r} differs from --keys", param_hint=hint)
     return {**keys, **image}
+
+
+# ------------------------------------------------------------------------------ sqs
+
+_QUEUE = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+_GROUP = re.compile(r"^[!-~]{1,128}$")  # MessageGroupId: 1-128 of the printable ASCII (SendMessage)
+
+
+@event_command.command("sqs")
+@click.option("--body", default="Hello from SQS!", show_default=True, help="The message body (any text).")
+@click.option("--attribute", "attributes", multiple=True, metavar="K=V",
+              help="A message attribute (String; a number is a Number). Repeatable.")  # fmt: skip
+@click.option("--queue", default=None, help="Queue name (default: the trigger's, else example-queue).")
+@click.option("--fifo", is_flag=True, default=False, help="A FIFO queue's message (default: the queue's kind).")
+@click.option("--group", default=None, metavar="G", help="MessageGroupId (FIFO; default: group1).")
+@click.option("--receive-count", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="ApproximateReceiveCount (a retry: 2 and more).")  # fmt: skip
+@common_options
+def sqs_command(body: str, attributes: tuple[str, ...], queue: str | None, fifo: bool, group: str | None,
+                receive_count: int, **common: Any) -> None:  # fmt: skip
+    """An SQS batch of one message, as the SQS event source mapping delivers it."""
+    st = _setting("sqs", **common)
+    src = st.trigger.sqs if st.trigger else None
+    if queue is not None and src is not None and queue not in (src.queue, f"{src.queue}.fifo"):
+        raise click.BadParameter(f"the trigger reads queue {src.queue!r}", param_hint="--queue")
+    name = queue or (src.queue if src else "example-queue")
+    declared = declared_queue(st.config, name) if st.config else None
+    if declared is not None:
+        name, fifo = declared[0], fifo or declared[1].fifo
+    fifo = fifo or group is not None or name.endswith(".fifo")
+    name = aws_queue_name(name, fifo)
+    if not _QUEUE.match(name.removesuffix(".fifo")):
+        raise click.BadParameter(f"{name!r}: a queue name has 1-80 of A-Z a-z 0-9 _ - (and .fifo last)",
+                                 param_hint="--queue")  # fmt: skip
+    if group is not None and not _GROUP.match(group):
+        raise click.BadParameter(f"{group!r}: 1 to 128 printable ASCII characters", param_hint="--group")
+    try:
+        body.encode("utf-8")
+    except UnicodeEncodeError:
+        raise click.BadParameter("an SQS message body is valid Unicode text", param_hint="--body") from None
+    record = sqs.record(
+        body, arn=sqs.queue_arn(st.region, st.account, name), region=st.region, message_id=str(uuid.uuid4()),
+        receipt_handle=base64.b64encode(uuid.uuid4().bytes * 3).decode(), sent_at=time.time(),
+        attributes=_sqs_attributes(attributes), receive_count=receive_count,
+        group=(group or "group1") if fifo else None,
+    )  # fmt: skip
+    _emit(sqs.event([record]))
+
+
+def _sqs_attributes(pairs: tuple[str, ...]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r}: expected K=V", param_hint="--attribute")
+        # SendMessage: a name has 1-256 of A-Z a-z 0-9 _ - . and does not start with AWS. or Amazon.
+        if not re.fullmatch(r"[A-Za-z0-9_.-]{1,256}", key) or key.lower().startswith(("aws.", "amazon.")):
+            raise click.BadParameter(f"{key!r}: an attribute name has 1-256 of A-Z a-z 0-9 _ - . "
+                                     "(not starting with AWS. or Amazon.)", param_hint="--attribute")  # fmt: skip
+        if key in out:
+            raise click.BadParameter(f"attribute {key!r} given twice", param_hint="--attribute")
+        number = re.fullmatch(r"-?\d+(\.\d+)?", value) is not None
+        out[key] = {"DataType": "Number" if number else "String", "StringValue": value}
+    return out
 
 
 command = event_command

@@ -246,3 +246,38 @@ class QueuePoller:
                 "batch_size": self.spec.batch_size, "batching_window": self.spec.batching_window,
                 "visibility_timeout": self.visibility_timeout, "redrive": self.redrive, "state": "Enabled",
                 **progress}  # fmt: skip
+
+
+def send_message(
+    aws: Any, config: Any, queue: str, body: Any, *, group_id: str | None = None,
+    deduplication_id: str | None = None, delay: int | None = None, attributes: dict[str, Any] | None = None,
+) -> str:  # fmt: skip
+    """SendMessage to a queue of the config (by its key or AWS name) or of the AWS; the
+    MessageId. A body that is not text is sent as JSON; attributes as
+    :func:`router.events.sqs.api_attributes` shapes them."""
+    import json
+
+    from ..events.sqs import api_attributes
+
+    declared = declared_queue(config, queue)
+    name = declared[0] if declared is not None else queue
+    client = aws.client("sqs")
+    try:
+        url = client.get_queue_url(QueueName=name)["QueueUrl"]
+    except Exception as exc:
+        if aws_error_code(exc) in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+            known = ", ".join(config.resources.queues) or "none"
+            raise ValueError(f"no queue {name!r} (resources.queues: {known})") from None
+        raise
+    if name.endswith(".fifo") and group_id is None:
+        raise ValueError(f"queue {name!r} is a FIFO queue: send(..., group_id=...) (SQS requires a MessageGroupId)")
+    kwargs: dict[str, Any] = {"QueueUrl": url, "MessageBody": body if isinstance(body, str) else json.dumps(body)}
+    if attributes:
+        kwargs["MessageAttributes"] = api_attributes(attributes)
+    if group_id is not None:
+        kwargs["MessageGroupId"] = group_id
+    if deduplication_id is not None:
+        kwargs["MessageDeduplicationId"] = deduplication_id
+    if delay is not None:
+        kwargs["DelaySeconds"] = delay
+    return str(client.send_message(**kwargs)["MessageId"])

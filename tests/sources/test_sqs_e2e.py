@@ -127,13 +127,22 @@ def test_delivery_and_deletion_python_and_node(project: Path) -> None:
         assert inv.extra["batch"]["deleted"] == 1
         _until(lambda: _count(r, "jobs") == (0, 0))
 
-        sqs.send_message(QueueUrl=_url(r, "nodeq"), MessageBody="from node",
-                         MessageAttributes={"kind": {"DataType": "String", "StringValue": "js"}})
+        message_id = r.send("nodeq", "from node", kind="js")
         node = r.wait("node", timeout=30)
+        assert node.event["Records"][0]["messageId"] == message_id
         assert node.ok and node.result == [["from node", "js"]]
         parse(event=node.event, model=SqsModel)
         banner = [line for line in r.app.banner() if line.startswith("sqs")]
         assert any("flaky  standard  batch 10" in b and "DLQ flaky-dlq after 2 receives" in b for b in banner)
+
+        r.send("ordered", {"n": 1}, group_id="g", n=1)  # a FIFO queue by its key; a JSON body
+        fifo = r.wait("fifo", timeout=30)
+        assert fifo.event["Records"][0]["body"] == '{"n": 1}'
+        assert fifo.event["Records"][0]["messageAttributes"]["n"]["dataType"] == "Number"
+        with pytest.raises(ValueError, match="FIFO queue: send"):
+            r.send("ordered", "x")
+        with pytest.raises(ValueError, match="no queue 'nope'"):
+            r.send("nope", "x")
 
 
 def test_a_batching_window_gathers_messages(project: Path) -> None:

@@ -36,7 +36,8 @@ class NotReplayable(InvocationError):
 
 
 # What one row keeps. Logs: the last 256 KB, as a CloudWatch log event was capped (PutLogEvents:
-# "Each log event can be no larger than 256 KB"; Lambda cuts a logged error there too). Events
+# "Each log event can be no larger than 256 KB", 1 MB in the current page; Lambda still cuts a
+# logged error at 256 KB, "Truncated by Lambda"). Events
 # and results: Lambda's payload limits (quotas: 6 MB each for synchronous invocations, the larger
 # of the two kinds; an async event is refused over 1 MB before it is queued).
 LOG_KEEP = 256 * 1024

@@ -112,6 +112,9 @@ class App:
         await self.dispatcher.start(stack, workers=parts.queue, run=False)
         if self.aws is not None:
             self.aws.lambda_api = make_lambda_api(self.dispatcher, asyncio.get_running_loop())
+            from .sources.sqs import send_message
+
+            self.dispatcher.use_queue_sender(partial(send_message, self.aws, config))  # queue destinations
         if parts.sources:
             await self._start_sources(stack)
         if parts.queue:  # a backlog runs once the sources restored what its events refer to

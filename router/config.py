@@ -325,7 +325,7 @@ def _resolve(
             if d is not None and d.function is not None and d.function not in known:
                 issue(("functions", name, "async", dest, "function"), f"no function named {d.function!r}")
             if d is not None and d.queue is not None:
-                _check_queue(config, d.queue, ("functions", name, "async", dest, "queue"), issue)
+                _check_queue(config, d.queue, ("functions", name, "async", dest, "queue"), issue, standard=True)
 
     for qname, q in config.resources.queues.items():
         if q.redrive is not None:
@@ -382,7 +382,8 @@ def _check_trigger(config: Config, t: TriggerConfig, i: int, issue: Any, known: 
                 issue(("triggers", i, "dynamodb", "on_failure", "function"),
                       f"no function named {d.on_failure.function!r}")  # fmt: skip
         if d.on_failure is not None and d.on_failure.queue is not None:
-            _check_queue(config, d.on_failure.queue, ("triggers", i, "dynamodb", "on_failure", "queue"), issue)
+            where = ("triggers", i, "dynamodb", "on_failure", "queue")
+            _check_queue(config, d.on_failure.queue, where, issue, standard=True)
     if t.sqs is not None:
         _check_sqs(config, t.sqs, i, issue)
 
@@ -396,9 +397,14 @@ def declared_queue(config: Config, name: str) -> tuple[str, QueueConfig] | None:
     return None
 
 
-def _check_queue(config: Config, name: str, loc: tuple[str | int, ...], issue: Any) -> None:
-    if config.settings.aws.endpoint == "embedded" and declared_queue(config, name) is None:
+def _check_queue(config: Config, name: str, loc: tuple[str | int, ...], issue: Any, standard: bool = False) -> None:
+    found = declared_queue(config, name)
+    if config.settings.aws.endpoint == "embedded" and found is None:
         issue(loc, f"no queue {name!r} in resources.queues (the embedded AWS starts empty)")
+    # "an unsupported destination type, such as an Amazon SQS FIFO queue" (Capturing records of
+    # Lambda asynchronous invocations); the same for a stream's on-failure destination
+    if standard and (name.endswith(".fifo") or (found is not None and found[1].fifo)):
+        issue(loc, f"queue {name!r} is a FIFO queue; a destination is a standard queue (as in AWS)")
 
 
 def _check_sqs(config: Config, q: SqsTrigger, i: int, issue: Any) -> None:

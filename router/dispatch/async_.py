@@ -19,6 +19,7 @@ the queue durable. Events start only while the function has a free worker.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import Counter
 from collections.abc import Callable, Coroutine
@@ -89,6 +90,7 @@ class AsyncQueue:
         self._left: int | None = None
         self._cut = 0  # attempts cancelled by abort(): their events stay for the next start
         self.live: set[str] = set()  # ids of events accepted and not yet ended (queued, running, retrying)
+        self.send_to_queue: Callable[[str, str], object] | None = None  # SendMessage(queue, body): the app's
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -401,6 +403,13 @@ class AsyncQueue:
             # Lambda destination: the record is the payload of an async invocation
             await self.enqueue(destination.function, record, None, "destination")
             return
+        if destination.queue is not None:
+            # SQS destination: the invocation record is the message body ("Capturing records of
+            # Lambda asynchronous invocations": a standard queue)
+            if self.send_to_queue is None:
+                raise RuntimeError("no AWS endpoint to send to (router invoke/replay run no destinations)")
+            await asyncio.to_thread(self.send_to_queue, destination.queue, json.dumps(record))
+            return
         assert destination.dir is not None
         folder = self._config.root / destination.dir
         name = f"{iso_millis(self._clock.time()).replace(':', '')}-{entry.id}.json"
@@ -422,4 +431,6 @@ def _end(conn: Any, *, entry: Entry, dead: dict[str, Any] | None, now: float) ->
 
 
 def _describe(destination: Destination) -> str:
+    if destination.queue:
+        return f"queue {destination.queue}"
     return f"function {destination.function}" if destination.function else f"dir {destination.dir}"

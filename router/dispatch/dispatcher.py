@@ -183,7 +183,8 @@ class Dispatcher:
 
         record_filter = self._filters.get(trigger.name) or compile_filters([trigger])[trigger.name]
         return StreamMapping(trigger, stream_arn, config=self.config, clock=self.clock, record_filter=record_filter,
-                             checkpoints=self.checkpoints, invoke=invoke, submit=submit)  # fmt: skip
+                             checkpoints=self.checkpoints, invoke=invoke, submit=submit,
+                             send_to_queue=self.queue.send_to_queue)  # fmt: skip
 
     async def open_queue(self, trigger: TriggerConfig, queue_arn: str, io: QueueIO, *, fifo: bool) -> QueueConsumer:
         """The event source mapping of an ``sqs`` trigger (see :mod:`.queue_mapping`)."""
@@ -195,6 +196,10 @@ class Dispatcher:
         concurrency = self.config.functions[trigger.function].concurrency
         return QueueConsumer(queue_settings(trigger, concurrency, fifo=fifo), invoke=invoke, clock=self.clock,
                              io=io, record_filter=queue_filter(trigger), name=f"sqs {trigger.name}")  # fmt: skip
+
+    def use_queue_sender(self, send: Callable[[str, str], object]) -> None:
+        """How destinations reach SQS: ``send(queue, body)`` (the app gives its AWS's SendMessage)."""
+        self.queue.send_to_queue = send
 
     def event_pending(self, event_id: str) -> bool:
         """True while an accepted async event is queued, running or waiting for a retry."""

@@ -11,6 +11,7 @@ on-failure destination gets the metadata of the batch, not its records).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
 import uuid
@@ -95,6 +96,7 @@ class StreamMapping:
     def __init__(
         self, trigger: TriggerConfig, stream_arn: str, *, config: Config, clock: Clock,
         record_filter: RecordFilter, checkpoints: Checkpoints, invoke: InvokeBatch, submit: Submit,
+        send_to_queue: Callable[[str, str], object] | None = None,
     ) -> None:  # fmt: skip
         assert trigger.dynamodb is not None
         self.trigger = trigger
@@ -107,6 +109,7 @@ class StreamMapping:
         self._checkpoints = checkpoints
         self._invoke = invoke
         self._submit = submit
+        self._send_to_queue = send_to_queue  # SendMessage(queue, body), for an on_failure queue
         on_failure = self.spec.on_failure
         self._destination = (
             TriggerConfig(name=trigger.name, function=on_failure.function, dynamodb=self.spec)
@@ -131,7 +134,7 @@ class StreamMapping:
 
         on_failure = self.spec.on_failure
         where = None if on_failure is None else f"function {on_failure.function}" if on_failure.function \
-            else f"dir {on_failure.dir}"  # fmt: skip
+            else f"queue {on_failure.queue}" if on_failure.queue else f"dir {on_failure.dir}"  # fmt: skip
         return ShardConsumer(self.settings, invoke=invoke, clock=self._clock, record_filter=self._filter,
                              on_checkpoint=checkpoint, on_discard=discard, name=f"{name}/{shard_id}",
                              destination=where)  # fmt: skip
@@ -148,6 +151,12 @@ class StreamMapping:
         )  # fmt: skip
         if self._destination is not None:  # a function: invoked asynchronously with the report
             await self._submit(self._destination, report)
+            return
+        if destination.queue is not None:  # an SQS queue: the report is the message body (same page)
+            if self._send_to_queue is None:
+                raise RuntimeError(f"no AWS endpoint to send to queue {destination.queue!r}")
+            await asyncio.to_thread(self._send_to_queue, destination.queue, json.dumps(report))
+            log.info("dynamodb mapping %s: on-failure record sent to queue %s", self.trigger.name, destination.queue)
             return
         assert destination.dir is not None
         stamp = iso_millis(self._clock.time()).replace(":", "")

@@ -214,8 +214,11 @@ class App:
         return lines
 
 
-async def run_daemon(config: Config, console: Console, *, ready: Callable[[App], None] | None = None) -> int:
-    """``router run``: start everything, print the banner, serve until SIGINT/SIGTERM."""
+async def run_daemon(
+    config: Config, console: Console, *, ready: Callable[[App], None] | None = None, ui: bool = True
+) -> int:
+    """``router run``: start everything, print the banner, serve until SIGINT/SIGTERM (and the
+    dashboard on ``settings.ui`` unless ``ui`` is False or the settings disable it)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     from . import control
@@ -232,9 +235,10 @@ async def run_daemon(config: Config, console: Console, *, ready: Callable[[App],
             try:
                 await app.start(stack)
                 await control.serve(config.state_dir, control.app_handler(app), stack)  # router fire
+                dashboard = await _dashboard(app, stack) if ui and config.settings.ui.enabled else []
             finally:
                 lines = await warnings
-            for line in app.banner() + lines:
+            for line in app.banner() + dashboard + lines:
                 console(line)
             console(f"router ready in {app.started_at * 1000:.0f} ms (Ctrl-C to stop)")
             if ready is not None:
@@ -255,6 +259,14 @@ async def run_daemon(config: Config, console: Console, *, ready: Callable[[App],
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return 0
+
+
+async def _dashboard(app: App, stack: AsyncExitStack) -> list[str]:
+    """Serve the dashboard (:mod:`router.ui`); its banner line."""
+    from . import ui
+
+    server = await ui.serve(app, stack)
+    return [] if server is None else [f"dashboard       {server.url}"]
 
 
 def _on_stop_signal(app: App, stop: asyncio.Event, console: Console) -> None:

@@ -101,6 +101,14 @@ class AwsSettings(_Model):
         return tuple(o.lower() for o in v)
 
 
+class UiSettings(_Model):
+    """The dashboard ``router run`` serves (docs/dashboard.md): its own port, loopback unless told."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(4000, ge=0, le=65535)
+    enabled: bool = True
+
+
 class JournalSettings(_Model):
     max_rows: int = Field(100_000, ge=100)
     max_days: float = Field(7, gt=0)
@@ -116,6 +124,7 @@ class Settings(_Model):
     python: str | None = None
     node: str = "node"
     journal: JournalSettings = JournalSettings()
+    ui: UiSettings = UiSettings()
 
     @field_validator("region")
     @classmethod

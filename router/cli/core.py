@@ -29,8 +29,10 @@ _config_arg = click.argument(
 @click.option("--debug-libraries", is_flag=True,
               help=f"Let third-party libraries (botocore, moto, watchdog ...) log below WARNING too "
                    f"(also: {common.DEBUG_LIBRARIES_ENV}=1).")  # fmt: skip
+@click.option("--no-ui", is_flag=True, help="Do not serve the dashboard (settings.ui; docs/dashboard.md).")
 @user_errors
-def run_command(config_file: Path | None, config_path: Path | None, verbose: bool, debug_libraries: bool) -> None:
+def run_command(config_file: Path | None, config_path: Path | None, verbose: bool, debug_libraries: bool,
+                no_ui: bool) -> None:  # fmt: skip
     """Run the daemon: serve every trigger of CONFIG until Ctrl-C / SIGTERM."""
     console = _Console()
     setup_logging(verbose, info=True, debug_libraries=debug_libraries, write=console)
@@ -38,7 +40,7 @@ def run_command(config_file: Path | None, config_path: Path | None, verbose: boo
     from ..app import run_daemon
 
     try:
-        code = loops.run(run_daemon(config, console))
+        code = loops.run(run_daemon(config, console, ui=not no_ui))
     finally:
         console.flush()
     sys.exit(code)

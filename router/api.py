@@ -281,6 +281,23 @@ class Router:
         return send_message(app.aws, app.config, queue, body, group_id=group_id,
                             deduplication_id=deduplication_id, delay=delay, attributes=attributes)  # fmt: skip
 
+    def publish(self, topic: str, message: Any, /, *, subject: str | None = None, group_id: str | None = None,
+                **attributes: Any) -> str:  # fmt: skip
+        """Publish to an SNS topic (``resources.topics`` key or AWS name) through the embedded
+        AWS; the MessageId. A message that is not a string is sent as JSON; keyword arguments
+        are message attributes (a number is a Number, bytes Binary, a list String.Array)."""
+        from . import aws_pubsub
+
+        return aws_pubsub.publish(self.app.config, self.aws.client, topic, message, subject=subject,
+                                  attributes=attributes, group_id=group_id)  # fmt: skip
+
+    def put_event(self, source: str, detail_type: str, detail: Any, bus: str = "default") -> str:
+        """PutEvents of one entry on a bus through the embedded AWS; its EventId (ValueError
+        with EventBridge's ErrorCode when the entry is refused)."""
+        from . import aws_pubsub
+
+        return aws_pubsub.put_event(self.aws.client, source, detail_type, detail, bus)
+
     def advance(self, seconds: float) -> None:
         """Move the manual clock forward (``Router(..., clock="manual")``)."""
         if not isinstance(self.clock, ManualClock):
@@ -375,7 +392,8 @@ def _relocate(config: Config, temp: Path) -> Config:
     triggers = []
     for t in config.triggers:
         if t.s3 is not None:
-            s3 = t.s3.model_copy(update={"dir": moved(t.s3.dir), "bucket": t.s3.bucket or Path(t.s3.dir).name})
+            s3 = t.s3.model_copy(update={"dir": moved(t.s3.dir), "bucket": t.s3.bucket or Path(t.s3.dir).name}
+                                 if t.s3.dir is not None else {})  # fmt: skip
             t = t.model_copy(update={"s3": s3})
         elif t.dynamodb is not None and t.dynamodb.on_failure is not None:
             t = t.model_copy(update={"dynamodb": t.dynamodb.model_copy(

@@ -27,6 +27,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
+from . import aws_notify, lineage
 from .aws_guard import Guard, error
 from .aws_lambda import is_lambda, safe_answer
 from .config import Config
@@ -40,6 +41,7 @@ DUMMY_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 
+S3Listener = Callable[[aws_notify.S3Write, "lineage.Cause | None"], None]
 LambdaApi = Callable[[str, str, dict[str, str], bytes], "tuple[int, dict[str, str], bytes] | None"]
 
 # moto keeps its state per process: routers embedded in one process share it. Count the
@@ -73,6 +75,8 @@ class Aws:
         self._thread: threading.Thread | None = None
         self._clients: dict[str, Any] = {}
         self._clients_lock = threading.Lock()
+        self.lineage = lineage.of(config)  # who wrote what (shared with the dispatcher)
+        self._s3_listeners: list[S3Listener] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -104,6 +108,7 @@ class Aws:
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 pass
 
+        aws_notify.install()  # S3 writes through this server notify (on_s3_write)
         guard: list[Guard] = []  # bound once the port is known
         app = self._wsgi_app(DomainDispatcherApplication(create_backend_app), guard)
         host = "127.0.0.1"
@@ -155,10 +160,42 @@ class Aws:
                 return start_response(status, guard[0].response_headers(environ, headers), *exc)
 
             environ["HTTP_X_MOTO_ACCOUNT_ID"] = account
-            result: Iterable[bytes] = moto_app(environ, filtered)
+            if (bad_key := aws_notify.s3_key_problem(environ)) is not None:
+                status, headers, body = bad_key
+                start_response(f"{status} {_reason(status)}", guard[0].response_headers(environ, list(headers.items())))
+                return [body]
+            signed = str(environ.get("HTTP_AUTHORIZATION", ""))
+            key = lineage.request_key_id(signed, str(environ.get("QUERY_STRING", "")))
+            with aws_notify.serving(aws_notify.Request(self._s3_written, self._stream_written, key)):
+                result: Iterable[bytes] = moto_app(environ, filtered)
             return result
 
         return app
+
+    def on_s3_write(self, listener: S3Listener) -> Callable[[], None]:
+        """Call ``listener(write, cause)`` for every object written or removed through this
+        embedded server (any client; never router's own mirror writes), on the request's thread
+        before the response is sent. ``cause``: the function whose workers signed the request
+        (and its running invocation, when it is alone), None for any other client. Returns the
+        function that removes the listener."""
+        self._s3_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._s3_listeners:
+                self._s3_listeners.remove(listener)
+
+        return remove
+
+    def _s3_written(self, write: aws_notify.S3Write, key: str | None) -> None:
+        if self._s3_listeners:
+            cause = self.lineage.cause(key)
+            for listener in list(self._s3_listeners):
+                listener(write, cause)
+
+    def _stream_written(self, table: str, sequence_number: str, key: str | None) -> None:
+        cause = self.lineage.cause(key)
+        if cause is not None:
+            self.lineage.note_stream(table, sequence_number, cause)
 
     def _serve_lambda(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes] | None:
         """Lambda API requests: Invoke through router's dispatch (``lambda_api``), the control
@@ -197,6 +234,10 @@ class Aws:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = None
+        if getattr(self, "_queues_kept", False):
+            from . import aws_sqs
+
+            aws_sqs.release(self.config.state_dir / "sqs-messages.jsonl")
         for client in self._clients.values():
             client.close()
         self._clients.clear()
@@ -288,7 +329,7 @@ class Aws:
         names = list(self.config.resources.buckets)
         for t in self.config.triggers:
             if t.s3 is not None and t.enabled:
-                names.append(t.s3.bucket or Path(t.s3.dir).name)
+                names.append(t.s3.bucket or Path(t.s3.dir or "").name)
         return list(dict.fromkeys(names))
 
     def reset_resources(self) -> None:
@@ -332,6 +373,10 @@ class Aws:
         """Create the tables (with streams) and buckets of the config, and load seed data."""
         if self.mode == "aws":
             return
+        if self.config.resources.topics or self.config.resources.buses:
+            from . import aws_pubsub
+
+            aws_pubsub.create(self.config, self.client)  # topics and buses (CreateTopic is idempotent)
         if self.mode == "embedded":
             from . import aws_embedded
 
@@ -395,6 +440,24 @@ class Aws:
                 attrs["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": arn,
                                                      "maxReceiveCount": q.redrive.max_receive_count})  # fmt: skip
             sqs.create_queue(QueueName=name, Attributes=attrs)
+        if self.mode == "embedded":  # kept in the state folder: a kill -9 loses no message
+            self._keep_queues(names)
+
+    def _keep_queues(self, names: dict[str, str]) -> None:
+        from moto.sqs.models import sqs_backends
+
+        from . import aws_sqs
+        from .events.sqs import queue_arn
+
+        s = self.settings
+        arns = {queue_arn(s.region, s.account, name): name for name in names.values()}
+        path = self.config.state_dir / "sqs-messages.jsonl"
+        aws_sqs.release(path)
+        first = not getattr(self, "_queues_kept", False)  # a start restores; a reset starts empty
+        restored = aws_sqs.keep(sqs_backends[s.account][s.region], arns, path, restore=first)
+        self._queues_kept = True
+        if restored:
+            log.info("%d SQS message(s) left by the last run are back in their queues", restored)
 
     def _create_table(self, ddb: Any, name: str, table: Any) -> None:
         keys = list(table.keys.items())

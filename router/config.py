@@ -33,6 +33,7 @@ from .schema import (
     CorsConfig,
     Destination,
     DynamoDBTrigger,
+    EventBridgeTrigger,
     FunctionConfig,
     HttpSettings,
     HttpTrigger,
@@ -42,17 +43,21 @@ from .schema import (
     S3Trigger,
     ScheduleTrigger,
     Settings,
+    SnsTrigger,
     SqsTrigger,
     TableConfig,
+    TopicConfig,
     TriggerConfig,
     aws_queue_name,
+    aws_topic_name,
     bucket_name_problem,
 )
 
 __all__ = [
     "DEFAULT_NODE_RUNTIME", "NODE_EXTENSIONS", "NODE_RUNTIMES", "PYTHON_RUNTIMES", "RUNTIMES", "SOURCE_KINDS",
     "TEMP_PATTERNS", "AsyncConfig", "AwsSettings", "Config", "ConfigError", "CorsConfig", "Destination",
-    "DynamoDBTrigger", "FunctionConfig", "HttpSettings", "HttpTrigger", "JournalSettings", "Resources",
+    "DynamoDBTrigger", "EventBridgeTrigger", "SnsTrigger", "TopicConfig", "aws_topic_name", "declared_topic",
+    "FunctionConfig", "HttpSettings", "HttpTrigger", "JournalSettings", "Resources",
     "QueueConfig", "SqsTrigger", "aws_queue_name", "declared_queue", "Inspection", "S3Trigger", "ScheduleTrigger",
     "Settings", "TableConfig", "TriggerConfig",
     "bucket_name_problem", "handler_files", "inspect_config", "inspect_text", "load_config", "parse_config",
@@ -203,13 +208,16 @@ def _partial(data: dict[str, Any], extra: dict[str, Any]) -> tuple[Config, list[
     tables = {name: valid(TableConfig, t) or TableConfig(keys={"pk": "S"}) for name, t in raw_tables.items()}
     raw_queues = part(part(data, "resources", dict), "queues", dict)
     queues = {name: valid(QueueConfig, q) or QueueConfig() for name, q in raw_queues.items()}
+    raw_topics = part(part(data, "resources", dict), "topics", dict)
+    topics = {name: valid(TopicConfig, q) or TopicConfig() for name, q in raw_topics.items()}
+    buses = [b for b in part(part(data, "resources", dict), "buses", list) if isinstance(b, str)]
     raw_settings = part(data, "settings", dict)
     aws = valid(AwsSettings, part(raw_settings, "aws", dict)) or AwsSettings()
     settings = valid(Settings, raw_settings) or Settings(aws=aws)
     config = Config.model_validate({
         "settings": settings,
         "functions": functions,
-        "resources": Resources.model_construct(tables=tables, queues=queues),
+        "resources": Resources.model_construct(tables=tables, queues=queues, topics=topics, buses=buses),
         "triggers": tuple(t for _, t in triggers),
         **extra,
     })  # fmt: skip
@@ -324,6 +332,8 @@ def _resolve(
             d = getattr(f.async_, dest)
             if d is not None and d.function is not None and d.function not in known:
                 issue(("functions", name, "async", dest, "function"), f"no function named {d.function!r}")
+            if d is not None and (d.topic is not None or d.bus is not None):
+                _check_pubsub(config, d.topic, d.bus, ("functions", name, "async", dest), issue)
             if d is not None and d.queue is not None:
                 _check_queue(config, d.queue, ("functions", name, "async", dest, "queue"), issue, standard=True)
 
@@ -363,9 +373,9 @@ def _resolve(
 
 
 def _check_trigger(config: Config, t: TriggerConfig, i: int, issue: Any, known: set[str]) -> None:
-    if t.s3 is not None and not t.s3.create and not (config.root / t.s3.dir).is_dir():
+    if t.s3 is not None and t.s3.dir is not None and not t.s3.create and not (config.root / t.s3.dir).is_dir():
         issue(("triggers", i, "s3", "dir"), f"folder {config.root / t.s3.dir} does not exist (create: false)")
-    if t.s3 is not None and t.s3.bucket is None:
+    if t.s3 is not None and t.s3.bucket is None and t.s3.dir is not None:
         name = Path(t.s3.dir).name
         if problem := bucket_name_problem(name):
             issue(("triggers", i, "s3", "dir"),
@@ -386,6 +396,28 @@ def _check_trigger(config: Config, t: TriggerConfig, i: int, issue: Any, known: 
             _check_queue(config, d.on_failure.queue, where, issue, standard=True)
     if t.sqs is not None:
         _check_sqs(config, t.sqs, i, issue)
+    if t.sns is not None or t.eventbridge is not None:
+        _check_pubsub(config, t.sns.topic if t.sns else None, t.eventbridge.bus if t.eventbridge else None,
+                      ("triggers", i, t.kind), issue)  # fmt: skip
+
+
+def declared_topic(config: Config, name: str) -> str | None:
+    """The AWS name of the ``resources.topics`` entry ``name`` names (its key or AWS name)."""
+    for key, t in config.resources.topics.items():
+        if name in (key, aws_topic_name(key, t.fifo)):
+            return aws_topic_name(key, t.fifo)
+    return None
+
+
+def _check_pubsub(config: Config, topic: str | None, bus: str | None, loc: tuple[str | int, ...], issue: Any) -> None:
+    """A topic or bus named by a trigger or a destination exists at start (the embedded AWS starts
+    with only the default bus)."""
+    if config.settings.aws.endpoint != "embedded":
+        return
+    if topic is not None and declared_topic(config, topic) is None:
+        issue((*loc, "topic"), f"no topic {topic!r} in resources.topics (the embedded AWS starts empty)")
+    if bus is not None and bus != "default" and bus not in config.resources.buses:
+        issue((*loc, "bus"), f"no bus {bus!r} in resources.buses (only the default bus exists at start)")
 
 
 def declared_queue(config: Config, name: str) -> tuple[str, QueueConfig] | None:

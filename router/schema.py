@@ -11,7 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 # ---------------------------------------------------------------------------- helpers
 
@@ -153,11 +153,13 @@ class Destination(_Model):
     dir: str | None = None
     function: str | None = None
     queue: str | None = None
+    topic: str | None = None  # an SNS topic of resources.topics (the record as the message)
+    bus: str | None = None  # an EventBridge bus ("Lambda Function Invocation Result - ..." events)
 
     @model_validator(mode="after")
     def _one(self) -> Destination:
-        if sum(v is not None for v in (self.dir, self.function, self.queue)) != 1:
-            raise ValueError("a destination has exactly one of 'dir', 'function' or 'queue'")
+        if sum(v is not None for v in (self.dir, self.function, self.queue, self.topic, self.bus)) != 1:
+            raise ValueError("a destination has exactly one of 'dir', 'function', 'queue', 'topic' or 'bus'")
         return self
 
 
@@ -311,10 +313,46 @@ def queue_name_problem(name: str) -> str | None:
     return None
 
 
+class TopicConfig(_Model):
+    """An SNS topic made at start (a FIFO topic's AWS name ends in ``.fifo``)."""
+
+    fifo: bool = False
+
+
+# CreateTopic: "1 to 256 characters: letters, numbers, underscores and hyphens" (.fifo last for FIFO);
+# CreateEventBus: Name [/\.\-_A-Za-z0-9]+, 1 to 256 characters
+_TOPIC_NAME = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_BUS_NAME = re.compile(r"^[/.\-_A-Za-z0-9]{1,256}$")
+
+
+def aws_topic_name(name: str, fifo: bool) -> str:
+    return f"{name.removesuffix('.fifo')}.fifo" if fifo else name
+
+
 class Resources(_Model):
     tables: dict[str, TableConfig] = {}
     buckets: list[str] = []
     queues: dict[str, QueueConfig] = {}
+    topics: dict[str, TopicConfig] = {}
+    buses: list[str] = []  # the "default" bus always exists
+
+    @field_validator("topics")
+    @classmethod
+    def _topics(cls, v: dict[str, TopicConfig]) -> dict[str, TopicConfig]:
+        for name, t in v.items():
+            if not _TOPIC_NAME.match(name.removesuffix(".fifo")):
+                raise ValueError(f"{name!r}: a topic name has 1 to 256 letters, digits, '_' or '-'")
+            if name.endswith(".fifo") and not t.fifo:
+                raise ValueError(f"{name!r}: a name ending in .fifo is a FIFO topic (set fifo: true)")
+        return v
+
+    @field_validator("buses")
+    @classmethod
+    def _buses(cls, v: list[str]) -> list[str]:
+        for name in v:
+            if not _BUS_NAME.match(name):
+                raise ValueError(f"{name!r}: a bus name has 1 to 256 letters, digits, '/', '.', '-' or '_'")
+        return v
 
     @field_validator("queues")
     @classmethod
@@ -352,7 +390,7 @@ TEMP_PATTERNS = ("*.swp", "*.swx", "*~", "*.part", "*.tmp", ".#*", "*.crdownload
 class S3Trigger(_Source):
     SHORTHAND: ClassVar[str] = "dir"
 
-    dir: str
+    dir: str | None = None  # None: only writes through the embedded AWS notify (bucket required)
     bucket: str | None = None
     events: tuple[str, ...] = ("s3:ObjectCreated:*",)
     prefix: str = ""
@@ -361,6 +399,14 @@ class S3Trigger(_Source):
     catch_up: bool = False
     ignore: tuple[str, ...] = TEMP_PATTERNS  # glob patterns on the file name; [] includes all
     settle: float = Field(0.2, ge=0, le=60)  # quiet time before a write without close counts
+    mirror: bool = True  # objects written through the embedded AWS appear in (vanish from) dir too
+
+    @model_validator(mode="after")
+    def _dir_or_bucket(self) -> S3Trigger:
+        if self.dir is None and self.bucket is None:
+            raise ValueError("an s3 trigger needs 'dir' (a folder to watch), 'bucket' (notifications of "
+                             "writes through the embedded AWS only), or both")  # fmt: skip
+        return self
 
 
     @field_validator("events")
@@ -553,7 +599,78 @@ class SqsTrigger(_Source):
         return v
 
 
-SOURCE_KINDS = ("s3", "schedule", "http", "dynamodb", "sqs")
+class SnsTrigger(_Source):
+    """A Lambda subscription to an SNS topic, with its filter policy (SNS developer guide,
+    "Amazon SNS subscription filter policies"; scope: SetSubscriptionAttributes' FilterPolicyScope)."""
+
+    SHORTHAND: ClassVar[str] = "topic"
+
+    topic: str
+    filter_policy_scope: Literal["MessageAttributes", "MessageBody"] = "MessageAttributes"
+    filter_policy: dict[str, Any] | None = None  # after the scope: its check reads the scope
+
+    @field_validator("filter_policy")
+    @classmethod
+    def _policy(cls, v: dict[str, Any] | None, info: ValidationInfo) -> dict[str, Any] | None:
+        from .filters import FilterError, check_sns_policy  # pure, stdlib only
+
+        if v is not None:
+            try:
+                check_sns_policy(v, "filter_policy", info.data.get("filter_policy_scope", "MessageAttributes"))
+            except FilterError as exc:
+                raise ValueError(str(exc)) from None
+        return v
+
+
+class InputTransformer(_Model):
+    input_paths: dict[str, str] = {}
+    template: str
+
+
+class EventBridgeTrigger(_Model):
+    """A rule on a bus with a Lambda target (EventBridge API reference, "PutRule" EventPattern;
+    "Target": Input, InputPath, InputTransformer, at most one of them)."""
+
+    bus: str = "default"
+    pattern: dict[str, Any]
+    input: Any = None
+    input_path: str | None = None
+    input_transformer: InputTransformer | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_shorthand(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            raise ValueError("an eventbridge trigger is a mapping with a 'pattern' (e.g. pattern: {source: [app]})")
+        return v
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: dict[str, Any]) -> dict[str, Any]:
+        from .filters import EVENTBRIDGE, FilterError, check_pattern  # pure, stdlib only
+
+        try:
+            check_pattern(v, "pattern", EVENTBRIDGE)
+        except FilterError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+    @model_validator(mode="after")
+    def _checks(self) -> EventBridgeTrigger:
+        from .events.eventbridge import path_problem, template_problem  # pure, stdlib only
+
+        given = [k for k in ("input", "input_path", "input_transformer") if getattr(self, k) is not None]
+        if len(given) > 1:
+            raise ValueError(f"at most one of input, input_path and input_transformer (got {', '.join(given)})")
+        if self.input_path is not None and (problem := path_problem(self.input_path)):
+            raise ValueError(f"input_path: {problem}")
+        t = self.input_transformer
+        if t is not None and (problem := template_problem(t.input_paths, t.template)):
+            raise ValueError(f"input_transformer: {problem}")
+        return self
+
+
+SOURCE_KINDS = ("s3", "schedule", "http", "dynamodb", "sqs", "sns", "eventbridge")
 
 
 class TriggerConfig(_Model):
@@ -565,6 +682,8 @@ class TriggerConfig(_Model):
     http: HttpTrigger | None = None
     dynamodb: DynamoDBTrigger | None = None
     sqs: SqsTrigger | None = None
+    sns: SnsTrigger | None = None
+    eventbridge: EventBridgeTrigger | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> TriggerConfig:

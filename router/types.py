@@ -184,8 +184,10 @@ class Dispatch(Protocol):
         """Queue an asynchronous invocation; its event id once committed."""
         ...
 
-    def submit_threadsafe(self, trigger: TriggerConfig, event: Any) -> str:
-        """``submit`` from a thread that is not the loop's (watchdog); blocks until committed."""
+    def submit_threadsafe(self, trigger: TriggerConfig, event: Any, *, cause: dict[str, Any] | None = None) -> str:
+        """``submit`` from a thread that is not the loop's (watchdog); blocks until committed.
+        ``cause``: the write through the embedded AWS that caused the event (``router.lineage``:
+        the function, its running request id when known, and the chain's counts)."""
         ...
 
     async def invoke(

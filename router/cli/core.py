@@ -212,6 +212,8 @@ def _function_note(config: Config, f: FunctionConfig) -> str:
 def _source_text(t: TriggerConfig) -> str:
     if t.s3 is not None:
         filters = "".join(f" {k}={v}" for k, v in (("prefix", t.s3.prefix), ("suffix", t.s3.suffix)) if v)
+        if t.s3.dir is None:
+            return f"writes to s3://{t.s3.bucket}{filters}"
         return f"{t.s3.dir} -> s3://{t.s3.bucket or Path(t.s3.dir).name}{filters}"
     if t.schedule is not None:
         return t.schedule.expression + (f" ({t.schedule.timezone})" if t.schedule.timezone != "UTC" else "")

@@ -152,7 +152,7 @@ def s3_command(event_name: str | None, bucket: str | None, key: str | None, file
     st = _setting("s3", **common)
     src = st.trigger.s3 if st.trigger else None
     name = _s3_event_name(event_name, src.events if src else None)
-    bucket = bucket or (src.bucket or Path(src.dir).name if src else "example-bucket")
+    bucket = bucket or (src.bucket or Path(src.dir or "").name if src else "example-bucket")
     if problem := bucket_name_problem(bucket):
         raise click.BadParameter(f"{bucket!r}: {problem}", param_hint="--bucket")
     key = key or (file_path.name if file_path else None)

@@ -26,9 +26,11 @@ from collections.abc import Callable, Coroutine
 from functools import partial
 from typing import Any
 
+from .. import lineage
 from ..clock import Clock
 from ..config import Config, Destination
 from ..errors import InvocationError, ThrottledError
+from ..events import eventbridge
 from ..invocation import Invocation, encode_json, json_value
 from ..types import Ids
 from . import event_queue, journal
@@ -78,6 +80,8 @@ class AsyncQueue:
         self._clock = clock
         self._publish = publish
         self._ids = ids
+        self.send_to_pubsub: Callable[[str, str, dict[str, Any]], object] | None = None  # (kind, name, payload)
+        self._lineage = lineage.of(config)
         runtimes.on_release(self._released)
         self._index = DueIndex()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -199,15 +203,31 @@ class AsyncQueue:
         self._accept(entry)
         return entry.id
 
-    def enqueue_threadsafe(self, function: str, event: Any, trigger: str | None, source: str) -> str:
+    def enqueue_threadsafe(self, function: str, event: Any, trigger: str | None, source: str,
+                           cause: lineage.Cause | None = None) -> str:  # fmt: skip
         entry = self.new_entry(function, event, trigger, source)
+        entry.cause = cause
         self._writer.submit(partial(event_queue.insert, entry=entry)).result()
         if self._loop is not None:
+            looping = lineage.loop_count(cause, function) > lineage.RECURSION_LIMIT
             try:
-                self._loop.call_soon_threadsafe(self._accept, entry)
+                self._loop.call_soon_threadsafe(self._stop_loop if looping else self._accept, entry)
             except RuntimeError:  # the loop has closed: the row is durable, the next start runs it
                 pass
         return entry.id
+
+    def _stop_loop(self, entry: Entry) -> None:
+        """Lambda's recursive loop detection (:mod:`router.lineage`): the event is not run; it
+        ends at once, to the on-failure destination (or the dead letters)."""
+        count = lineage.loop_count(entry.cause, entry.function)
+        if self._lineage.first_loop_warning(entry.function):
+            t = next((t for t in self._config.triggers if t.name == entry.trigger), None)
+            log.warning(lineage.loop_message(entry.function, entry.event, count, t.s3.prefix if t and t.s3 else ""))
+        message = f"Lambda has detected {entry.function} being invoked in a recursive loop ({count} times in one chain)"
+        error = {"errorType": "RecursiveInvocationException", "errorMessage": message}
+        entry.last_error = error
+        self.live.add(entry.id)
+        self._spawn(self._finish(entry, "RetriesExhausted", (False, error)))
 
     def _accept(self, entry: Entry) -> None:
         self._index.push(entry)
@@ -284,6 +304,7 @@ class AsyncQueue:
         started = self._clock.time()
         lease = partial(event_queue.mark_running, event_id=entry.id, lease_until=started + fn.timeout + LEASE_GRACE)
         self._writer.submit(lease, wait=False)
+        self._lineage.begin(entry.function, entry.id, entry.cause)
         try:
             outcome = await self._runtimes.invoke(entry.function, entry.event, request_id=entry.id, wait=False,
                                                   reservation=reservation, event_json=entry.event_json)  # fmt: skip
@@ -293,8 +314,12 @@ class AsyncQueue:
         except Exception as exc:  # router could not invoke: not the function's error, no attempt used
             self._back_off(entry, f"router could not invoke it: {type(exc).__name__}: {exc}", error=exc)
             return
+        finally:
+            self._lineage.end(entry.function, entry.id)
         inv = to_invocation(outcome, function=entry.function, trigger=entry.trigger, source=entry.source,
                             event=entry.event, attempt=attempt, event_id=entry.id)  # fmt: skip
+        if entry.cause is not None:
+            inv.extra["cause"] = lineage.journal_cause(entry.cause)
         entry.backoffs = 0
         self._publish(inv)
         if entry.function not in self._config.functions:  # removed by a config edit meanwhile
@@ -410,10 +435,31 @@ class AsyncQueue:
                 raise RuntimeError("no AWS endpoint to send to (router invoke/replay run no destinations)")
             await asyncio.to_thread(self.send_to_queue, destination.queue, json.dumps(record))
             return
+        if destination.topic is not None or destination.bus is not None:
+            await self._to_pubsub(destination, record)
+            return
         assert destination.dir is not None
         folder = self._config.root / destination.dir
         name = f"{iso_millis(self._clock.time()).replace(':', '')}-{entry.id}.json"
         write_json_atomic(folder / name, record)
+
+
+    async def _to_pubsub(self, destination: Destination, record: dict[str, Any]) -> None:
+        """SNS destination: the record is the message; EventBridge destination: an event from
+        source "lambda" with the record as its detail (eventbridge.destination_event)."""
+        if self.send_to_pubsub is None:
+            raise RuntimeError("no AWS endpoint to send to (router invoke/replay run no destinations)")
+        if destination.topic is not None:
+            await asyncio.to_thread(self.send_to_pubsub, "topic", destination.topic, record)
+            return
+        assert destination.bus is not None
+        s, context = self._config.settings, record["requestContext"]
+        event = eventbridge.destination_event(
+            event_id=self._ids.uuid(), record=record, success=context["condition"] == "Success",
+            function_arn=context["functionArn"], bus=destination.bus, account=s.account, region=s.region,
+            time=eventbridge.iso_seconds(self._clock.time()),
+        )  # fmt: skip
+        await asyncio.to_thread(self.send_to_pubsub, "bus", destination.bus, event)
 
 
 def _give_back(reservation: ReservationLike, _task: object) -> None:
@@ -431,6 +477,8 @@ def _end(conn: Any, *, entry: Entry, dead: dict[str, Any] | None, now: float) ->
 
 
 def _describe(destination: Destination) -> str:
+    if destination.topic or destination.bus:
+        return f"topic {destination.topic}" if destination.topic else f"bus {destination.bus}"
     if destination.queue:
         return f"queue {destination.queue}"
     return f"function {destination.function}" if destination.function else f"dir {destination.dir}"

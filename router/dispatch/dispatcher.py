@@ -18,6 +18,7 @@ from contextlib import AsyncExitStack, closing
 from functools import partial
 from typing import Any, TypeVar
 
+from .. import lineage
 from ..clock import Clock
 from ..config import Config, TriggerConfig
 from ..errors import InvocationError, StartupError
@@ -53,6 +54,7 @@ class Dispatcher:
         self.store = store
         self.clock = clock
         self.ids: Ids = ids or RandomIds()
+        self.lineage = lineage.of(config)  # who caused what (shared with the embedded AWS)
         self.writer = DbWriter(store)
         self.queue = AsyncQueue(config, runtimes, self.writer, clock, publish=self.publish, ids=self.ids)
         self.checkpoints = Checkpoints(self.writer, clock)
@@ -156,14 +158,19 @@ class Dispatcher:
             self.runtimes.free_slots(function) > 0 and self.config.functions[function].timeout < give_up_after
         ):
             timer = asyncio.get_running_loop().call_later(give_up_after, on_give_up)
+        cause = (extra or {}).get("cause") or (self.lineage.stream_cause(event) if source == "dynamodb" else None)
+        self.lineage.begin(function, request_id, cause)
         try:
             outcome = await self.runtimes.invoke(function, event, request_id=request_id, wait=wait,
                                                  client_context=client_context, queue_limit=queue_limit,
                                                  event_json=event_json, identity=identity)  # fmt: skip
         finally:
+            self.lineage.end(function, request_id)
             if timer is not None:
                 timer.cancel()
         inv = to_invocation(outcome, function=function, trigger=trigger, source=source, event=event)
+        if cause is not None:
+            inv.extra["cause"] = lineage.journal_cause(cause)
         inv.attempt = attempt
         if extra:
             inv.extra.update(extra)
@@ -212,10 +219,12 @@ class Dispatcher:
         return await self.queue.enqueue(function, event, trigger, source)
 
     def enqueue_threadsafe(
-        self, function: str, event: Any, *, trigger: str | None = None, source: str = "invoke"
-    ) -> str:
-        """``enqueue`` from a thread that is not the loop's; blocks until committed."""
-        return self.queue.enqueue_threadsafe(function, event, trigger, source)
+        self, function: str, event: Any, *, trigger: str | None = None, source: str = "invoke",
+        cause: lineage.Cause | None = None,
+    ) -> str:  # fmt: skip
+        """``enqueue`` from a thread that is not the loop's; blocks until committed. ``cause``:
+        the write that caused the event (:mod:`router.lineage`), journaled with its invocation."""
+        return self.queue.enqueue_threadsafe(function, event, trigger, source, cause)
 
     async def replay(self, invocation_id: str) -> Invocation:
         """Run a journaled or dead-lettered invocation's event again, synchronously.

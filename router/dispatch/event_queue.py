@@ -33,6 +33,7 @@ class Entry:
     attempts: int = 0  # finished attempts (throttles and daemon crashes do not count)
     last_error: dict[str, Any] | None = None  # the error payload of the last failed attempt
     backoffs: int = field(default=0, compare=False)  # throttles and router's own failures in a row
+    cause: dict[str, Any] | None = field(default=None, compare=False)  # the write that caused it (lineage)
 
 
 class DueIndex:

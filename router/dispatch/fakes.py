@@ -254,6 +254,7 @@ class FakeDispatch:
         self.clock = clock or Clock()
         self.store = store
         self.submitted: list[tuple[Any, Any, str]] = []  # (trigger, event, event id)
+        self.causes: list[tuple[Any, Any, dict[str, Any]]] = []  # (trigger, event, cause) of submit_threadsafe
         self.pending: set[str] = set()
         self._submit = submit
         self._invoke = invoke
@@ -278,7 +279,9 @@ class FakeDispatch:
         self.pending.add(event_id)
         return event_id
 
-    def submit_threadsafe(self, trigger: Any, event: Any) -> str:
+    def submit_threadsafe(self, trigger: Any, event: Any, *, cause: dict[str, Any] | None = None) -> str:
+        if cause is not None:
+            self.causes.append((trigger, event, cause))
         if self._submit is not None:
             event_id: str = self._submit(trigger, event)
         else:

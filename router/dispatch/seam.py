@@ -26,8 +26,9 @@ class SourceDispatch:
     async def submit(self, trigger: TriggerConfig, event: Any) -> str:
         return await self._d.enqueue(trigger.function, event, trigger=trigger.name, source=trigger.kind)
 
-    def submit_threadsafe(self, trigger: TriggerConfig, event: Any) -> str:
-        return self._d.enqueue_threadsafe(trigger.function, event, trigger=trigger.name, source=trigger.kind)
+    def submit_threadsafe(self, trigger: TriggerConfig, event: Any, *, cause: dict[str, Any] | None = None) -> str:
+        return self._d.enqueue_threadsafe(trigger.function, event, trigger=trigger.name, source=trigger.kind,
+                                          cause=cause)  # fmt: skip
 
     async def invoke(
         self, trigger: TriggerConfig, event: Any, *, give_up_after: float | None = None,

@@ -31,7 +31,8 @@ from ..config import Config, S3Trigger, TriggerConfig
 from ..errors import ConfigError, ConfigIssue, UsageError
 from ..events import s3 as s3_events
 from .base import SourceContext
-from .s3_sync import Syncer
+from .s3_api import Notifier, bucket_of
+from .s3_sync import MirrorIn, Syncer
 from .s3_watch import Watcher
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,7 @@ class Target:
 def resolve_target(trigger: TriggerConfig, config: Config) -> Target:
     """The trigger's folder (created when missing and allowed), bucket and filters."""
     s3: S3Trigger = trigger.source
+    assert s3.dir is not None, "a trigger with a folder"
     folder = (config.root / s3.dir).absolute()
     index = next((i for i, t in enumerate(config.triggers) if t.name == trigger.name), 0)
 
@@ -177,7 +179,11 @@ class S3Source:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.targets: dict[str, Target] = {}
         for t in triggers:
-            self.targets[t.name] = resolve_target(t, ctx.config)
+            if t.s3 is not None and t.s3.dir is not None:
+                self.targets[t.name] = resolve_target(t, ctx.config)
+        self.notifier = Notifier(triggers, submit=ctx.dispatch.submit_threadsafe, region=ctx.config.settings.region,
+                                 now=ctx.clock.time, mirror=self._mirror_in)  # fmt: skip
+        self._unlisten: Any = None
         self.roots: dict[str, list[Target]] = {}
         for target in self.targets.values():
             self.roots.setdefault(str(target.root), []).append(target)
@@ -192,6 +198,10 @@ class S3Source:
         await asyncio.to_thread(self._start)
 
     def _start(self) -> None:
+        if self.ctx.aws.mode == "embedded":  # writes through the embedded AWS notify
+            self._unlisten = self.ctx.aws.on_s3_write(self.notifier.written)
+        if not self.roots:
+            return
         mirror = self.ctx.aws.mode != "aws"  # never write into a real AWS account's buckets
         if not mirror:
             log.info("s3: settings.aws.endpoint is real AWS: dropped files are not uploaded")
@@ -214,6 +224,9 @@ class S3Source:
         await asyncio.to_thread(self.stop)  # the loop keeps serving the worker's emits meanwhile
 
     def stop(self) -> None:
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
         if self.watcher is not None:
             self.watcher.stop()
             self.watcher = None
@@ -247,7 +260,30 @@ class S3Source:
         self._start()
 
     def describe(self) -> list[str]:
-        return [t.describe() + f"  ({self.watcher_kind})" for t in self.targets.values()]
+        lines = [t.describe() + f"  ({self.watcher_kind})" for t in self.targets.values()]
+        for triggers in self.notifier.by_bucket.values():
+            for t in triggers:
+                if t.name not in self.targets:
+                    spec: S3Trigger = t.source
+                    lines.append(f"s3 writes       bucket {bucket_of(t)}  events "
+                                 + ",".join(e.removeprefix("s3:") for e in spec.events)
+                                 + (f"  prefix {spec.prefix}" if spec.prefix else "")
+                                 + (f"  suffix {spec.suffix}" if spec.suffix else "")
+                                 + f"  -> {t.function}  [{t.name}]")  # fmt: skip
+        return lines
+
+    def _mirror_in(self, trigger: TriggerConfig, write: Any) -> None:
+        """An object written or removed through the embedded AWS, into the trigger's folder
+        (by the folder's worker, which records it as reported: the watcher stays quiet)."""
+        target, syncer = self.targets.get(trigger.name), self.syncer
+        if target is None or syncer is None:
+            return
+        parts = write.key.split("/")
+        if any(p in ("", ".", "..") for p in parts) or "\\" in write.key or "\0" in write.key:
+            log.debug("s3: key %r cannot be a file under %s; not mirrored", write.key, target.root)
+            return
+        data = write.read() if write.read is not None and write.event.startswith("ObjectCreated") else None
+        syncer.submit(MirrorIn(str(target.root), str(target.path_of_key(write.key)), target.bucket, data))
 
     # ------------------------------------------------------------------ the Python API
 

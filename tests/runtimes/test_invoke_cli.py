@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from router.cli.invoke import command
+from router.lineage import key_id
 
 from .conftest import FIXTURES
 
@@ -76,7 +77,7 @@ def test_worker_env_points_at_the_configured_endpoint(config: Path) -> None:
     env = json.loads(out)
     assert code == 0
     assert env["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9"
-    assert env["AWS_ACCESS_KEY_ID"] == "testing" and env["AWS_EC2_METADATA_DISABLED"] == "true"
+    assert env["AWS_ACCESS_KEY_ID"] == key_id("env") and env["AWS_EC2_METADATA_DISABLED"] == "true"
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from router.lineage import key_id
 from router.runtimes.logs import ERROR_LOG_LIMIT, TRUNCATED
 
 from .conftest import Factory, Harness, log_lines
@@ -184,7 +185,7 @@ def test_environment(py: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_EXECUTION_ENV": f"AWS_Lambda_{py.config.functions['env'].runtime}",
         "_HANDLER": "pyhandlers/basic.environment",
         "LAMBDA_TASK_ROOT": str(py.config.functions["env"].code_dir), "TZ": ":UTC",
-        "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ACCESS_KEY_ID": key_id("env"),  # lineage: one per function
         "AWS_EC2_METADATA_DISABLED": "true", "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
     }  # fmt: skip

@@ -9,6 +9,7 @@ embedded AWS when one listens).
 from __future__ import annotations
 
 import asyncio
+import gc
 import importlib
 import logging
 import signal
@@ -230,6 +231,7 @@ async def run_daemon(
     app = App(config, console=console)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _on_stop_signal, app, stop, console)
+    gc.disable()  # start-up allocates much and frees little: the cyclic GC would walk it over and over
     try:
         async with AsyncExitStack() as stack:
             try:
@@ -241,6 +243,10 @@ async def run_daemon(
             for line in app.banner() + dashboard + lines:
                 console(line)
             console(f"router ready in {app.started_at * 1000:.0f} ms (Ctrl-C to stop)")
+            # what start-up made lives as long as the daemon: out of the cyclic GC's reach, its
+            # collections do not walk it again, and the exit does not spend ~300 ms on it
+            gc.freeze()
+            gc.enable()
             if ready is not None:
                 ready(app)
             from .live import ConfigWatcher, apply
@@ -256,6 +262,7 @@ async def run_daemon(
         left = app.dispatcher.pending() if app.dispatcher is not None else 0
         console(f"router stopped; {left} queued event(s) kept for the next start" if left else "router stopped")
     finally:
+        gc.enable()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return 0

@@ -38,6 +38,8 @@ SOURCES: dict[str, str] = {
     "http": "router.sources.http:HttpSource",
     "dynamodb": "router.sources.dynamodb:DynamoDBSource",
     "sqs": "router.sources.sqs:SqsSource",
+    "sns": "router.sources.pubsub:SnsSource",
+    "eventbridge": "router.sources.pubsub:EventBridgeSource",
 }
 
 Console = Callable[[str], None]
@@ -111,6 +113,10 @@ class App:
         stack.callback(self._unhook_lambda_api)  # after the dispatcher drains: handlers may still call
         self.dispatcher = Dispatcher(config, self.runtimes, self.store, self.clock, self.ids)
         await self.dispatcher.start(stack, workers=parts.queue, run=False)
+        if self.aws is not None:  # topic and bus destinations (SNS Publish, EventBridge PutEvents)
+            from . import aws_pubsub
+
+            self.dispatcher.queue.send_to_pubsub = partial(aws_pubsub.send, config, self.aws.client)
         if self.aws is not None:
             self.aws.lambda_api = make_lambda_api(self.dispatcher, asyncio.get_running_loop())
             from .sources.sqs import send_message

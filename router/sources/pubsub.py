@@ -1,0 +1,156 @@
+"""``sns`` and ``eventbridge`` triggers: subscriptions to topics and rules on buses.
+
+I/O only. Each source listens to what is published through the embedded AWS
+(:mod:`router.aws_pubsub`), picks the triggers a message or event is for (a subscription's
+filter policy, a rule's pattern: :mod:`router.filters`), shapes the Lambda event with the pure
+builders (:mod:`router.events.sns`, :mod:`router.events.eventbridge`) and submits it: SNS and
+EventBridge both invoke Lambda asynchronously (Lambda developer guide, "Invoking Lambda with
+events from other AWS services": SNS and EventBridge are asynchronous invokers), so retries,
+the event's maximum age and destinations are dispatch's async rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from .. import aws_pubsub
+from ..config import TriggerConfig, declared_topic
+from ..errors import StartupError
+from ..events import eventbridge, sns
+from ..filters import matches
+from .base import SourceContext
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Subscription:
+    trigger: TriggerConfig
+    arn: str
+    policy: dict[str, Any] | None
+    body_scope: bool
+
+
+class _Listening:
+    """What both sources share: the listener's life, pause and reset, and the submit."""
+
+    kind = ""
+
+    def __init__(self, triggers: list[TriggerConfig], ctx: SourceContext) -> None:
+        self.ctx = ctx
+        self.triggers = [t for t in triggers if getattr(t, self.kind) is not None and t.enabled]
+        self._remove: Callable[[], None] | None = None
+        self._paused = False
+        self.delivered = 0
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        if self.ctx.aws.mode != "embedded":
+            raise StartupError(f"{self.kind} triggers need the embedded AWS (settings.aws.endpoint: embedded): "
+                               "router sees what is published only there")  # fmt: skip
+        self._remove = aws_pubsub.listen(self._heard)
+        stack.callback(self._stop)
+
+    def _stop(self) -> None:
+        if self._remove is not None:
+            self._remove()
+            self._remove = None
+
+    async def pause(self) -> None:
+        self._paused = True
+
+    async def reset(self) -> None:
+        self._paused = False
+
+    def _mine(self, account: str, region: str) -> bool:
+        s = self.ctx.config.settings
+        return not self._paused and account == s.account and region == s.region
+
+    def _heard(self, fact: aws_pubsub.Notification | aws_pubsub.BusEvent) -> None:
+        raise NotImplementedError
+
+    def _submit(self, trigger: TriggerConfig, event: Any) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # the embedded server's thread (or a destination's): wait for the commit
+            self.ctx.dispatch.submit_threadsafe(trigger, event)
+        else:  # published from the loop's own thread
+            loop.create_task(self.ctx.dispatch.submit(trigger, event))
+        self.delivered += 1
+
+    def info(self) -> dict[str, Any]:
+        return {"triggers": len(self.triggers), "delivered": self.delivered}
+
+
+class SnsSource(_Listening):
+    """Every enabled ``sns`` trigger: a Lambda subscription per trigger."""
+
+    kind = "sns"
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        s = self.ctx.config.settings
+        self._subs: dict[str, list[_Subscription]] = defaultdict(list)
+        for t in self.triggers:
+            assert t.sns is not None
+            topic = sns.topic_arn(s.region, s.account, declared_topic(self.ctx.config, t.sns.topic) or t.sns.topic)
+            body = t.sns.filter_policy_scope == "MessageBody"
+            self._subs[topic].append(_Subscription(t, sns.subscription_arn(topic, t.name), t.sns.filter_policy, body))
+        await super().start(stack)
+
+    def _heard(self, fact: aws_pubsub.Notification | aws_pubsub.BusEvent) -> None:
+        if not isinstance(fact, aws_pubsub.Notification) or not self._mine(fact.account, fact.region):
+            return
+        for sub in self._subs.get(fact.topic_arn, ()):
+            if sub.policy is not None:
+                view = sns.body_view(fact.message) if sub.body_scope else sns.policy_view(fact.attributes)
+                if view is None or not matches(sub.policy, view):
+                    continue  # filtered out: SNS does not deliver it
+            body = sns.notification(
+                message_id=fact.message_id, topic=fact.topic_arn, message=fact.message, subject=fact.subject,
+                timestamp=fact.timestamp, attributes=fact.attributes, region=fact.region, subscription=sub.arn,
+            )  # fmt: skip
+            self._submit(sub.trigger, sns.event(body, sub.arn))
+
+
+class EventBridgeSource(_Listening):
+    """Every enabled ``eventbridge`` trigger: a rule on its bus with the function as target."""
+
+    kind = "eventbridge"
+
+    async def start(self, stack: AsyncExitStack) -> None:
+        self._rules: dict[str, list[TriggerConfig]] = defaultdict(list)
+        for t in self.triggers:
+            assert t.eventbridge is not None
+            self._rules[t.eventbridge.bus].append(t)
+        await super().start(stack)
+
+    def _heard(self, fact: aws_pubsub.Notification | aws_pubsub.BusEvent) -> None:
+        if not isinstance(fact, aws_pubsub.BusEvent) or not self._mine(fact.account, fact.region):
+            return
+        for t in self._rules.get(fact.bus, ()):
+            assert t.eventbridge is not None
+            if matches(t.eventbridge.pattern, fact.event):
+                self._submit(t, self._input(t, fact))
+
+    def _input(self, t: TriggerConfig, fact: aws_pubsub.BusEvent) -> Any:
+        """The target's input (API reference, "Target": Input is sent as it is, InputPath picks
+        a part of the event, InputTransformer rewrites it; otherwise the whole event)."""
+        rule = t.eventbridge
+        assert rule is not None
+        if rule.input is not None:
+            return rule.input
+        if rule.input_path is not None:
+            return eventbridge.input_path(fact.event, rule.input_path)
+        if rule.input_transformer is not None:
+            s = self.ctx.config.settings
+            arn = eventbridge.rule_arn(s.region, s.account, rule.bus, t.name)
+            return eventbridge.transform(
+                fact.event, rule.input_transformer.input_paths, rule.input_transformer.template, rule_name=t.name,
+                rule_arn=arn, ingestion_time=fact.ingestion_time,
+            )  # fmt: skip
+        return fact.event

@@ -26,6 +26,7 @@ from ..invocation import encode_json
 from .base import Outcome, RuntimeSpec
 from .logs import OnLog
 from .node import NodeRuntime
+from .node_sdk import SdkInstaller
 from .pool import FunctionPool, Reservation
 from .python import PythonRuntime
 from .reload import CodeWatcher
@@ -56,6 +57,7 @@ class Runtimes:
         # hot reload: the files each function's workers loaded, watched
         self.watcher = CodeWatcher(self._code_changed) if hot_reload else None
         self._release_callbacks: list[Callable[[], None]] = []
+        self._sdk = SdkInstaller(config.settings.node)  # the AWS SDK for Node.js functions: one npm at a time
         self._pools = {name: self._new_pool(fn) for name, fn in config.functions.items()}
         self._retired: list[FunctionPool] = []  # replaced by a config edit, finishing their invocations
         self._task: asyncio.Task[None] | None = None
@@ -65,6 +67,7 @@ class Runtimes:
         pool = FunctionPool(fn, self.config, self._specs["node" if fn.is_node else "python"], self._env,
                             self._on_log, on_loaded)  # fmt: skip
         pool.on_release.extend(self._release_callbacks)
+        pool.sdk = self._sdk if fn.is_node else None
         return pool
 
     def update(self, config: Config) -> tuple[list[str], list[str], list[str]]:

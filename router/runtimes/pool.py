@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -22,7 +23,7 @@ from typing import Any
 
 from ..config import Config, FunctionConfig
 from ..errors import InvocationError, ThrottledError
-from . import logs
+from . import logs, node_sdk
 from .base import (
     INIT_LIMIT_S,
     Outcome,
@@ -67,6 +68,7 @@ class FunctionPool:
         self._watchdog = Watchdog()
         self._closing = False
         self.on_release: list[Callable[[], None]] = []  # called when a slot becomes free
+        self.sdk: node_sdk.SdkInstaller | None = None  # Node.js: the AWS SDK when the project lacks it
 
     # -------------------------------------------------------------------------- slots
 
@@ -199,6 +201,8 @@ class FunctionPool:
     def _new_worker(self) -> Worker:
         fn, spec = self.fn, self.spec
         env = worker_environment(self.config, fn, self.env, log_stream_name())
+        if self.sdk is not None:  # Lambda's NODE_PATH ends with the runtime's modules, the SDK among them
+            env["NODE_PATH"] = os.pathsep.join(filter(None, (env.get("NODE_PATH"), node_sdk.node_path())))
         worker = Worker(
             name=fn.name, argv=lambda fd: spec.argv(fn, fd, self.arn), env=env, cwd=fn.code_dir,
             cap_kb=self.cap_kb, sink=LogSink(fn.name, self.on_log), on_exit=self._worker_exited,
@@ -222,7 +226,20 @@ class FunctionPool:
         if reply.kind == "R":
             return worker, None
         worker.kill()
+        if await self._sdk_installed(reply):  # the AWS SDK is in place now: start again
+            return await self._cold_start(request_id)
         return worker, self._init_failure(worker, request_id, reply, started_at)
+
+    async def _sdk_installed(self, reply: Reply) -> bool:
+        """An init that failed on a missing ``@aws-sdk/…`` package, which Lambda's Node.js
+        runtimes include: True once router's copy has it (see :mod:`.node_sdk`)."""
+        if self.sdk is None or reply.kind != "N":
+            return False
+        try:
+            package = node_sdk.missing_package(json.loads(reply.payload)[0])
+        except (ValueError, LookupError, TypeError, AttributeError):
+            return False
+        return package is not None and await self.sdk.provide(package, self.fn.name)
 
     def _init_failure(self, worker: Worker, request_id: str, reply: Reply,
                       started_at: float) -> Outcome:  # fmt: skip
@@ -287,6 +304,9 @@ class FunctionPool:
             result = bytes(reply.payload)
         else:
             status, error, _ = self._failure(worker, request_id, reply)
+            if self.sdk is not None and error is not None and (package := node_sdk.missing_package(error)):
+                if await self.sdk.provide(package, fn.name):  # required in the handler: Node remembers
+                    self.invalidate()  # the package missing, so the next call starts a new worker
         peak_kb = worker.peak_kb()
         if status in ("ok", "error") and peak_kb > self.cap_kb:  # over while we did not look
             worker.kill()

@@ -142,7 +142,37 @@ async function loadHandler(appRoot, full) {
   return fn;
 }
 
+// ------------------------------------------------------------------------------ the AWS SDK
+
+/* ES modules do not read NODE_PATH, where router puts its copy of the AWS SDK v3
+ * (router/runtimes/node_sdk.py): a bare specifier found nowhere from the importing file is
+ * resolved again from each NODE_PATH folder, so `import … from '@aws-sdk/client-s3'` works in
+ * an ES module too, as on Lambda, whose runtime holds the SDK. Otherwise Node's own error stands. */
+const NODE_PATH_HOOK = `let bases = [];
+export function initialize(data) { bases = data.bases; }
+export async function resolve(specifier, context, next) {
+  try {
+    return await next(specifier, context);
+  } catch (err) {
+    if (err?.code !== 'ERR_MODULE_NOT_FOUND' || /^([./]|[a-zA-Z][a-zA-Z0-9+.-]*:)/.test(specifier)) throw err;
+    for (const parentURL of bases) {
+      try { return await next(specifier, { ...context, parentURL }); } catch (e) { /* the next folder */ }
+    }
+    throw err;
+  }
+}`;
+
+/** Register the NODE_PATH fallback for ES modules (Node.js 20.6+: module.register). */
+function esmNodePath() {
+  const Module = require('module');
+  const folders = (process.env.NODE_PATH || '').split(path.delimiter)
+    .filter((folder) => path.basename(folder) === 'node_modules');
+  if (!folders.length || typeof Module.register !== 'function') return;
+  const bases = folders.map((folder) => pathToFileURL(path.join(path.dirname(folder), 'x.mjs')).href);
+  Module.register(`data:text/javascript,${encodeURIComponent(NODE_PATH_HOOK)}`, { data: { bases } });
+}
+
 module.exports = {
-  loadHandler, UserCodeSyntaxError, CallbackHandlerDeprecated, JSONStringifyError,
+  loadHandler, esmNodePath, UserCodeSyntaxError, CallbackHandlerDeprecated, JSONStringifyError,
   UnhandledPromiseRejection, CALLBACK_DEPRECATED,
 };

@@ -42,7 +42,7 @@ const log = require('./node_console.js').create(MODERN, ENV);
 
 const loaded = require('./node_reload.js');
 const {
-  loadHandler, CallbackHandlerDeprecated, JSONStringifyError, UnhandledPromiseRejection,
+  loadHandler, esmNodePath, CallbackHandlerDeprecated, JSONStringifyError, UnhandledPromiseRejection,
   CALLBACK_DEPRECATED,
 } = require('./node_loader.js');
 
@@ -344,6 +344,7 @@ async function main() {
   log.patch();
   process.chdir(TASK_ROOT);
   loaded.install(reportLoaded);
+  esmNodePath();
   const fn = await loadHandler(TASK_ROOT, HANDLER);
   // 4.x index.mjs:605-617: three declared parameters is a callback handler, refused
   if (MODERN && fn.length >= 3) throw new CallbackHandlerDeprecated(CALLBACK_DEPRECATED);

@@ -42,7 +42,7 @@ _ETAG = re.compile(r"^[0-9a-fA-F]{32}(-\d+)?$")
 _TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _STAGE = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 _KIND = {"s3": "s3", "schedule": "schedule", "apigw": "http", "http-api": "http", "dynamodb": "dynamodb",
-         "sqs": "sqs"}  # fmt: skip
+         "sqs": "sqs", "sns": "sns", "eventbridge": "eventbridge"}  # fmt: skip
 
 
 @dataclass
@@ -126,6 +126,8 @@ def event_command() -> None:
       http-api  API Gateway HTTP API request (payload 2.0)
       dynamodb  DynamoDB Streams batch (Records[], eventVersion 1.1)
       sqs       SQS batch of one message (Records[], eventSource aws:sqs)
+      sns       SNS notification (Records[], EventSource aws:sns)
+      eventbridge  EventBridge event (a rule's target; --trigger: input shaping)
       schedule  EventBridge Scheduled Event
 
     Every kind takes --region, --account, and --config/--trigger to use a trigger's
@@ -502,3 +504,5 @@ def _sqs_attributes(pairs: tuple[str, ...]) -> dict[str, Any]:
 
 
 command = event_command
+
+from . import event_pubsub  # noqa: E402,F401  (registers sns and eventbridge)

@@ -12,6 +12,7 @@ the event's maximum age and destinations are dispatch's async rules.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -85,6 +86,26 @@ class _Listening:
 
     def info(self) -> dict[str, Any]:
         return {"triggers": len(self.triggers), "delivered": self.delivered}
+
+    def describe(self) -> list[str]:
+        """The banner's lines: one per subscription or rule."""
+        return [f"{self.kind:<16}{self._what(t)}  -> {t.function}  [{t.name}]" for t in self.triggers]
+
+    def _what(self, t: TriggerConfig) -> str:
+        if t.sns is not None:
+            policy = t.sns.filter_policy
+            scope = t.sns.filter_policy_scope
+            return f"topic {t.sns.topic}" + (f"  filter ({scope}) {_short(policy)}" if policy else "")
+        assert t.eventbridge is not None
+        rule = t.eventbridge
+        shaped = ("  input" if rule.input is not None else f"  input_path {rule.input_path}" if rule.input_path
+                  else "  input_transformer" if rule.input_transformer else "")  # fmt: skip
+        return f"bus {rule.bus}  pattern {_short(rule.pattern)}{shaped}"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, separators=(",", ":"))
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 class SnsSource(_Listening):

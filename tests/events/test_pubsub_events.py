@@ -4,6 +4,7 @@ with aws-lambda-powertools' parser models; input transformation per the EventBri
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SnsModel
 
@@ -82,3 +83,45 @@ def test_destination_event() -> None:
     assert e["source"] == "lambda" and e["detail-type"] == "Lambda Function Invocation Result - Failure"
     assert e["detail"] == record
     EventBridgeModel.model_validate(e)
+
+
+CLI_CONFIG = """
+functions:
+  f: {handler: app.handler, runtime: python3.11}
+resources:
+  topics: {orders: {}}
+triggers:
+  - {name: picky, function: f, sns: {topic: orders, filter_policy: {store: [x]}}}
+  - {name: rule, function: f, eventbridge: {pattern: {source: [shop]},
+                                            input_transformer: {input_paths: {id: "$.detail.id"}, template: "id <id>"}}}
+"""
+
+
+def test_cli_sns_and_eventbridge(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from router.cli.event import event_command
+
+    runner = CliRunner()
+    out = runner.invoke(event_command, ["sns", "--message", "m", "--attribute", "n=2", "--attribute", "s=x"])
+    assert out.exit_code == 0, out.output
+    event = json.loads(out.output)
+    SnsModel.model_validate(event)
+    assert event["Records"][0]["Sns"]["MessageAttributes"] == {"n": {"Type": "Number", "Value": "2"},
+                                                              "s": {"Type": "String", "Value": "x"}}  # fmt: skip
+    out = runner.invoke(event_command, ["eventbridge", "--source", "s", "--detail-type", "T", "--detail", '{"a": 1}'])
+    assert out.exit_code == 0, out.output
+    assert EventBridgeModel.model_validate(json.loads(out.output)).detail == {"a": 1}
+    bad = runner.invoke(event_command, ["eventbridge", "--detail", "[1]"])
+    assert bad.exit_code == 2 and "MalformedDetail" in bad.output
+    bad = runner.invoke(event_command, ["sns", "--attribute", "nope"])
+    assert bad.exit_code == 2 and "NAME=VALUE" in bad.output
+    (tmp_path / "triggers.yaml").write_text(CLI_CONFIG)
+    config = ["-c", str(tmp_path / "triggers.yaml")]
+    out = runner.invoke(event_command, ["eventbridge", *config, "--trigger", "rule", "--detail", '{"id": 7}'])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output) == "id 7"
+    bad = runner.invoke(event_command, ["eventbridge", *config, "--trigger", "rule", "--source", "other"])
+    assert bad.exit_code == 2 and "does not match" in bad.output
+    out = runner.invoke(event_command, ["sns", *config, "--trigger", "picky"])
+    assert json.loads(out.output)["Records"][0]["Sns"]["TopicArn"].endswith(":orders")

@@ -341,7 +341,7 @@ class Aws:
             return
         if self.mode == "embedded" and _embedded_alone():
             _reset_account(self.settings.account, self.settings.region)
-        else:
+        elif not (self.mode == "embedded" and self._empty_embedded()):
             for kind, delete in (("table", self._delete_tables), ("bucket", self._empty_buckets)):
                 try:
                     delete()
@@ -349,6 +349,18 @@ class Aws:
                     where = self.endpoint_url
                     raise StartupError(f"reset: cannot empty the config's {kind}s at {where}: {exc}") from None
         self.create_resources()
+
+    def _empty_embedded(self) -> bool:
+        """The config's tables deleted and buckets emptied in the moto backends (~0.4 ms; through
+        the API ~16 ms); False when they cannot be (a versioned bucket, another moto)."""
+        from . import aws_embedded
+
+        try:
+            aws_embedded.empty(self.config, self.bucket_names())
+            return True
+        except Exception as exc:
+            log.debug("emptying the config's resources in the moto backends failed (%r); using the API", exc)
+            return False
 
     def _delete_tables(self) -> None:
         ddb = self.client("dynamodb")

@@ -143,3 +143,17 @@ def test_workers_stay_warm_unless_asked(r: Router) -> None:
     assert r.invoke("hello", {}).init_duration_ms is None  # warm after a reset
     r.reset(workers=True)
     assert r.invoke("hello", {}).init_duration_ms is not None  # a new worker
+
+
+def test_beside_another_router_only_the_configs_resources_are_reset(r: Router) -> None:
+    with Router(DEMO):  # shares the process's embedded AWS (moto keeps one state per process)
+        ddb, s3 = r.aws.client("dynamodb"), r.aws.client("s3")
+        ddb.put_item(TableName="orders", Item={"pk": {"S": "left"}, "sk": {"S": "over"}})
+        ddb.create_table(TableName="theirs", KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+                         BillingMode="PAY_PER_REQUEST")  # fmt: skip
+        s3.put_object(Bucket="uploads", Key="left/over.txt", Body=b"x")
+        r.reset()
+        assert "left" not in {i["pk"]["S"] for i in ddb.scan(TableName="orders")["Items"]}
+        assert "theirs" in ddb.list_tables()["TableNames"]
+        assert s3.list_objects_v2(Bucket="uploads").get("KeyCount") == 0

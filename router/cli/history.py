@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from ..invocation import Invocation, json_default
+from . import chain
 from .common import config_option, load, user_errors
 
 STATUSES = ("ok", "error", "timeout", "crashed", "throttled")
@@ -27,14 +28,26 @@ HEADERS = ["TIME", "ID", "FUNCTION", "TRIGGER", "SOURCE", "TRY", "STATUS", "DURA
 @click.option("-s", "--status", type=click.Choice(STATUSES), default=None, help="Only invocations that ended so.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array of invocation records.")
 @click.option("-w", "--wide", is_flag=True, help="The whole error message in DETAIL (the table cuts it at 60).")
+@click.option("--chain", "chain_of", metavar="ID", default=None,
+              help="The tree of invocations that invocation ID caused (writes through the embedded AWS).")  # fmt: skip
 @user_errors
 def command(config_path: Path | None, function: str | None, last: int, status: str | None, as_json: bool,
-            wide: bool) -> None:  # fmt: skip
+            wide: bool, chain_of: str | None) -> None:  # fmt: skip
     """Show past invocations (every attempt, sync and async) from the journal."""
     from ..dispatch import journal
     from ..store import Store
 
     config = load(config_path)
+    if chain_of is not None:
+        found: list[Invocation] = []
+        if (config.state_dir / Store.FILENAME).exists():
+            with closing(Store(config.state_dir).connect()) as conn:
+                found = journal.query(conn)
+        lines = chain.tree(chain_of, found)
+        if lines is None:
+            raise click.ClickException(f"no invocation {chain_of!r} in the journal ({config.state_dir})")
+        click.echo("\n".join(lines))
+        return
     if function is not None and function not in config.functions:
         click.echo(f"router: note: {function!r} is not a function of {config.path.name} (any history is shown)",
                    err=True)  # fmt: skip
@@ -65,6 +78,8 @@ def row(inv: Invocation, *, wide: bool = False) -> list[str]:
         detail = f"{inv.error.get('errorType', '')}: {message}".strip(": ")
     elif inv.extra.get("replay_of"):
         detail = f"replay of {inv.extra['replay_of']}"
+    if cause := chain.cause_text(inv):
+        detail = f"{cause}; {detail}" if detail else cause
     if batch := batch_detail(inv.extra.get("batch"), wide=wide):
         detail = f"{batch}; {detail}" if detail else batch
     detail = " ".join(detail.split())

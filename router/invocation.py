@@ -40,6 +40,7 @@ class Invocation:
     # the response payload exactly as the function returned it (JSON text, or its bytes):
     # what the Invoke API and ``router invoke`` send back; not journaled
     _payload: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    _content_type: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -51,7 +52,7 @@ class Invocation:
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        del out["_event_json"], out["_payload"]
+        del out["_event_json"], out["_payload"], out["_content_type"]
         out["ok"] = self.ok
         return out
 
@@ -73,9 +74,17 @@ class Invocation:
         """Tell ``to_json`` that ``event_json`` is ``self.event`` encoded."""
         self._event_json = event_json
 
-    def set_payload(self, payload: bytes | None) -> None:
-        """The response payload as the runtime received it (see :attr:`payload`)."""
-        self._payload = payload
+    def set_payload(self, payload: bytes | None, content_type: str | None = None) -> None:
+        """The response payload as the runtime received it (see :attr:`payload`), and a
+        streamed response's content type."""
+        self._payload, self._content_type = payload, content_type
+
+    @property
+    def content_type(self) -> str | None:
+        """A streaming handler's content type (``application/octet-stream`` unless it set one;
+        ``HttpResponseStream.from`` sets ``application/vnd.awslambda.http-integration-response``),
+        None for any other result."""
+        return self._content_type
 
     @property
     def payload(self) -> bytes:

@@ -92,6 +92,6 @@ def to_invocation(
         event_id=event_id,
     )  # fmt: skip
     inv.set_event_json(getattr(outcome, "event_json", None))  # (fakes have none)
-    inv.set_payload(getattr(outcome, "payload", None))
+    inv.set_payload(getattr(outcome, "payload", None), getattr(outcome, "content_type", None))
     return inv
 

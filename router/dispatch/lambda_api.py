@@ -125,7 +125,8 @@ def _invoke(
                        Reason="ReservedFunctionConcurrentInvocationLimitExceeded") from None  # fmt: skip
     except RouterError as exc:
         raise ApiError(500, "ServiceException", str(exc)) from None
-    out = {"Content-Type": "application/json", "X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": inv.id}
+    out = {"Content-Type": inv.content_type or "application/json", "X-Amz-Executed-Version": "$LATEST",
+           "x-amzn-RequestId": inv.id}  # (a streaming handler's content type, its response buffered)
     if not inv.ok:
         out["X-Amz-Function-Error"] = "Unhandled"
     if log_type == "Tail":

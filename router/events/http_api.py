@@ -206,8 +206,31 @@ def _custom(result: dict[str, Any]) -> HttpResponse:
     return HttpResponse(status, headers, raw)
 
 
+# awslambda.HttpResponseStream.from(stream, prelude) marks a streamed response so: its JSON
+# prelude, 8 NUL bytes, then the body (aws-lambda-ric 3.x src/HttpResponseStream.js:10-31)
+STREAM_PRELUDE_TYPE = "application/vnd.awslambda.http-integration-response"
+
+
+def map_stream(data: bytes) -> HttpResponse:
+    """A streaming handler's response written through ``HttpResponseStream.from``: status,
+    headers and cookies from the prelude (``{"statusCode": 201, "headers": {...}, "cookies":
+    [...]}``; the status defaults to 200), the bytes after the delimiter as the body."""
+    prelude, delimiter, body = data.partition(b"\0" * 8)
+    if not delimiter:
+        return _internal_error("a streamed response without its prelude's delimiter (8 NUL bytes)")
+    try:
+        meta = json.loads(prelude)
+    except ValueError:
+        return _internal_error("the streamed response's prelude is not JSON")
+    if not isinstance(meta, dict):
+        return _internal_error("the streamed response's prelude is not an object")
+    head = _custom({"statusCode": meta.get("statusCode", 200), "headers": meta.get("headers"),
+                    "cookies": meta.get("cookies")})  # fmt: skip
+    return head if head.error else HttpResponse(head.status, head.headers, body)
+
+
 def _internal_error(reason: str) -> HttpResponse:
     return json_response(500, INTERNAL_ERROR, error=reason)
 
 
-__all__ = ["HttpApiEvent", "build_event", "fold_headers", "map_response"]
+__all__ = ["STREAM_PRELUDE_TYPE", "HttpApiEvent", "build_event", "fold_headers", "map_response", "map_stream"]

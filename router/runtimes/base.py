@@ -46,6 +46,7 @@ class Outcome:
     max_memory_mb: int
     event_json: str | None = None  # the event as sent to the worker (the journal reuses it)
     payload: bytes | None = None  # an ok result as the worker sent it (JSON text, or a Python handler's bytes)
+    content_type: str | None = None  # a streamed response's (Node.js awslambda.streamifyResponse)
 
     @property
     def ok(self) -> bool:

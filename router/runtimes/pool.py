@@ -296,6 +296,10 @@ class FunctionPool:
         status: Any = "ok"
         result: Any = None
         error: dict[str, Any] | None = None
+        content_type = None
+        if reply.kind == "S":  # a Node.js streaming handler's response (buffered): "TYPE\nbytes"
+            head, _, body = bytes(reply.payload).partition(b"\n")
+            reply, content_type = Reply("B", body), head.decode("utf-8", "replace")
         if reply.kind in ("O", "B") and len(reply.payload) > RESPONSE_LIMIT:
             status, error = "error", response_too_large(len(reply.payload))
         elif reply.kind == "O":  # the JSON text is kept as is too (Outcome.payload: every digit)
@@ -322,7 +326,7 @@ class FunctionPool:
         text = "\n".join(sink.take()) + "\n"
         response = bytes(reply.payload) if status == "ok" else None
         return Outcome(request_id, status, result, error, text, started_at, duration_ms, billed,
-                       init_ms, peak_mb, event_json, response)  # fmt: skip
+                       init_ms, peak_mb, event_json, response, content_type)  # fmt: skip
 
 
 class Reservation:

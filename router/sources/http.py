@@ -205,7 +205,12 @@ class HttpSource:
             return self._gateway_error(route, f"function {route.target.function!r} is throttled")
         error = None if inv.ok else (inv.error or {"errorType": inv.status})
         value = json_value(inv.result)  # API Gateway reads the response payload as JSON (bytes too)
-        if route.payload == "1.0":
+        if error is None and inv.content_type == http_api.STREAM_PRELUDE_TYPE:  # awslambda.HttpResponseStream
+            resp = http_api.map_stream(inv.result)
+            ids = [("x-amzn-RequestId" if route.payload == "1.0" else "Apigw-Requestid", request_id)]
+            if route.payload != "1.0" and route.target.cors is not None:
+                resp = _with_cors(resp, route.target.cors, request.header("origin"))
+        elif route.payload == "1.0":
             result = _rest_binary(value, request, route) if error is None else None
             resp = apigw.map_response(result, error)
             ids = [("x-amzn-RequestId", request_id)]

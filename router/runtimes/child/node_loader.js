@@ -33,6 +33,8 @@ const HandlerNotFound = named('HandlerNotFound');
 const MalformedHandlerName = named('MalformedHandlerName');
 const CallbackHandlerDeprecated = named('CallbackHandlerDeprecated');
 const JSONStringifyError = named('JSONStringifyError');
+const MalformedStreamingHandler = named('MalformedStreamingHandler'); // 3.x src/Errors.js:107-108
+const InvalidStreamingOperation = named('InvalidStreamingOperation');
 const SyntaxErrorBase = named('UserCodeSyntaxError');
 class UserCodeSyntaxError extends SyntaxErrorBase {
   constructor(original) {
@@ -173,6 +175,6 @@ function esmNodePath() {
 }
 
 module.exports = {
-  loadHandler, esmNodePath, UserCodeSyntaxError, CallbackHandlerDeprecated, JSONStringifyError,
+  loadHandler, esmNodePath, MalformedStreamingHandler, InvalidStreamingOperation, UserCodeSyntaxError, CallbackHandlerDeprecated, JSONStringifyError,
   UnhandledPromiseRejection, CALLBACK_DEPRECATED,
 };

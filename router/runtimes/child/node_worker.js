@@ -3,14 +3,16 @@
  * The worker process for Node.js handlers: one Lambda execution environment.
  *
  * Started by router as `node node_worker.js FD HANDLER TASK_ROOT RUNTIME FUNCTION_ARN`. It
- * requires nothing from router but its siblings node_console.js and node_loader.js. FD is one end of a
+ * requires nothing from router but its siblings (node_console.js, node_loader.js, node_reload.js,
+ * node_stream.js). FD is one end of a
  * socketpair: router's frames travel there, never on stdout/stderr, which stay the handler's
  * own (router captures them as log lines).
  *
  * A frame is a 4-byte big-endian payload length, a type byte, then the payload. Router sends
  * `I` (invoke: the JSON array [requestId, deadlineMs, clientContext, event, traceId?, identity?]); the
  * worker answers `R` (initialised), `N` (init failed: [error, log]; it then exits), `O` (the
- * result as JSON) or `F` (a function error: [error, log, fatal]; after a fatal one it exits).
+ * result as JSON), `S` (a streaming handler's response: its content type, a newline, the bytes
+ * written; node_stream.js) or `F` (a function error: [error, log, fatal]; after a fatal one it exits).
  * The `O` and non-fatal `F` replies come right after an `M` frame in the same write: the
  * process's peak resident memory in kB (VmHWM), for Max Memory Used.
  *
@@ -36,15 +38,16 @@ const net = require('net');
 const [FD, HANDLER, TASK_ROOT, RUNTIME, FUNCTION_ARN] = process.argv.slice(2);
 const MODERN = parseInt(RUNTIME.replace(/^nodejs/, ''), 10) >= 24; // aws-lambda-ric 4.x
 const INVOKE = 0x49, READY = 0x52, INIT_FAILED = 0x4e, RESULT = 0x4f, FAILED = 0x46;
-const MEMORY = 0x4d, LOADED = 0x4c;
+const MEMORY = 0x4d, LOADED = 0x4c, STREAMED = 0x53; // S: a streamed response, "type\nbytes"
 const ENV = process.env;
 const log = require('./node_console.js').create(MODERN, ENV);
 
 const loaded = require('./node_reload.js');
 const {
   loadHandler, esmNodePath, CallbackHandlerDeprecated, JSONStringifyError, UnhandledPromiseRejection,
-  CALLBACK_DEPRECATED,
+  CALLBACK_DEPRECATED, MalformedStreamingHandler, InvalidStreamingOperation,
 } = require('./node_loader.js');
+const stream = require('./node_stream.js');
 
 // ------------------------------------------------------------------------------ channel
 
@@ -58,6 +61,16 @@ function send(type, text, then) {
   frame[4] = type;
   if (length) frame.write(text, 5);
   channel.write(frame, then);
+}
+
+/** A frame whose payload is bytes (a streamed response), after the M frame when there is one. */
+function sendBytes(type, bytes) {
+  const peak = peakMemory();
+  if (peak !== null) send(MEMORY, peak);
+  const head = Buffer.allocUnsafe(5);
+  head.writeUInt32BE(bytes.length, 0);
+  head[4] = type;
+  channel.write(Buffer.concat([head, bytes]));
 }
 
 // VmHWM from /proc/self/status, read synchronously (an fd, not a handle: it never keeps the
@@ -117,7 +130,7 @@ channel.on('error', () => process.exit(0));
 // ------------------------------------------------------------------------------ answering
 
 // called as a method named handler, as the clients call this.handler(...): stacks read "[as handler]"
-const user = { handler: null };
+const user = { handler: null, streaming: false };
 let current = null; // the invocation in progress
 
 function finish(inv) {
@@ -138,6 +151,14 @@ function answer(inv, body) {
   inv.replied = true;
   reportLoaded();
   reply(RESULT, body);
+  finish(inv);
+}
+
+function answerStream(inv, payload) {
+  if (inv.replied) return;
+  inv.replied = true;
+  reportLoaded();
+  sendBytes(STREAMED, payload);
   finish(inv);
 }
 
@@ -287,6 +308,31 @@ async function runModern(inv, event, data) {
   }
 }
 
+/** A handler wrapped by awslambda.streamifyResponse: 3.x src/Runtime.js:93-150 and
+ * src/StreamingContext.js:32-82, 4.x index.mjs:1113-1141. A handler that returns no promise
+ * fails; a return value is ignored with a warning; once the promise settled the answer waits
+ * for the stream to end (a stream never ended runs into the timeout, as on Lambda); a stream
+ * destroyed before it finished fails. Errors are logged as "Invoke Error" and answered. */
+async function runStreaming(inv, event, data) {
+  const out = stream.responseStream(InvalidStreamingOperation);
+  let waits = true;
+  const context = MODERN ? data : Object.assign({
+    get callbackWaitsForEmptyEventLoop() { return waits; },
+    set callbackWaitsForEmptyEventLoop(value) { waits = value; },
+  }, data);
+  const fail = (message) => (MODERN ? new Error(message) : message); // 3.x fails with the string
+  try {
+    const result = user.handler(event, out.sink, context);
+    if (!result || typeof result.then !== 'function') throw fail('Streaming does not support non-async handlers.');
+    if (await result !== undefined) console.warn('Streaming handlers ignore return values.');
+    await out.done;
+    if (!out.sink.writableFinished) throw fail('Response stream is not finished.');
+    answerStream(inv, out.payload());
+  } catch (err) {
+    answerError(inv, log.formatError(err), log.errorLog('Invoke Error', err));
+  }
+}
+
 function invoke(payload) {
   const [id, deadline, clientContext, event, trace, identity] = JSON.parse(payload.toString('utf8'));
   const traceId = trace || newTraceId();
@@ -297,7 +343,8 @@ function invoke(payload) {
   current = inv;
   channel.unref(); // from now on only the handler's own work keeps the loop alive
   const data = contextData(id, deadline, clientContext, traceId, identity);
-  if (MODERN) runModern(inv, event, data);
+  if (user.streaming) runStreaming(inv, event, data);
+  else if (MODERN) runModern(inv, event, data);
   else runClassic(inv, event, data);
 }
 
@@ -345,9 +392,11 @@ async function main() {
   process.chdir(TASK_ROOT);
   loaded.install(reportLoaded);
   esmNodePath();
+  stream.setupGlobal(ENV);
   const fn = await loadHandler(TASK_ROOT, HANDLER);
-  // 4.x index.mjs:605-617: three declared parameters is a callback handler, refused
-  if (MODERN && fn.length >= 3) throw new CallbackHandlerDeprecated(CALLBACK_DEPRECATED);
+  user.streaming = stream.isStreaming(fn, MalformedStreamingHandler);
+  // 4.x index.mjs:605-617: three declared parameters is a callback handler, refused (not a streaming one)
+  if (MODERN && fn.length >= 3 && !user.streaming) throw new CallbackHandlerDeprecated(CALLBACK_DEPRECATED);
   user.handler = fn;
   initialised = true;
   reportLoaded();

@@ -71,3 +71,16 @@ def test_history_chain_shows_http_s3_dynamodb(tmp_path: Path) -> None:
     assert f"caused by api {api.id}" in table and f"caused by thumb {thumb.id}" in table
     missing = CliRunner().invoke(main, ["history", "-c", str(tmp_path / "triggers.yaml"), "--chain", "nope"])
     assert missing.exit_code != 0 and "no invocation 'nope'" in missing.output
+
+
+def test_the_demo_chain_thumbnail_writes_thumbs_that_index_gets(tmp_path: Path) -> None:
+    demo = Path(__file__).resolve().parents[2] / "triggers.yaml"
+    with Router(demo) as r:
+        r.drop("uploads", "cat.txt", b"hello bytes")
+        thumbnail = r.wait("thumbnail", timeout=30)
+        index = r.wait("index", timeout=30)
+        assert thumbnail.ok and index.ok, (thumbnail.error, index.error)
+        assert index.result == ["thumbs/cat.txt"] and index.trigger == "thumbs"
+        assert index.extra["cause"] == {"function": "thumbnail", "request_id": thumbnail.id}
+        body = r.aws.client("s3").get_object(Bucket="thumbnails", Key="thumbs/cat.txt")["Body"].read()
+        assert body == b"hello bytes"

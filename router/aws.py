@@ -204,7 +204,9 @@ class Aws:
         if not is_lambda(path, str(environ.get("HTTP_AUTHORIZATION", ""))):
             return None
         method = environ.get("REQUEST_METHOD", "GET")
-        if path.startswith("/2015-03-31/functions/") and path.rstrip("/").endswith("/invocations"):
+        if (path.startswith("/2015-03-31/functions/") and path.rstrip("/").endswith("/invocations")) or (
+            path.startswith("/2021-11-15/functions/") and path.rstrip("/").endswith("/response-streaming-invocations")
+        ):  # Invoke, InvokeWithResponseStream
             if self.lambda_api is None:
                 return error(503, "ServiceException", "router's Invoke API is not serving yet (it starts with the "
                              "dispatcher) or has stopped")  # fmt: skip

@@ -8,6 +8,8 @@ works unchanged, from tests and from inside handlers (functions calling function
   ``X-Amz-Log-Type: Tail`` adds ``X-Amz-Log-Result``, the last 4 KB of the log, base64.
 - ``Event``: 202, queued under the function's async rules (retries, age, destinations).
 - ``DryRun``: 204, nothing runs.
+- ``POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations``
+  (InvokeWithResponseStream): the same, answered as an event stream (:mod:`.lambda_stream`).
 
 Errors are AWS's: 404 ResourceNotFoundException, 400 InvalidRequestContentException,
 413 RequestEntityTooLargeException (6 MB sync, 1 MB async: the messages AWS gives), 429 TooManyRequestsException when
@@ -30,6 +32,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import RouterError, ThrottledError
+from . import lambda_stream
 from .async_ import ASYNC_PAYLOAD_LIMIT, PayloadTooLargeError, too_large_for_event
 from .destinations import function_arn
 from .dispatcher import Dispatcher
@@ -45,6 +48,7 @@ CLIENT_CONTEXT_LIMIT = 3583  # bytes of the ClientContext JSON
 ENQUEUE_WAIT = 30.0  # seconds an Event invoke waits for its commit
 
 _PATH = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations/?$")
+_STREAM_PATH = re.compile(r"^/2021-11-15/functions/(?P<name>[^/]+)/response-streaming-invocations/?$")
 # FunctionName: a name, NAME:QUALIFIER, ACCOUNT:function:NAME, or a full ARN
 _REF = re.compile(
     r"^(?:arn:aws[a-zA-Z-]*:lambda:(?P<region>[a-z0-9-]+):)?(?:(?P<account>\d{12}):)?(?:function:)?"
@@ -69,11 +73,14 @@ def make_lambda_api(dispatcher: Dispatcher, loop: asyncio.AbstractEventLoop) -> 
 
     def lambda_api(method: str, path: str, headers: dict[str, str], body: bytes) -> Answer | None:
         match = _PATH.match(path.split("?", 1)[0])
+        streaming = match is None and (match := _STREAM_PATH.match(path.split("?", 1)[0])) is not None
         if match is None or method.upper() != "POST":
             return None  # not Invoke: moto answers
+        name, lowered = unquote(match["name"]), {k.lower(): v for k, v in headers.items()}
         try:
-            return _invoke(dispatcher, loop, unquote(match["name"]), {k.lower(): v for k, v in headers.items()},
-                           body)  # fmt: skip
+            if streaming:  # InvokeWithResponseStream: Invoke's answer as an event stream
+                return lambda_stream.wrap(lambda h: _invoke(dispatcher, loop, name, h, body), lowered)
+            return _invoke(dispatcher, loop, name, lowered, body)
         except ApiError as exc:
             return exc.answer()
         except Exception as exc:  # router's own failure: a 500, never a dropped connection

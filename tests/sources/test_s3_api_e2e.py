@@ -304,3 +304,52 @@ def test_writes_from_a_node_handler_fire_and_name_their_cause(tmp_path: Path, no
             assert [x["eventName"] for x in inv.event["Records"]] == [name]
             assert inv.extra["cause"] == {"function": "nwriter", "request_id": writer.id}
         assert quiet(r) == len(OPS)
+
+
+def test_the_aws_cli_put_notifies_and_lists_the_functions(tmp_path: Path) -> None:
+    import json
+    import os
+    import shutil
+    import subprocess
+
+    cli = shutil.which("aws")
+    if cli is None:
+        pytest.skip("the AWS CLI is not installed")
+    with project(tmp_path, "  - {function: rec, s3: {bucket: photos}}\n") as r:
+        (tmp_path / "f.txt").write_text("from the CLI")
+        env = {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+               "AWS_DEFAULT_REGION": "us-east-1", "AWS_EC2_METADATA_DISABLED": "true"}  # fmt: skip
+        base = [cli, "--endpoint-url", r.app.aws.endpoint_url]  # type: ignore[union-attr]
+        args = ["s3api", "put-object", "--bucket", "photos", "--key", "cli/f.txt", "--body", str(tmp_path / "f.txt")]
+        put = subprocess.run([*base, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert put.returncode == 0, put.stderr
+        (rec,) = records(r, 1)
+        assert rec["eventName"] == "ObjectCreated:Put" and rec["s3"]["object"]["key"] == "cli/f.txt"
+        listed = subprocess.run([*base, "lambda", "list-functions"], env=env, capture_output=True, text=True,
+                                timeout=60)  # fmt: skip
+        assert listed.returncode == 0, listed.stderr
+        names = sorted(f["FunctionName"] for f in json.loads(listed.stdout)["Functions"])
+        assert names == ["rec", "writer"]
+
+
+def test_a_post_upload_is_object_created_post(tmp_path: Path) -> None:
+    import urllib.request
+
+    with project(tmp_path, "  - {function: rec, s3: {bucket: photos}}\n") as r:
+        boundary = "----routerboundary"
+        parts = [("key", b"posted/form.txt"), ("file", b"posted bytes")]
+        body = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"'.encode()
+            + (b'; filename="form.txt"' if name == "file" else b"") + b"\r\n\r\n" + value + b"\r\n"
+            for name, value in parts
+        ) + f"--{boundary}--\r\n".encode()
+        url = f"{r.app.aws.endpoint_url}/photos"  # type: ignore[union-attr]
+        auth = "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=0"
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}", "Authorization": auth})  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            assert answer.status in (200, 204)
+        (rec,) = records(r, 1)
+        assert rec["eventName"] == "ObjectCreated:Post" and rec["s3"]["object"]["key"] == "posted/form.txt"
+        assert rec["s3"]["object"]["size"] == len(b"posted bytes")
+        assert quiet(r) == 1

@@ -96,6 +96,7 @@ class Dispatcher:
         filters = compile_filters([t for t in config.triggers if t.enabled])  # a bad one raises first
         self.config = config
         self._filters = filters
+        self.lineage = lineage.of(config)  # (the new functions' access key ids)
         self.queue.update(config)
 
     def run_queue(self) -> None:

@@ -145,3 +145,12 @@ def test_stream_records_remember_their_writer() -> None:
                          {"eventSourceARN": arn, "dynamodb": {"SequenceNumber": "100"}}]}  # fmt: skip
     assert lin.stream_cause(event) == cause
     assert lin.stream_cause({"Records": [{"eventSourceARN": arn}]}) is None and lin.stream_cause("x") is None
+
+
+def test_one_lineage_per_config_file_learns_new_functions(tmp_path: Path) -> None:
+    first = config(tmp_path, "{bucket: photos}")
+    lin = lineage.of(first)
+    assert lin.function_of(lineage.key_id("app")) == "app" and lin.function_of(lineage.key_id("new")) is None
+    edited = first.model_copy(update={"functions": {**first.functions, "new": first.functions["app"]}})
+    assert lineage.of(edited) is lin  # (a live edit: Dispatcher.update calls it again)
+    assert lin.function_of(lineage.key_id("new")) == "new"

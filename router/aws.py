@@ -110,7 +110,7 @@ class Aws:
 
         aws_notify.install()  # S3 writes through this server notify (on_s3_write)
         guard: list[Guard] = []  # bound once the port is known
-        app = self._wsgi_app(DomainDispatcherApplication(create_backend_app), guard)
+        app = self._wsgi_app(_remember_backends(DomainDispatcherApplication(create_backend_app)), guard)
         host = "127.0.0.1"
         # bind here: werkzeug's make_server prints and calls sys.exit() on a taken port
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -274,6 +274,16 @@ class Aws:
                 with _session_lock:
                     self._clients[service] = self._session().client(service, **kwargs)
             return self._clients[service]
+
+    def queue_client(self) -> Any:
+        """What an SQS mapping receives and deletes with (boto3's ``receive_message``,
+        ``delete_message_batch``, ``change_message_visibility_batch``): the embedded moto's SQS
+        backend called directly (no HTTP round trip), else the SQS client."""
+        if self.mode == "embedded":
+            from .aws_sqs import EmbeddedSqs
+
+            return EmbeddedSqs(self.settings.account, self.settings.region)
+        return self.client("sqs")
 
     def object_writer(self) -> Any:
         """Something with boto3's ``put_object(Bucket=, Key=, Body=)`` and
@@ -519,6 +529,24 @@ class _EmbeddedS3:
 
     def delete_object(self, *, Bucket: str, Key: str) -> None:  # noqa: N803
         self._backend.delete_object(Bucket, Key)
+
+
+def _remember_backends(dispatcher: Any) -> Any:
+    """moto's dispatcher finds a request's service by listing moto's package folder and trying
+    its URL patterns, on every request (5 to 15 ms a request, most of a PutEvents call); a
+    host's service never changes: remember it."""
+    lookup = dispatcher.get_backend_for_host
+    known: dict[str | None, Any] = {}
+
+    def get_backend_for_host(host: str | None) -> Any:
+        if host not in known:
+            if len(known) > 1024:
+                known.clear()
+            known[host] = lookup(host)
+        return known[host]
+
+    dispatcher.get_backend_for_host = get_backend_for_host
+    return dispatcher
 
 
 def _embedded_alone() -> bool:

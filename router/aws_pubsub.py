@@ -58,15 +58,16 @@ class BusEvent:
     ingestion_time: str
 
 
-Listener = Callable[[Notification | BusEvent], None]
+Fact = Notification | BusEvent
+Listener = Callable[[list[Fact]], None]  # the facts of one call (a PutEvents call's accepted entries)
 _listeners: list[Listener] = []
 _lock = threading.Lock()
 _installed = False
 
 
 def listen(listener: Listener) -> Callable[[], None]:
-    """Call ``listener`` for every publish and accepted PutEvents entry in this process; returns
-    the function that removes it."""
+    """Call ``listener`` for every publish, and with the accepted entries of every PutEvents call,
+    in this process; returns the function that removes it."""
     install()
     with _lock:
         _listeners.append(listener)
@@ -79,14 +80,14 @@ def listen(listener: Listener) -> Callable[[], None]:
     return remove
 
 
-def _tell(fact: Notification | BusEvent) -> None:
+def _tell(facts: list[Fact]) -> None:
     with _lock:
         listeners = list(_listeners)
     for listener in listeners:
         try:
-            listener(fact)
+            listener(facts)
         except Exception:  # a delivery problem must not fail the client's request
-            log.exception("could not deliver %s", fact)
+            log.exception("could not deliver %s", facts)
 
 
 def install() -> None:
@@ -109,11 +110,11 @@ def _wrap_publish(original: Callable[..., str]) -> Callable[..., str]:
         message_id = original(self, message, subject, message_attributes, group_id, *args, **kwargs)
         structure = kwargs.get("message_structure", args[1] if len(args) > 1 else None)
         if _listeners:
-            _tell(Notification(
+            _tell([Notification(
                 account=str(self.account_id), region=str(self.sns_backend.region_name), topic_arn=str(self.arn),
                 message_id=message_id, message=_lambda_message(message, structure), subject=subject,
                 attributes=sns.lambda_attributes(message_attributes or {}), timestamp=time.time(), group_id=group_id,
-            ))  # fmt: skip
+            )])  # fmt: skip
         return message_id
 
     return publish
@@ -142,9 +143,8 @@ def _wrap_put_events(original: Callable[..., list[dict[str, Any]]]) -> Callable[
         results = [err if err is not None else next(answers) for err in errors]
         if _listeners:
             now = time.time()
-            for entry, result in zip(events, results, strict=True):
-                if "EventId" in result:
-                    _tell(_bus_event(self, entry, result["EventId"], now))
+            _tell([_bus_event(self, entry, result["EventId"], now)
+                   for entry, result in zip(events, results, strict=True) if "EventId" in result])  # fmt: skip
         return results
 
     return put_events

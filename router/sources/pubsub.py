@@ -24,7 +24,7 @@ from .. import aws_pubsub
 from ..config import TriggerConfig, declared_topic
 from ..errors import StartupError
 from ..events import eventbridge, sns
-from ..filters import matches
+from ..filters import Matcher, compile_pattern
 from .base import SourceContext
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 class _Subscription:
     trigger: TriggerConfig
     arn: str
-    policy: dict[str, Any] | None
+    policy: Matcher | None
     body_scope: bool
 
 
@@ -54,6 +54,7 @@ class _Listening:
         if self.ctx.aws.mode != "embedded":
             raise StartupError(f"{self.kind} triggers need the embedded AWS (settings.aws.endpoint: embedded): "
                                "router sees what is published only there")  # fmt: skip
+        self._loop = asyncio.get_running_loop()
         self._remove = aws_pubsub.listen(self._heard)
         stack.callback(self._stop)
 
@@ -72,17 +73,27 @@ class _Listening:
         s = self.ctx.config.settings
         return not self._paused and account == s.account and region == s.region
 
-    def _heard(self, fact: aws_pubsub.Notification | aws_pubsub.BusEvent) -> None:
+    def _heard(self, facts: list[aws_pubsub.Fact]) -> None:
+        self._submit([pair for fact in facts for pair in self._deliveries(fact)])
+
+    def _deliveries(self, fact: aws_pubsub.Fact) -> list[tuple[TriggerConfig, Any]]:
         raise NotImplementedError
 
-    def _submit(self, trigger: TriggerConfig, event: Any) -> None:
+    def _submit(self, pairs: list[tuple[TriggerConfig, Any]]) -> None:
+        """Submit the invocations of one call together (their commits are grouped) and, on the
+        embedded server's thread, wait until they are committed: the call answers after."""
+        if not pairs:
+            return
+        self.delivered += len(pairs)
         try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # the embedded server's thread (or a destination's): wait for the commit
-            self.ctx.dispatch.submit_threadsafe(trigger, event)
-        else:  # published from the loop's own thread
-            loop.create_task(self.ctx.dispatch.submit(trigger, event))
-        self.delivered += 1
+            asyncio.get_running_loop()
+        except RuntimeError:  # the embedded server's thread (or a destination's): one hop to the loop
+            asyncio.run_coroutine_threadsafe(self._submit_all(pairs), self._loop).result()
+            return
+        self._loop.create_task(self._submit_all(pairs))  # published from the loop's own thread: cannot wait
+
+    async def _submit_all(self, pairs: list[tuple[TriggerConfig, Any]]) -> None:
+        await asyncio.gather(*(self.ctx.dispatch.submit(t, e) for t, e in pairs))
 
     def info(self) -> dict[str, Any]:
         return {"triggers": len(self.triggers), "delivered": self.delivered}
@@ -120,22 +131,25 @@ class SnsSource(_Listening):
             assert t.sns is not None
             topic = sns.topic_arn(s.region, s.account, declared_topic(self.ctx.config, t.sns.topic) or t.sns.topic)
             body = t.sns.filter_policy_scope == "MessageBody"
-            self._subs[topic].append(_Subscription(t, sns.subscription_arn(topic, t.name), t.sns.filter_policy, body))
+            policy = compile_pattern(t.sns.filter_policy) if t.sns.filter_policy is not None else None
+            self._subs[topic].append(_Subscription(t, sns.subscription_arn(topic, t.name), policy, body))
         await super().start(stack)
 
-    def _heard(self, fact: aws_pubsub.Notification | aws_pubsub.BusEvent) -> None:
+    def _deliveries(self, fact: aws_pubsub.Fact) -> list[tuple[TriggerConfig, Any]]:
         if not isinstance(fact, aws_pubsub.Notification) or not self._mine(fact.account, fact.region):
-            return
+            return []
+        out = []
         for sub in self._subs.get(fact.topic_arn, ()):
             if sub.policy is not None:
                 view = sns.body_view(fact.message) if sub.body_scope else sns.policy_view(fact.attributes)
-                if view is None or not matches(sub.policy, view):
+                if view is None or not sub.policy(view):
                     continue  # filtered out: SNS does not deliver it
             body = sns.notification(
                 message_id=fact.message_id, topic=fact.topic_arn, message=fact.message, subject=fact.subject,
                 timestamp=fact.timestamp, attributes=fact.attributes, region=fact.region, subscription=sub.arn,
             )  # fmt: skip
-            self._submit(sub.trigger, sns.event(body, sub.arn))
+            out.append((sub.trigger, sns.event(body, sub.arn)))
+        return out
 
 
 class EventBridgeSource(_Listening):
@@ -144,19 +158,16 @@ class EventBridgeSource(_Listening):
     kind = "eventbridge"
 
     async def start(self, stack: AsyncExitStack) -> None:
-        self._rules: dict[str, list[TriggerConfig]] = defaultdict(list)
+        self._rules: dict[str, list[tuple[TriggerConfig, Matcher]]] = defaultdict(list)
         for t in self.triggers:
             assert t.eventbridge is not None
-            self._rules[t.eventbridge.bus].append(t)
+            self._rules[t.eventbridge.bus].append((t, compile_pattern(t.eventbridge.pattern)))
         await super().start(stack)
 
-    def _heard(self, fact: aws_pubsub.Notification | aws_pubsub.BusEvent) -> None:
+    def _deliveries(self, fact: aws_pubsub.Fact) -> list[tuple[TriggerConfig, Any]]:
         if not isinstance(fact, aws_pubsub.BusEvent) or not self._mine(fact.account, fact.region):
-            return
-        for t in self._rules.get(fact.bus, ()):
-            assert t.eventbridge is not None
-            if matches(t.eventbridge.pattern, fact.event):
-                self._submit(t, self._input(t, fact))
+            return []
+        return [(t, self._input(t, fact)) for t, match in self._rules.get(fact.bus, ()) if match(fact.event)]
 
     def _input(self, t: TriggerConfig, fact: aws_pubsub.BusEvent) -> Any:
         """The target's input (API reference, "Target": Input is sent as it is, InputPath picks

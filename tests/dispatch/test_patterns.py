@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 
 from router.events.sns import policy_view
-from router.filters import EVENTBRIDGE, LAMBDA, SNS, FilterError, check_pattern, check_sns_policy, matches
+from router.filters import (
+    EVENTBRIDGE,
+    LAMBDA,
+    SNS,
+    FilterError,
+    check_pattern,
+    check_sns_policy,
+    compile_pattern,
+    matches,
+)  # fmt: skip
 
 # the EC2 example event of the EventBridge user guide, with the fields the examples use
 EC2 = {
@@ -75,6 +84,7 @@ EB_TABLE: list[tuple[str, dict[str, Any], bool]] = [
 def test_eventbridge_doc_examples(example: str, pattern: dict[str, Any], expected: bool) -> None:
     check_pattern(pattern, "pattern", EVENTBRIDGE)
     assert matches(pattern, EC2) is expected
+    assert compile_pattern(pattern)(EC2) is expected
 
 
 # the SNS guide's example message: customer_interests (String.Array), store, event, price_usd (Number)
@@ -117,6 +127,7 @@ SNS_TABLE: list[tuple[str, dict[str, Any], bool]] = [
 def test_sns_doc_examples(example: str, policy: dict[str, Any], expected: bool) -> None:
     check_sns_policy(policy, "filter_policy")
     assert matches(policy, policy_view(ATTRIBUTES)) is expected
+    assert compile_pattern(policy)(policy_view(ATTRIBUTES)) is expected
 
 
 @pytest.mark.parametrize(

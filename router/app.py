@@ -89,6 +89,7 @@ class App:
         self._stack: AsyncExitStack | None = None
         self.scratch: Path | None = None  # a folder the router owns: reset() empties s3 folders inside it
         self.reset_at = 0.0  # seconds the last reset() took
+        self._catch_up: asyncio.Task[None] | None = None
 
     async def start(self, stack: AsyncExitStack) -> None:
         from .dispatch import Dispatcher
@@ -125,8 +126,17 @@ class App:
         if parts.sources:
             await self._start_sources(stack)
         if parts.queue:  # a backlog runs once the sources restored what its events refer to
-            self.dispatcher.run_queue()
+            s3 = self.sources.get("s3")
+            if s3 is not None and s3.background_sync:  # the folders sync after ready
+                self._catch_up = asyncio.create_task(self._run_queue_after(s3), name="router-s3-catch-up")
+                stack.callback(self._catch_up.cancel)
+            else:
+                self.dispatcher.run_queue()
         self.started_at = time.perf_counter() - t0
+
+    async def _run_queue_after(self, s3: Any) -> None:
+        await s3.caught_up()
+        self.dispatcher.run_queue()
 
     async def _start_sources(self, stack: AsyncExitStack) -> None:
         self._stack = stack
@@ -144,6 +154,8 @@ class App:
         own = AsyncExitStack()
         self._stack.push_async_callback(own.aclose)
         source = resolve(SOURCES[kind])(triggers, ctx)
+        if kind == "s3":
+            source.background_sync = True  # many files in a folder do not delay readiness
         try:
             await source.start(own)
         except BaseException:

@@ -191,6 +191,9 @@ class S3Source:
         self.watcher: Watcher | None = None
         self.watcher_kind = "watchdog"
         self.syncer: Syncer | None = None
+        # True: start() returns once watching, before the folders are synced (router run, Router:
+        # thousands of files do not delay readiness); caught_up() waits for the sync
+        self.background_sync = False
 
     async def start(self, stack: AsyncExitStack) -> None:
         self._loop = asyncio.get_running_loop()
@@ -218,7 +221,16 @@ class S3Source:
         self.watcher_kind = self.watcher.kind
         self.watcher.start()  # watching before the first scan: nothing falls in between
         self.syncer.start()
-        self.syncer.ready.wait()  # folders and buckets in step before "router ready"
+        if not self.background_sync:
+            self.syncer.ready.wait()  # folders and buckets in step before "router ready"
+
+    async def caught_up(self) -> None:
+        """Until the start-up sync of every folder is done: each file in its bucket(s), what
+        changed reported (``background_sync``: ``start()`` returned before). Changes noticed
+        meanwhile are handled after it, in order: none is lost or doubled."""
+        syncer = self.syncer
+        while syncer is not None and self.syncer is syncer and not syncer.ready.is_set():
+            await asyncio.to_thread(syncer.ready.wait, 0.1)
 
     async def _stop_async(self) -> None:
         await asyncio.to_thread(self.stop)  # the loop keeps serving the worker's emits meanwhile

@@ -177,3 +177,44 @@ def test_a_cross_origin_or_tokenless_post_is_refused(site: dict[str, Any]) -> No
     assert refused == "refused"  # and the page cannot read the answer (no CORS headers)
     other = re.escape(site["http"])
     daemon.wait_for(rf"dashboard: refused POST /api/fire: the dashboard refuses requests from origin '{other}'")
+
+
+def test_no_ui_and_a_taken_port_leave_the_daemon_running(site: dict[str, Any]) -> None:
+    root = site["root"]
+    taken = site["ui"].rstrip("/").rsplit(":", 1)[1]
+    config = root / "other.yaml"  # beside the first, on a state dir of its own
+    text = (root / "triggers.yaml").read_text().replace("ui: {port: 0}", f"ui: {{port: {taken}}}\n  state_dir: .other")
+    config.write_text(text)
+    for args, expected in (((), rf"dashboard: cannot listen on 127\.0\.0\.1:{taken}"), (("--no-ui",), None)):
+        d = Daemon(config, *args)
+        try:
+            d.wait_for("router ready")
+            if expected is not None:
+                d.wait_for(expected)
+            assert not any(line.startswith("dashboard ") for line in d.lines)
+        finally:
+            assert d.stop() == 0
+
+
+def test_a_file_dropped_from_the_page_runs_its_function_and_the_chain_it_starts(site: dict[str, Any]) -> None:
+    page = site["page"]
+    page.goto(site["ui"])
+    name = f"cat-{uuid.uuid4().hex[:6]}.txt"
+    page.locator('[data-trigger="uploads"] input[type=file]').set_input_files(
+        {"name": name, "mimeType": "text/plain", "buffer": b"hello bytes from the page"})
+    page.locator("#toast").get_by_text(f"dropped {name}").wait_for()
+    page.goto(site["ui"] + "#/live?function=thumbnail")
+    page.locator("#live tbody tr a").first.click()
+    page.locator("#event input[type=search]").fill(name)  # opens the folds down to the key
+    page.locator("#event").get_by_text(f'"{name}"').first.wait_for()
+    if "index" not in (site["root"] / "triggers.yaml").read_text():
+        return  # a demo without a function its writes fire: no chain to show
+    for _ in range(50):  # the thumbnail's write fires `index` (lineage): the chain shows it once it ran
+        page.locator("#chain").wait_for()
+        if page.locator("#chain a", has_text="index").count():
+            break
+        page.wait_for_timeout(200)
+        page.reload()
+    page.locator("#chain a", has_text="index").first.click()
+    page.locator("#chain a", has_text="thumbnail").first.wait_for()  # and the index run names its cause
+    page.screenshot(path=str(site["shots"] / "dashboard-chain.png"), full_page=True)

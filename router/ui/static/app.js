@@ -93,9 +93,17 @@ function triggerItem(t) {
   if (t.kind === "schedule") lines.push(h("div", {}, h("code", {}, t.expression), ` next: ${t.next_fire ?? "never"}`));
   if (t.mapping) {
     const m = t.mapping;
-    const shards = (m.shards || []).map((s) => `${s.shard_id ?? ""} ${s.position ?? s.last_sequence_number ?? ""}`.trim());
-    lines.push(h("div", {}, `${m.table ?? m.queue ?? ""} batch ${m.batch_size ?? ""} ${m.state ?? ""}`),
-      shards.length ? h("div", { class: "muted" }, shards.join(", ")) : null);
+    lines.push(h("div", {}, `${m.table ?? m.queue ?? ""} batch ${m.batch_size ?? ""} ${m.state ?? ""}`
+      + (m.starting_position ? ` from ${m.resumed ? "checkpoint" : m.starting_position}` : "")));
+    for (const s of m.shards || []) {
+      const blocked = s.pending > 0 && s.failures > 0;
+      lines.push(h("div", { class: blocked ? "error" : "muted" }, `shard …${String(s.shard_id ?? "").slice(-8)}: `
+        + `read ${s.read ?? 0}, delivered ${s.delivered ?? 0}, lag ${s.pending ?? 0}`
+        + (s.failures ? `, ${s.failures} failed batch(es)` : "") + (blocked ? " — blocked, retrying" : "")
+        + (s.finished ? " (closed)" : "")));
+    }
+    const progress = Object.entries(m).filter(([k, v]) => typeof v === "number" && /pending|inflight|in_flight|received/.test(k));
+    if (progress.length) lines.push(h("div", { class: "muted" }, progress.map(([k, v]) => `${k} ${v}`).join(", ")));
   }
   if (t.problem) lines.push(h("div", { class: "error" }, t.problem));
   const buttons = [h("button", { onclick: act(() => openEditor(t)) }, "Invoke…")];
@@ -223,6 +231,7 @@ async function showLive(params) {
 }
 
 function onLive(rows) {
+  state.received = (state.received || 0) + rows.length;  // bench/dashboard.py reads it
   const body = $("#live tbody");
   if (!body) return;
   const fresh = rows.filter(matches).reverse();
@@ -239,7 +248,11 @@ function chainTree(inv) {
     " ", n.status ? statusTag(n.status) : null, n.replay ? " (replay)" : "", n.unknown ? " (one of its invocations)" : "",
     n.missing ? " (no longer in the journal)" : "", n.caused && n.caused.length ? h("ul", {}, n.caused.map((c) => item(c))) : null);
   let tree = item({ ...inv, caused: inv.chain.caused }, true);
-  for (const c of [...inv.chain.causes].reverse()) tree = h("li", {}, item(c).firstChild, " ", h("ul", {}, tree));
+  for (const c of [...inv.chain.causes].reverse()) {
+    const head = c.id && !c.missing ? invLink(c, c.function) : h("strong", {}, c.function ?? "?");
+    tree = h("li", {}, head, " ", c.status ? statusTag(c.status) : "", c.missing ? " (no longer in the journal)" : "",
+      c.unknown ? " (one of its invocations)" : "", h("ul", {}, tree));
+  }
   const root = h("ul", { class: "chain", id: "chain" }, tree);
   if (!inv.chain.causes.length && !inv.chain.caused.length) root.append(h("li", { class: "muted" }, "no cause recorded and nothing caused"));
   return root;
@@ -325,6 +338,7 @@ function connect() {
   });
 }
 
+window.routerDashboard = state;
 window.addEventListener("hashchange", route);
 connect();
 route();

@@ -19,7 +19,7 @@ DEMO = ROOT / "triggers.yaml"
 def test_validate_ok() -> None:
     result = CliRunner().invoke(main, ["validate", str(DEMO)])
     assert result.exit_code == 0, result.output
-    assert "triggers.yaml: ok (6 functions, 7 triggers)" in result.output
+    assert "triggers.yaml: ok (7 functions, 8 triggers)" in result.output
 
 
 def test_validate_with_config_option(tmp_path: Path) -> None:

@@ -8,10 +8,32 @@ invocations of the writer were running) links to no parent and is left out.
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
 
 from ..invocation import Invocation
+
+_CHILDREN = "SELECT record FROM journal WHERE json_extract(record, '$.extra.cause.request_id') IN ({}) ORDER BY seq"
+
+
+def load(conn: sqlite3.Connection, root: str) -> list[Invocation]:
+    """``root``'s journaled attempts and every invocation below it, level by level (SQLite reads
+    the links; only the rows of the chain are decoded here)."""
+    rows = conn.execute("SELECT record FROM journal WHERE id = ? ORDER BY seq", (root,)).fetchall()
+    found = [Invocation.from_dict(json.loads(r[0])) for r in rows]
+    frontier, seen = ([root] if found else []), {root}
+    while frontier:
+        level: list[Invocation] = []
+        for start in range(0, len(frontier), 500):  # (SQLite's bound-parameter limit)
+            part = frontier[start : start + 500]
+            sql = _CHILDREN.format(",".join("?" * len(part)))
+            level += [Invocation.from_dict(json.loads(r[0])) for r in conn.execute(sql, part)]
+        found += level
+        frontier = list(dict.fromkeys(i.id for i in level if i.id not in seen))
+        seen.update(frontier)
+    return found
 
 
 def cause_text(inv: Invocation) -> str:

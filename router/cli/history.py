@@ -42,7 +42,7 @@ def command(config_path: Path | None, function: str | None, last: int, status: s
         found: list[Invocation] = []
         if (config.state_dir / Store.FILENAME).exists():
             with closing(Store(config.state_dir).connect()) as conn:
-                found = journal.query(conn)
+                found = chain.load(conn, chain_of)
         lines = chain.tree(chain_of, found)
         if lines is None:
             raise click.ClickException(f"no invocation {chain_of!r} in the journal ({config.state_dir})")

@@ -333,7 +333,7 @@ def _resolve(
             if d is not None and d.function is not None and d.function not in known:
                 issue(("functions", name, "async", dest, "function"), f"no function named {d.function!r}")
             if d is not None and (d.topic is not None or d.bus is not None):
-                _check_pubsub(config, d.topic, d.bus, ("functions", name, "async", dest), issue)
+                _check_pubsub(config, d.topic, d.bus, ("functions", name, "async", dest), issue, destination=True)
             if d is not None and d.queue is not None:
                 _check_queue(config, d.queue, ("functions", name, "async", dest, "queue"), issue, standard=True)
 
@@ -409,9 +409,14 @@ def declared_topic(config: Config, name: str) -> str | None:
     return None
 
 
-def _check_pubsub(config: Config, topic: str | None, bus: str | None, loc: tuple[str | int, ...], issue: Any) -> None:
+def _check_pubsub(config: Config, topic: str | None, bus: str | None, loc: tuple[str | int, ...], issue: Any,
+                  destination: bool = False) -> None:  # fmt: skip
     """A topic or bus named by a trigger or a destination exists at start (the embedded AWS starts
-    with only the default bus)."""
+    with only the default bus); a destination topic is a standard one (Lambda API reference,
+    "DestinationConfig": "Topic - The ARN of a standard SNS topic")."""
+    if destination and topic is not None and (topic.endswith(".fifo") or any(
+            t.fifo for k, t in config.resources.topics.items() if topic in (k, aws_topic_name(k, t.fifo)))):
+        issue((*loc, "topic"), f"topic {topic!r} is a FIFO topic; a destination is a standard topic (as in AWS)")
     if config.settings.aws.endpoint != "embedded":
         return
     if topic is not None and declared_topic(config, topic) is None:

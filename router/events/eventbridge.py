@@ -189,8 +189,9 @@ def destination_event(*, event_id: str, record: Mapping[str, Any], success: bool
                       bus: str, account: str, region: str, time: str) -> dict[str, Any]:  # fmt: skip
     """What Lambda puts on a bus named as an async destination: ``source`` "lambda",
     ``detail-type`` "Lambda Function Invocation Result - Success" (or "- Failure"), the
-    invocation record as ``detail``, the bus's and the function's ARNs in ``resources`` (Lambda developer
-    guide, "Capturing records of Lambda asynchronous invocations": EventBridge destinations)."""
+    invocation record as ``detail`` (Lambda developer guide, "Capturing records of Lambda
+    asynchronous invocations": EventBridge destinations). ``resources``: the bus's and the
+    function's ARNs, as events seen from AWS show them (not stated in the guide)."""
     kind = "Success" if success else "Failure"
     return event(event_id=event_id, source="lambda", detail_type=f"Lambda Function Invocation Result - {kind}",
                  detail=dict(record), account=account, region=region, time=time,

@@ -41,7 +41,8 @@ def test_a_trigger_needs_a_folder_or_a_bucket(tmp_path: Path) -> None:
 
 def test_the_moto_functions_router_wraps_keep_their_shape() -> None:
     """Pinned for moto 5.1.0 .. 5.x (pyproject: moto>=5.1,<6), read in their sources: the
-    names and parameters aws_notify relies on."""
+    names and parameters aws_notify relies on. (This file, test_s3_api_e2e.py and
+    test_event_chain.py also pass with moto 5.1.0 on PYTHONPATH: 2026-12-06, moto 5.2.6 here.)"""
     from moto.dynamodb.models.table import StreamShard
     from moto.s3 import notifications
     from moto.s3.models import S3Backend

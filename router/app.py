@@ -90,6 +90,7 @@ class App:
         self.scratch: Path | None = None  # a folder the router owns: reset() empties s3 folders inside it
         self.reset_at = 0.0  # seconds the last reset() took
         self._catch_up: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()  # set when start() is done
 
     async def start(self, stack: AsyncExitStack) -> None:
         from .dispatch import Dispatcher
@@ -127,16 +128,18 @@ class App:
             await self._start_sources(stack)
         if parts.queue:  # a backlog runs once the sources restored what its events refer to
             s3 = self.sources.get("s3")
-            if s3 is not None and s3.background_sync:  # the folders sync after ready
-                self._catch_up = asyncio.create_task(self._run_queue_after(s3), name="router-s3-catch-up")
-                stack.callback(self._catch_up.cancel)
-            else:
+            if s3 is None or not s3.background_sync:  # else once the folders synced (_sync_after)
                 self.dispatcher.run_queue()
         self.started_at = time.perf_counter() - t0
+        self._ready.set()
 
-    async def _run_queue_after(self, s3: Any) -> None:
+    async def _sync_after(self, s3: Any) -> None:
+        """The folders' sync, begun after start returned (ready); then the async queue's backlog
+        (its events may refer to the objects the sync puts back)."""
+        await self._ready.wait()  # not beside the start-up: the scan would take the GIL from it
         await s3.caught_up()
-        self.dispatcher.run_queue()
+        if self.parts.queue and self.dispatcher is not None:
+            self.dispatcher.run_queue()
 
     async def _start_sources(self, stack: AsyncExitStack) -> None:
         self._stack = stack
@@ -163,6 +166,9 @@ class App:
             raise
         self.sources[kind] = source
         self._source_stacks[kind] = own
+        if kind == "s3" and source.background_sync:
+            self._catch_up = asyncio.create_task(self._sync_after(source), name="router-s3-sync")
+            own.callback(self._catch_up.cancel)
 
     async def restart_source(self, kind: str, triggers: list[TriggerConfig]) -> None:
         """A live edit changed ``kind``'s triggers: update the running source in place where it

@@ -21,6 +21,7 @@ import contextlib
 import fnmatch
 import logging
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
@@ -194,6 +195,8 @@ class S3Source:
         # True: start() returns once watching, before the folders are synced (router run, Router:
         # thousands of files do not delay readiness); caught_up() waits for the sync
         self.background_sync = False
+        self._sync_lock = threading.Lock()
+        self._sync_started = False
 
     async def start(self, stack: AsyncExitStack) -> None:
         self._loop = asyncio.get_running_loop()
@@ -220,14 +223,24 @@ class S3Source:
         self.watcher = Watcher(self.roots, self.syncer.submit, polling=self.polling)
         self.watcher_kind = self.watcher.kind
         self.watcher.start()  # watching before the first scan: nothing falls in between
-        self.syncer.start()
+        self._sync_started = False
         if not self.background_sync:
+            self._begin_sync()
             self.syncer.ready.wait()  # folders and buckets in step before "router ready"
+
+    def _begin_sync(self) -> None:
+        """Start the syncer (once): first the folders' sync, then what the watcher queued
+        meanwhile, in order. Any thread."""
+        with self._sync_lock:
+            if self.syncer is not None and not self._sync_started:
+                self._sync_started = True
+                self.syncer.start()
 
     async def caught_up(self) -> None:
         """Until the start-up sync of every folder is done: each file in its bucket(s), what
         changed reported (``background_sync``: ``start()`` returned before). Changes noticed
         meanwhile are handled after it, in order: none is lost or doubled."""
+        await asyncio.to_thread(self._begin_sync)
         syncer = self.syncer
         while syncer is not None and self.syncer is syncer and not syncer.ready.is_set():
             await asyncio.to_thread(syncer.ready.wait, 0.1)
@@ -270,6 +283,9 @@ class S3Source:
         finally:
             conn.close()
         self._start()
+        self._begin_sync()
+        if self.syncer is not None:
+            self.syncer.ready.wait()  # (the emptied folders sync at once)
 
     def describe(self) -> list[str]:
         lines = [t.describe() + f"  ({self.watcher_kind})" for t in self.targets.values()]
@@ -353,6 +369,7 @@ class S3Source:
     def _handled(self, path: Path) -> Iterator[None]:
         """Return only once the watcher has handled the change made inside (so the event is
         queued, and the next drop of the same key cannot be merged with this one)."""
+        self._begin_sync()  # a drop right after start, before caught_up() began the sync
         syncer = self.syncer
         on_loop = self._loop is not None and _running_loop() is self._loop
         if syncer is None or on_loop:

@@ -16,16 +16,22 @@ reported, so the watcher does not report it again).
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config import S3Trigger, TriggerConfig
 from ..events import s3 as s3_events
-from .s3_state import sequencer_text
+from .s3_state import Ident, Row, sequencer_text
+
+if TYPE_CHECKING:
+    from .s3_sync import Syncer
 
 log = logging.getLogger(__name__)
 
@@ -106,3 +112,46 @@ class Notifier:
                       write.event, write.bucket, write.key, t.name, exc)  # fmt: skip
             return
         self.emitted += 1
+
+
+@dataclass(frozen=True)
+class MirrorIn:
+    """An object written (``data``) or removed (None) through the embedded AWS in ``bucket``,
+    for the file ``path`` under the watched folder ``root`` (the two-way mirror)."""
+
+    root: str
+    path: str
+    bucket: str
+    data: bytes | None
+    kind: str = "mirror_in"
+
+
+def mirror_in(syncer: Syncer, m: MirrorIn) -> None:
+    """Write (or delete) the file of an object changed through the embedded AWS, and record
+    it as reported for the triggers of its bucket: it came from the bucket, and its event
+    was sent already, so neither the close the watcher sees nor a rescan reports it again."""
+    pairs = [(t, k) for t in syncer.roots.get(m.root, []) if t.bucket == m.bucket and (k := t.key_of(m.path))]
+    if not pairs:
+        return
+    syncer.pending.pop(m.path, None)
+    try:
+        if m.data is None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(m.path)
+        else:
+            os.makedirs(os.path.dirname(m.path), exist_ok=True)
+            with open(m.path, "wb") as f:
+                f.write(m.data)
+            st = os.stat(m.path)
+    except OSError as exc:
+        log.warning("s3: cannot mirror s3://%s/%s into %s (%s)", m.bucket, pairs[0][1], m.path, exc.strerror or exc)
+        return
+    stamp = time.monotonic()
+    for t, key in pairs:
+        if m.data is None:
+            syncer.state.drop(t.name, key)
+            syncer.scanned.pop((t.name, key), None)
+            continue
+        ident = Ident(len(m.data), st.st_mtime_ns, s3_events.etag(m.data))
+        syncer.state.put(t.name, key, Row(ident, syncer.state.next_seq(syncer.now())))
+        syncer.scanned[(t.name, key)] = (ident, stamp)

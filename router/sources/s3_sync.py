@@ -18,7 +18,6 @@ Two ways a change is noticed:
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import logging
 import os
@@ -32,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..events import s3 as s3_events
+from .s3_api import MirrorIn as MirrorIn  # (re-exported: s3.py imports it from here)
+from .s3_api import mirror_in
 from .s3_apply import DELETE, PUT, Applier, Change, Emit
 from .s3_state import Ident, Row, State, read_file, walk_files
 from .s3_watch import Hint
@@ -47,18 +47,6 @@ POOL = 8  # threads applying them (bucket writes mostly wait on the embedded AWS
 EDGE_SETTLE = 0.03  # seconds a closed file must stay unchanged before it is read
 _STOP = object()
 Pairs = list[tuple["Target", str]]
-
-
-@dataclass(frozen=True)
-class MirrorIn:
-    """An object written (``data``) or removed (None) through the embedded AWS in ``bucket``,
-    for the file ``path`` under the watched folder ``root`` (the two-way mirror)."""
-
-    root: str
-    path: str
-    bucket: str
-    data: bytes | None
-    kind: str = "mirror_in"
 
 
 @dataclass
@@ -172,36 +160,6 @@ class Syncer:
 
     # ------------------------------------------------------------------ hints
 
-    def mirror_in(self, m: MirrorIn) -> None:
-        """Write (or delete) the file of an object changed through the embedded AWS, and record
-        it as reported for the triggers of its bucket: it came from the bucket, and its event
-        was sent already, so neither the close the watcher sees nor a rescan reports it again."""
-        pairs = [(t, k) for t in self.roots.get(m.root, []) if t.bucket == m.bucket and (k := t.key_of(m.path))]
-        if not pairs:
-            return
-        self.pending.pop(m.path, None)
-        try:
-            if m.data is None:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(m.path)
-            else:
-                os.makedirs(os.path.dirname(m.path), exist_ok=True)
-                with open(m.path, "wb") as f:
-                    f.write(m.data)
-                st = os.stat(m.path)
-        except OSError as exc:
-            log.warning("s3: cannot mirror s3://%s/%s into %s (%s)", m.bucket, pairs[0][1], m.path, exc.strerror or exc)
-            return
-        stamp = time.monotonic()
-        for t, key in pairs:
-            if m.data is None:
-                self.state.drop(t.name, key)
-                self.scanned.pop((t.name, key), None)
-                continue
-            ident = Ident(len(m.data), st.st_mtime_ns, s3_events.etag(m.data))
-            self.state.put(t.name, key, Row(ident, self.state.next_seq(self.now())))
-            self.scanned[(t.name, key)] = (ident, stamp)
-
     def handle(self, hint: Hint) -> None:
         kind, root, path = hint.kind, hint.root, hint.path
         if kind == "touched":
@@ -226,7 +184,7 @@ class Syncer:
         elif kind == "ready":
             self.ready.set()
         elif isinstance(hint, MirrorIn):
-            self.mirror_in(hint)
+            mirror_in(self, hint)
         elif kind == "root_gone":
             log.warning("s3: the watched folder %s was deleted; its objects are removed and "
                         "nothing more is watched there until the next start", root)  # fmt: skip

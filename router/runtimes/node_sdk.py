@@ -76,14 +76,18 @@ class SdkInstaller:
     def __init__(self, node: str) -> None:
         self.node = node
         self._lock = asyncio.Lock()
-        self._tried: set[str] = set()
+        self._installs: dict[str, asyncio.Task[bool]] = {}  # one per package: its outcome, shared
 
     async def provide(self, package: str, function: str) -> bool:
-        """True when ``package`` was installed now or by another process meanwhile (start the
-        worker again); False when it was tried before or the install failed (logged)."""
-        if package in self._tried:
-            return False
-        self._tried.add(package)
+        """True when ``package`` is in router's copy (installed now, by an invocation before,
+        or by another process meanwhile): start the worker again; False when the install
+        failed (logged once; not tried again in this process)."""
+        install = self._installs.get(package)
+        if install is None:
+            install = self._installs[package] = asyncio.ensure_future(self._serialized(package, function))
+        return await asyncio.shield(install)
+
+    async def _serialized(self, package: str, function: str) -> bool:
         async with self._lock:
             return await asyncio.to_thread(self._install, package, function)
 

@@ -69,6 +69,7 @@ class FunctionPool:
         self._closing = False
         self.on_release: list[Callable[[], None]] = []  # called when a slot becomes free
         self.sdk: node_sdk.SdkInstaller | None = None  # Node.js: the AWS SDK when the project lacks it
+        self._sdk_reloaded: set[str] = set()  # packages a handler required after its worker started
 
     # -------------------------------------------------------------------------- slots
 
@@ -212,7 +213,7 @@ class FunctionPool:
         self.workers.add(worker)
         return worker
 
-    async def _cold_start(self, request_id: str) -> tuple[Worker, Outcome | None]:
+    async def _cold_start(self, request_id: str, sdk_retry: bool = True) -> tuple[Worker, Outcome | None]:
         self.spec.check()
         worker = self._new_worker()
         started_at = time.time()
@@ -226,8 +227,8 @@ class FunctionPool:
         if reply.kind == "R":
             return worker, None
         worker.kill()
-        if await self._sdk_installed(reply):  # the AWS SDK is in place now: start again
-            return await self._cold_start(request_id)
+        if sdk_retry and await self._sdk_installed(reply):  # the AWS SDK is in place now: start again, once
+            return await self._cold_start(request_id, sdk_retry=False)
         return worker, self._init_failure(worker, request_id, reply, started_at)
 
     async def _sdk_installed(self, reply: Reply) -> bool:
@@ -309,8 +310,9 @@ class FunctionPool:
         else:
             status, error, _ = self._failure(worker, request_id, reply)
             if self.sdk is not None and error is not None and (package := node_sdk.missing_package(error)):
-                if await self.sdk.provide(package, fn.name):  # required in the handler: Node remembers
-                    self.invalidate()  # the package missing, so the next call starts a new worker
+                if await self.sdk.provide(package, fn.name) and package not in self._sdk_reloaded:
+                    self._sdk_reloaded.add(package)  # required in the handler: Node remembers the
+                    self.invalidate()  # package missing, so the next call starts a new worker
         peak_kb = worker.peak_kb()
         if status in ("ok", "error") and peak_kb > self.cap_kb:  # over while we did not look
             worker.kill()

@@ -4,6 +4,7 @@
 
     python bench/dashboard.py                          # 5 rounds of 10 s each way, a 100,000-request soak
     python bench/dashboard.py --rounds 2 --duration 3 --soak 20000   # a quick look
+    python bench/dashboard.py --skip-cost --soak 0                   # only the journal's queries
 
 1. Throughput cost: bench/http.py's no-op Python handler behind ``GET /py``; each round starts
    ``router run`` once with the dashboard (its port listening, no page open) and once with
@@ -15,6 +16,8 @@
    10,000 (``ab -k``), printing after each round the daemon's own RSS, its workers' and how
    many rows the page has received over its server-sent events. Without chromium the page is a
    plain server-sent-events reader (said so in the output).
+
+3. The journal's queries (:mod:`router.ui.queries`) on a state file of ``--journal`` rows.
 
 Needs wrk and ab (Debian: wrk, apache2-utils). Writes nothing outside its temporary folder.
 """
@@ -164,13 +167,69 @@ def _page(ui_port: int) -> Any:
             browser.close()
 
 
+def journal_queries(rows: int) -> None:
+    """The dashboard's queries on a state file holding ``rows`` journal rows (the default
+    ``settings.journal.max_rows``): HTTP-like events of about 1 KB, 2 % failed, a tenth async
+    (with an event id), a chain every 100 rows, one replay at the very start."""
+    from router.dispatch import journal
+    from router.invocation import Invocation
+    from router.store import Store
+    from router.ui import queries
+
+    sample = {"version": "2.0", "rawPath": "/py", "headers": {f"x-h{i}": "v" * 40 for i in range(16)}}
+    with tempfile.TemporaryDirectory(prefix="router-bench-ui-") as tmp:
+        conn = Store(Path(tmp)).connect()
+        batch = []
+        for i in range(rows):
+            extra: dict[str, Any] = {}
+            if i % 100 == 1:
+                extra["cause"] = {"function": "f0", "request_id": f"r{i - 1}"}
+            if i == rows - 1:
+                extra["replay_of"] = "r0"
+            batch.append(Invocation(id=f"r{i}", function=f"f{i % 5}", source="http" if i % 10 else "s3",
+                                    status="error" if i % 50 == 7 else "ok", started_at=1e9 + i,
+                                    duration_ms=(i % 97) / 3, event=sample, logs="START ...\nEND ...\n",
+                                    event_id=f"r{i}" if i % 10 == 0 else None, extra=extra))  # fmt: skip
+            if len(batch) == 5000:
+                journal.insert_many(conn, batch)
+                batch = []
+        journal.insert_many(conn, batch)
+        size = Path(tmp, Store.FILENAME).stat().st_size / 1048576
+        print(f"\njournal queries on {rows:,} rows ({size:.0f} MB state file), median of 5, in ms:")
+        cases = [
+            ("newest page (100)", lambda: queries.page(conn)),
+            ("a page 50,000 rows back (cursor)", lambda: queries.page(conn, before=rows - 50_000)),
+            ("failed only", lambda: queries.page(conn, status="failed")),
+            ("one function", lambda: queries.page(conn, function="f3")),
+            ("one function, failed", lambda: queries.page(conn, function="f3", status="error")),
+            ("source s3 (a tenth)", lambda: queries.page(conn, source="s3")),
+            ("source replay (none: a full walk)", lambda: queries.page(conn, source="replay")),
+            ("overview stats", lambda: queries.stats(conn)),
+            ("newest invocation + chain", lambda: queries.one(conn, seq=rows)),
+            ("oldest invocation + chain", lambda: queries.one(conn, seq=1)),
+            ("by request id, newest", lambda: queries.one(conn, invocation_id=f"r{rows - 1}")),
+            ("by request id, oldest (a full walk)", lambda: queries.one(conn, invocation_id="r0")),
+        ]
+        for label, fn in cases:
+            times = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                fn()
+                times.append((time.perf_counter() - t0) * 1000)
+            print(f"  {label:<38} {statistics.median(times):8.1f}")
+        conn.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=5, help="runs each way (5)")
     parser.add_argument("--duration", type=float, default=10, help="seconds of wrk per run (10)")
     parser.add_argument("--soak", type=int, default=100_000, help="soak requests; 0 skips (100,000)")
     parser.add_argument("--skip-cost", action="store_true")
+    parser.add_argument("--journal", type=int, default=100_000, help="journal rows for the queries; 0 skips")
     args = parser.parse_args()
+    if args.journal:
+        journal_queries(args.journal)
     if not args.skip_cost:
         cost(args.rounds, args.duration)
     if args.soak:

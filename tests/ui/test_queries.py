@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from contextlib import closing
 from pathlib import Path
 
@@ -96,3 +97,29 @@ def test_the_gate_checks_host_origin_and_token() -> None:
     assert "token" in (gate.refuse(post) or "")
     post.headers["x-router-token"] = gate.token
     assert gate.refuse(post) is None
+
+
+def test_the_feed_subscribes_only_while_a_page_listens() -> None:
+    asyncio.run(_feed())
+
+
+async def _feed() -> None:
+    from router.ui.live import LiveFeed
+
+    subscribers: list[object] = []
+
+    def subscribe(callback: object) -> object:
+        subscribers.append(callback)
+        return lambda: subscribers.remove(callback)
+
+    feed = LiveFeed(subscribe)  # type: ignore[arg-type]
+    assert subscribers == []  # nobody watching: nothing on the dispatcher's hot path
+    stream = feed.stream()
+    assert (await anext(stream)).startswith(b"retry:")
+    assert len(subscribers) == 1
+    for i in range(3):
+        subscribers[0](_inv(i))  # type: ignore[operator]
+    chunk = await anext(stream)
+    assert chunk.startswith(b"event: invocations\ndata: ") and chunk.count(b'"function": "f"') == 3
+    await stream.aclose()
+    assert subscribers == [] and feed.listeners == 0

@@ -45,6 +45,7 @@ class Notification:
     attributes: dict[str, dict[str, str]]  # the Lambda event's {Type, Value} shape
     timestamp: float
     group_id: str | None = None
+    key: str | None = None  # the access key id the Publish was signed with (router.lineage: which function)
 
 
 @dataclass(frozen=True)
@@ -114,10 +115,18 @@ def _wrap_publish(original: Callable[..., str]) -> Callable[..., str]:
                 account=str(self.account_id), region=str(self.sns_backend.region_name), topic_arn=str(self.arn),
                 message_id=message_id, message=_lambda_message(message, structure), subject=subject,
                 attributes=sns.lambda_attributes(message_attributes or {}), timestamp=time.time(), group_id=group_id,
+                key=_request_key(),
             )])  # fmt: skip
         return message_id
 
     return publish
+
+
+def _request_key() -> str | None:
+    """The key id of the embedded server's request this thread serves (aws_notify marks it)."""
+    from . import aws_notify
+
+    return getattr(aws_notify._current(), "key", None)
 
 
 def _lambda_message(message: str, structure: str | None) -> str:

@@ -150,13 +150,18 @@ def loop_count(cause: Cause | None, function: str) -> int:
 
 
 def loop_message(function: str, event: Any, count: int, prefix: str) -> str:
-    """The warning for a chain stopped at the limit, naming the bucket and prefix written."""
-    bucket = "?"
+    """The warning for a chain stopped at the limit, naming the bucket and prefix written (or
+    the SNS topic published to)."""
+    bucket, where = "?", ""
     try:
         bucket = event["Records"][0]["s3"]["bucket"]["name"]
     except (KeyError, IndexError, TypeError):
-        pass
-    return (f"{function}: recursive loop: its own writes to s3://{bucket}/{prefix} have triggered it {count - 1} times "
+        try:
+            where = f"publishes to topic {str(event['Records'][0]['Sns']['TopicArn']).rsplit(':', 1)[-1]}"
+        except (KeyError, IndexError, TypeError):
+            pass
+    where = where or f"writes to s3://{bucket}/{prefix}"
+    return (f"{function}: recursive loop: its own {where} have triggered it {count - 1} times "
             f"in one chain; stopped as Lambda stops such loops after {RECURSION_LIMIT} (recursive loop detection): "
             "this event goes to the on-failure destination (or the dead letters), the next loops are stopped quietly")
 

@@ -76,6 +76,13 @@ class _Listening:
     def _heard(self, facts: list[aws_pubsub.Fact]) -> None:
         self._submit([pair for fact in facts for pair in self._deliveries(fact)])
 
+    def _submit_caused(self, pairs: list[tuple[TriggerConfig, Any]], cause: dict[str, Any]) -> None:
+        """Deliveries of a publish made by a function (router.lineage): journaled with their
+        cause, and a chain looping through SNS is stopped as Lambda stops it."""
+        self.delivered += len(pairs)
+        for t, e in pairs:
+            self.ctx.dispatch.submit_threadsafe(t, e, cause=cause)
+
     def _deliveries(self, fact: aws_pubsub.Fact) -> list[tuple[TriggerConfig, Any]]:
         raise NotImplementedError
 
@@ -134,6 +141,15 @@ class SnsSource(_Listening):
             policy = compile_pattern(t.sns.filter_policy) if t.sns.filter_policy is not None else None
             self._subs[topic].append(_Subscription(t, sns.subscription_arn(topic, t.name), policy, body))
         await super().start(stack)
+
+    def _heard(self, facts: list[aws_pubsub.Fact]) -> None:
+        for fact in facts:
+            cause = self.ctx.aws.lineage.cause(fact.key) if isinstance(fact, aws_pubsub.Notification) else None
+            pairs = self._deliveries(fact)
+            if cause is not None and pairs:  # Lambda's loop detection covers SNS ("Lambda recursive loop detection")
+                self._submit_caused(pairs, cause)
+            else:
+                self._submit(pairs)
 
     def _deliveries(self, fact: aws_pubsub.Fact) -> list[tuple[TriggerConfig, Any]]:
         if not isinstance(fact, aws_pubsub.Notification) or not self._mine(fact.account, fact.region):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -169,3 +170,38 @@ def test_destinations_to_a_topic_and_a_bus(r: Router) -> None:
     assert dest["source"] == "lambda" and dest["detail-type"] == "Lambda Function Invocation Result - Success"
     assert dest["detail"]["requestPayload"] == {"k": 1} and dest["detail"]["responsePayload"] == {"k": 1}
     assert dest["resources"][-1].endswith(":function:ok:$LATEST")
+
+
+LOOPER = '''
+import os
+import boto3
+
+def handler(event, context):
+    sns = boto3.client("sns", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    topic = event["Records"][0]["Sns"]["TopicArn"]
+    sns.publish(TopicArn=topic, Message="again")
+    return "published"
+'''
+
+
+def test_a_loop_through_sns_stops_after_16(tmp_path: Path) -> None:
+    # Lambda recursive loop detection covers SNS (Lambda developer guide, "Use Lambda recursive loop detection")
+    (tmp_path / "looper.py").write_text(LOOPER)
+    (tmp_path / "triggers.yaml").write_text(textwrap.dedent(f"""
+        settings: {{aws: {{port: 0}}}}
+        functions:
+          looper: {{handler: looper.handler, timeout: 10, async: {{on_failure: {{dir: {tmp_path}/failed}}}}}}
+        resources: {{topics: {{loop: {{}}}}}}
+        triggers:
+          - {{function: looper, sns: loop}}
+        """).lstrip())  # fmt: skip
+    with Router(tmp_path / "triggers.yaml") as r:
+        r.publish("loop", "start")
+        runs = r.wait("looper", count=16, timeout=60)
+        assert all(inv.ok for inv in runs) and runs[1].extra["cause"]["function"] == "looper"
+        deadline = time.monotonic() + 30
+        while not list((tmp_path / "failed").glob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (record,) = list((tmp_path / "failed").glob("*.json"))
+        assert "RecursiveInvocationException" in record.read_text()
+        assert len(r.invocations("looper")) == 16

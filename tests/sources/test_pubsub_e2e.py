@@ -105,6 +105,10 @@ def test_publish_reaches_each_matching_subscription(r: Router) -> None:
     assert json.loads(body.event["Records"][0]["Sns"]["Message"]) == {"kind": "real", "n": 2}
     assert body.event["Records"][0]["Sns"]["Subject"] == "s"
     assert len(r.invocations("node")) == 1 and len(r.invocations("body")) == 1
+    r.aws.client("sns").publish_batch(TopicArn="arn:aws:sns:eu-west-2:123456789012:orders", PublishBatchRequestEntries=[
+        {"Id": "a", "Message": "b1"}, {"Id": "b", "Message": "b2"}])  # fmt: skip
+    batch = r.wait("echo", count=2, timeout=30)
+    assert sorted(b.event["Records"][0]["Sns"]["Message"] for b in batch) == ["b1", "b2"]
 
 
 def test_sns_to_sqs_fan_out_honours_raw_delivery(r: Router) -> None:

@@ -400,7 +400,7 @@ class Aws:
         if self.config.resources.topics or self.config.resources.buses:
             from . import aws_pubsub
 
-            aws_pubsub.create(self.config, self.client)  # topics and buses (CreateTopic is idempotent)
+            aws_pubsub.create(self.config, self.client, fresh=self.mode == "embedded")  # topics and buses
         if self.mode == "embedded":
             from . import aws_embedded
 

@@ -174,12 +174,19 @@ def _bus_event(backend: Any, entry: dict[str, Any], event_id: str, now: float) -
 # ---------------------------------------------------------------------------- resources
 
 
-def create(config: Config, client: Callable[[str], Any]) -> None:
-    """The config's topics and buses (CreateTopic is idempotent; an existing bus is kept)."""
+def create(config: Config, client: Callable[[str], Any], *, fresh: bool = False) -> None:
+    """The config's topics and buses (an existing bus is kept). ``fresh`` (the embedded AWS): a
+    topic left by another router of this process is made anew, without its subscriptions (an
+    SQS subscription of a queue since deleted would fail every Publish)."""
     topics, buses = config.resources.topics, [b for b in config.resources.buses if b != "default"]
     if topics:
         sns_client = client("sns")
+        s = config.settings
+        have = {t["TopicArn"] for page in sns_client.get_paginator("list_topics").paginate() for t in page["Topics"]}
         for name, t in topics.items():
+            arn = sns.topic_arn(s.region, s.account, aws_topic_name(name, t.fifo))
+            if fresh and arn in have:
+                sns_client.delete_topic(TopicArn=arn)
             attributes = {"FifoTopic": "true"} if t.fifo else {}
             sns_client.create_topic(Name=aws_topic_name(name, t.fifo), Attributes=attributes)
     if buses:

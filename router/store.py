@@ -113,6 +113,12 @@ MIGRATIONS: list[str] = [
     CREATE INDEX journal_failed ON journal (seq) WHERE status != 'ok';
     CREATE INDEX journal_event ON journal (event_id, seq) WHERE event_id IS NOT NULL;
     """,
+    # 5: what caused a queued event (a function's write through the embedded AWS: its name, the
+    # request id and the chain's counts, router/lineage.py), so a restart keeps the lineage and the
+    # recursion count of the events it finds queued. NULL: no known cause.
+    """
+    ALTER TABLE queue ADD COLUMN cause TEXT;
+    """,
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -73,9 +73,9 @@ class DueIndex:
 def insert(conn: sqlite3.Connection, entry: Entry) -> None:
     conn.execute(
         "INSERT INTO queue (id, function, trigger, source, event, accepted_at, due_at, attempts,"
-        " state) VALUES (?,?,?,?,?,?,?,?, 'queued')",
+        " state, cause) VALUES (?,?,?,?,?,?,?,?, 'queued', ?)",
         (entry.id, entry.function, entry.trigger, entry.source, entry.event_json,
-         entry.accepted_at, entry.due_at, entry.attempts),
+         entry.accepted_at, entry.due_at, entry.attempts, json.dumps(entry.cause) if entry.cause else None),
     )  # fmt: skip
 
 
@@ -104,13 +104,13 @@ def recover(conn: sqlite3.Connection) -> tuple[list[Entry], int]:
         "UPDATE queue SET state = 'queued', lease_until = NULL WHERE state = 'running'"
     ).rowcount
     rows = conn.execute(
-        "SELECT id, function, trigger, source, event, accepted_at, due_at, attempts, last_error"
+        "SELECT id, function, trigger, source, event, accepted_at, due_at, attempts, last_error, cause"
         " FROM queue ORDER BY accepted_at, rowid"
     ).fetchall()
     entries = [
         Entry(id=r[0], function=r[1], trigger=r[2], source=r[3], event=json.loads(r[4]),
               event_json=r[4], accepted_at=r[5], due_at=r[6], attempts=r[7],
-              last_error=json.loads(r[8]) if r[8] else None)
+              last_error=json.loads(r[8]) if r[8] else None, cause=json.loads(r[9]) if r[9] else None)
         for r in rows
     ]  # fmt: skip
     return entries, int(requeued)

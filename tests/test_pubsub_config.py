@@ -3,6 +3,8 @@ input is a config error with file:line:col and the rule broken."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from router.config import parse_config
@@ -75,3 +77,19 @@ def test_destinations_need_a_declared_standard_topic_or_bus() -> None:
         parse_config(BASE.replace("runtime: python3.11}", "runtime: python3.11, async: {on_success: "
                                   "{topic: orders, bus: default}}}") + "  - {function: f, sns: orders}\n",
                      check_files=False)  # fmt: skip
+
+
+def test_router_list_describes_them(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from router.cli import main
+
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return None\n")
+    (tmp_path / "triggers.yaml").write_text(BASE + """\
+  - {name: s, function: f, sns: {topic: orders, filter_policy: {a: [1]}}}
+  - {name: e, function: f, eventbridge: {bus: app-bus, pattern: {source: [x], detail: {a: [1]}}}}
+""")  # fmt: skip
+    out = CliRunner().invoke(main, ["list", str(tmp_path / "triggers.yaml")])
+    assert out.exit_code == 0, out.output
+    assert "topic orders, filter on MessageAttributes" in out.output
+    assert "bus app-bus, pattern on source, detail" in out.output

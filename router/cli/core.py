@@ -219,6 +219,13 @@ def _source_text(t: TriggerConfig) -> str:
         return t.schedule.expression + (f" ({t.schedule.timezone})" if t.schedule.timezone != "UTC" else "")
     if t.http is not None:
         return f"{t.http.route} (payload {t.http.payload})"
+    if t.sqs is not None:
+        return f"queue {t.sqs.queue}, batch {t.sqs.batch_size}"
+    if t.sns is not None:
+        policy = f", filter on {t.sns.filter_policy_scope}" if t.sns.filter_policy else ""
+        return f"topic {t.sns.topic}{policy}"
+    if t.eventbridge is not None:
+        return f"bus {t.eventbridge.bus}, pattern on {', '.join(t.eventbridge.pattern)}"
     assert t.dynamodb is not None
     return f"table {t.dynamodb.table} from {t.dynamodb.starting_position}, batch {t.dynamodb.batch_size}"
 

@@ -9,6 +9,7 @@
  * reported once.
  */
 
+const fs = require('fs');
 const Module = require('module');
 const path = require('path');
 const { fileURLToPath } = require('url');
@@ -26,10 +27,27 @@ export async function load(url, context, next) {
   return next(url, context);
 }`;
 
-/** Watch ES module loads from now on; ``news()`` is called when some arrived. */
-function install(news) {
+/** Whether the handler loads as an ES module: a load hook is needed to see what it imports.
+ * (A CommonJS handler's modules are all in the CommonJS cache; the hook's thread costs every
+ * cold start ~30 ms of CPU, so it is started only when needed.) */
+function isEsmHandler(taskRoot, handler, modern) {
+  if (modern) return true; // 4.x loads every handler with import()
+  const base = path.resolve(taskRoot, handler.slice(0, handler.lastIndexOf('.')));
+  if (base.endsWith('.mjs') || fs.existsSync(`${base}.mjs`)) return true;
+  for (let dir = path.dirname(base); ; dir = path.dirname(dir)) {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).type === 'module';
+    } catch (e) {
+      if (dir === path.dirname(dir) || e.code !== 'ENOENT') return false;
+    }
+  }
+}
+
+/** Watch ES module loads from now on (``esModules``: only then); ``news()`` is called when
+ * some arrived. */
+function install(news, esModules) {
   onNews = news;
-  if (typeof Module.register !== 'function') return; // Node.js < 20.6: CommonJS only
+  if (!esModules || typeof Module.register !== 'function') return; // Node.js < 20.6: CommonJS only
   const { MessageChannel } = require('worker_threads');
   const { port1, port2 } = new MessageChannel();
   port1.on('message', (url) => {
@@ -71,4 +89,4 @@ function fresh() {
   return out;
 }
 
-module.exports = { install, fresh };
+module.exports = { install, fresh, isEsmHandler };

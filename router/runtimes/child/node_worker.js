@@ -390,7 +390,7 @@ if (!MODERN) {
 async function main() {
   log.patch();
   process.chdir(TASK_ROOT);
-  loaded.install(reportLoaded);
+  loaded.install(reportLoaded, loaded.isEsmHandler(TASK_ROOT, HANDLER, MODERN));
   esmNodePath();
   stream.setupGlobal(ENV);
   const fn = await loadHandler(TASK_ROOT, HANDLER);

@@ -77,6 +77,7 @@ class Aws:
         self._clients_lock = threading.Lock()
         self.lineage = lineage.of(config)  # who wrote what (shared with the dispatcher)
         self._s3_listeners: list[S3Listener] = []
+        self._stream_listeners: list[Callable[[str], None]] = []
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -192,7 +193,21 @@ class Aws:
             for listener in list(self._s3_listeners):
                 listener(write, cause)
 
+    def on_stream_write(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``listener(table)`` whenever a DynamoDB stream record is written through this
+        embedded server (on the request's thread), so stream pollers wake at once instead of
+        polling an idle shard several times a second. Returns the function that removes it."""
+        self._stream_listeners.append(listener)
+
+        def remove() -> None:
+            if listener in self._stream_listeners:
+                self._stream_listeners.remove(listener)
+
+        return remove
+
     def _stream_written(self, table: str, sequence_number: str, key: str | None) -> None:
+        for listener in list(self._stream_listeners):
+            listener(table)
         cause = self.lineage.cause(key)
         if cause is not None:
             self.lineage.note_stream(table, sequence_number, cause)

@@ -16,6 +16,7 @@ The stream is described again every 10 s (and when a shard closes) to find new s
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import AsyncExitStack
@@ -41,6 +42,7 @@ class DynamoDBSource:
         self.ctx = ctx
         self.triggers = [t for t in triggers if t.dynamodb is not None]
         self._mappings: dict[str, Mapping] = {}
+        self.watched = False  # the embedded AWS tells of each stream write (on_stream_write)
         self._executor: ThreadPoolExecutor | None = None
         self._calls: set[Future[Any]] = set()
 
@@ -48,7 +50,22 @@ class DynamoDBSource:
         self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="router-dynamodb")
         stack.callback(self._executor.shutdown, wait=True, cancel_futures=True)
         stack.push_async_callback(self._stop)
+        if self.ctx.aws.mode == "embedded":  # writes wake the pollers: no fast polling while idle
+            loop = asyncio.get_running_loop()
+
+            def written(table: str) -> None:
+                with contextlib.suppress(RuntimeError):  # the loop has closed
+                    loop.call_soon_threadsafe(self._written, table)
+
+            stack.callback(self.ctx.aws.on_stream_write(written))
+            self.watched = True
         await self._open()
+
+    def _written(self, table: str) -> None:
+        for mapping in self._mappings.values():
+            if mapping.spec.table == table:
+                for shard in mapping.shards.values():
+                    shard.written.set()
 
     async def _open(self) -> None:
         for trigger in self.triggers:

@@ -6,6 +6,7 @@ Part of :mod:`router.sources.dynamodb`; see there.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from datetime import datetime
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 POLL_MIN = 0.01  # seconds before polling an idle shard again, doubling ...
 POLL_MAX = 0.2  # ... up to this (Lambda polls 4 times a second; a little more often here)
+POLL_MAX_WATCHED = 2.0  # ... or this, when the embedded AWS wakes the poller on each write
 ERROR_BACKOFF_MAX = 5.0
 GET_RECORDS_LIMIT = 1000  # GetRecords returns at most 1000 records
 
@@ -44,6 +46,8 @@ class Shard:
         self.iterator: str | None = None
         self.last_read: str | None = None
         self.errors = 0  # failed calls in a row
+        self.written = asyncio.Event()  # a record was written to the table (embedded AWS)
+        self.polls = 0  # GetRecords calls made
         self.finished = asyncio.Event()  # read to its end and every record done: children may start
         self._task: asyncio.Task[None] | None = None
         assert mapping.stream is not None
@@ -101,6 +105,7 @@ class Shard:
         client = self.mapping.ctx.aws.client("dynamodbstreams")
         delay = POLL_MIN
         while True:
+            self.polls += 1
             answer = await self.mapping.source.call(client.get_records, ShardIterator=self.iterator,
                                                     Limit=GET_RECORDS_LIMIT)  # fmt: skip
             self.errors = 0
@@ -113,8 +118,12 @@ class Shard:
             if self.iterator is None:
                 return True
             if not raw:
-                await asyncio.sleep(delay)  # I/O cadence, not policy time: the real clock
-                delay = min(delay * 2, POLL_MAX)
+                # I/O cadence, not policy time: the real clock; a write through the embedded
+                # AWS wakes it at once (the longer cap is only a safety net there)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.written.wait(), delay)
+                self.written.clear()
+                delay = min(delay * 2, POLL_MAX_WATCHED if self.mapping.source.watched else POLL_MAX)
 
     async def _recover(self, exc: Exception) -> None:
         """After a failed call: reopen the iterator where reading stopped when it is the
@@ -157,4 +166,5 @@ class Shard:
 
     def info(self) -> dict[str, Any]:
         return {"shard_id": self.id, "parent_shard_id": self.parent.id if self.parent else None,
-                "position": self.position[0], **self.consumer.info(), "finished": self.finished.is_set()}  # fmt: skip
+                "position": self.position[0], **self.consumer.info(), "finished": self.finished.is_set(),
+                "polls": self.polls}  # fmt: skip

@@ -87,6 +87,7 @@ class FakeStreams:
 
 class FakeAws:
     endpoint_url = "http://fake"
+    mode = "url"  # an external endpoint: no write notifications, the pollers poll
 
     def __init__(self, api: FakeStreams) -> None:
         self.api = api

@@ -108,6 +108,7 @@ class QueuePoller:
         self.visibility_timeout = 30
         self.redrive: dict[str, Any] = {}
         self.mapping: QueueMapping | None = None
+        self._client: Any = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def find(self) -> None:
@@ -138,6 +139,7 @@ class QueuePoller:
             self.redrive = json.loads(attrs["RedrivePolicy"])
 
     async def start(self) -> None:
+        self._client = self.ctx.aws.queue_client()  # the embedded AWS's backend, without HTTP
         self.mapping = await self.ctx.dispatch.open_queue(self.trigger, self.arn, self, fifo=self.fifo)
         self.mapping.start()
         for n in range(self.mapping.pollers):
@@ -161,7 +163,7 @@ class QueuePoller:
 
     async def _poll(self) -> None:
         assert self.mapping is not None
-        client = self.ctx.aws.client("sqs")
+        client = self._client
         errors = 0
         idle = FIFO_IDLE_MIN
         while True:
@@ -202,7 +204,7 @@ class QueuePoller:
 
     async def delete(self, messages: list[QueueMessage]) -> None:
         """DeleteMessageBatch, ten at a time (its limit)."""
-        client = self.ctx.aws.client("sqs")
+        client = self._client
         for i in range(0, len(messages), 10):
             chunk = messages[i : i + 10]
             entries = [{"Id": str(n), "ReceiptHandle": m.receipt_handle} for n, m in enumerate(chunk)]
@@ -213,7 +215,7 @@ class QueuePoller:
 
     async def release(self, messages: list[QueueMessage]) -> None:
         """ChangeMessageVisibilityBatch to 0: visible again at once."""
-        client = self.ctx.aws.client("sqs")
+        client = self._client
         for i in range(0, len(messages), 10):
             chunk = messages[i : i + 10]
             entries = [{"Id": str(n), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0}

@@ -72,7 +72,8 @@ def test_kill_9_during_a_batch_loses_nothing(tmp_path: Path, daemon: type) -> No
     for n in range(0, 20, 10):
         entries = [{"Id": b, "MessageBody": b} for b in bodies[n : n + 10]]
         sqs.send_message_batch(QueueUrl=url, Entries=entries)  # type: ignore[attr-defined]
-    _until(lambda: len(_lines(out, "start")) >= 5)  # a batch is running (and sleeping)
+    _until(lambda: len(_lines(out, "start")) >= 1)  # a batch is running (and sleeping)
+    time.sleep(0.5)  # the poller fills the mapping (not a timing assertion)
     first.stop(signal.SIGKILL)
     in_flight = {b for b, _ in _lines(out, "start")}
     assert not _lines(out, "done")

@@ -117,6 +117,13 @@ def test_an_http_request_appears_in_the_live_table_without_a_reload(site: dict[s
     page.wait_for_function("n => document.querySelectorAll('#live tbody tr').length > n", arg=before, timeout=1000)
     assert page.evaluate("window.__marker") == 1
     assert "greet" in page.locator("#live tbody tr").first.inner_text()
+    token = page.evaluate("document.querySelector('meta[name=router-token]').content")
+    missing = {"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "no-such-bucket"},
+                                                                      "object": {"key": "x.txt"}}}]}  # fmt: skip
+    status, failed = _post(site["ui"] + "api/invoke", {"function": "thumbnail", "event": missing},
+                           {"X-Router-Token": token})  # fmt: skip
+    assert status == 200 and failed["status"] == "error"
+    page.locator("#live tbody tr.failed", has_text="NoSuchBucket").first.wait_for()  # errors stand out
     page.screenshot(path=str(site["shots"] / "dashboard-live.png"))
 
 
@@ -218,3 +225,19 @@ def test_a_file_dropped_from_the_page_runs_its_function_and_the_chain_it_starts(
     page.locator("#chain a", has_text="index").first.click()
     page.locator("#chain a", has_text="thumbnail").first.wait_for()  # and the index run names its cause
     page.screenshot(path=str(site["shots"] / "dashboard-chain.png"), full_page=True)
+
+
+def test_invoke_from_an_editor_pre_filled_by_router_event(site: dict[str, Any]) -> None:
+    page = site["page"]
+    page.goto(site["ui"])
+    page.locator('[data-trigger="greet-http"] button', has_text="Invoke").click()
+    editor = page.locator("#editor-text")
+    editor.wait_for()
+    sample = json.loads(editor.input_value())
+    assert sample["routeKey"] == "GET /hello/{name}" and sample["version"] == "2.0"  # router event http-api's
+    sample["pathParameters"] = {"name": "from-the-editor"}
+    editor.fill(json.dumps(sample))
+    page.locator("#editor-go").click()
+    page.wait_for_url(re.compile(r"#/inv/id/"))
+    page.locator("#event").get_by_text('"from-the-editor"').first.wait_for()
+    assert "START RequestId:" in page.locator("#log").inner_text()

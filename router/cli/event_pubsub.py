@@ -66,22 +66,23 @@ def _attributes(pairs: tuple[str, ...]) -> dict[str, dict[str, str]]:
 
 @event_command.command("eventbridge")
 @click.option("--source", default=None, help="The event's source (default: the trigger pattern's, else my.app).")
-@click.option("--detail-type", default="Example Event", show_default=True, help="The event's detail-type.")
+@click.option("--detail-type", default=None,
+              help="The event's detail-type (default: the trigger pattern's, else Example Event).")
 @click.option("--detail", default="{}", show_default=True, help="The detail: a JSON object.")
 @click.option("--resource", "resources", multiple=True, metavar="ARN", help="An ARN for resources. Repeatable.")
 @common_options
-def eventbridge_command(source: str | None, detail_type: str, detail: str, resources: tuple[str, ...],
+def eventbridge_command(source: str | None, detail_type: str | None, detail: str, resources: tuple[str, ...],
                         **common: Any) -> None:  # fmt: skip
     """An EventBridge event as a rule's Lambda target gets it; with --trigger, shaped by the
     trigger's input / input_path / input_transformer (and refused when its pattern does not match)."""
     st = _setting("eventbridge", **common)
     rule = st.trigger.eventbridge if st.trigger else None
+    detail_type = detail_type or _literal(rule, "detail-type") or "Example Event"
     error = eventbridge.entry_error({"Source": source or "x", "DetailType": detail_type, "Detail": detail})
     if error is not None:
         raise click.BadParameter(f"{error['ErrorCode']}: {error['ErrorMessage']}", param_hint="--detail")
-    literal = [s for s in (rule.pattern.get("source") if rule else None) or [] if isinstance(s, str)]
     event = eventbridge.event(
-        event_id=str(uuid.uuid4()), source=source or (literal[0] if literal else "my.app"), detail_type=detail_type,
+        event_id=str(uuid.uuid4()), source=source or _literal(rule, "source") or "my.app", detail_type=detail_type,
         detail=json.loads(detail), account=st.account, region=st.region, time=eventbridge.iso_seconds(time.time()),
         resources=list(resources),
     )  # fmt: skip
@@ -91,9 +92,15 @@ def eventbridge_command(source: str | None, detail_type: str, detail: str, resou
     from ..filters import matches
 
     if not matches(rule.pattern, event):
-        raise click.UsageError(f"trigger {st.trigger.name!r}'s pattern does not match this event: "
-                               f"{json.dumps(rule.pattern)}")  # fmt: skip
+        raise click.UsageError(f"the event does not match the pattern of trigger {st.trigger.name}, "
+                               f"{json.dumps(rule.pattern)}: give --source, --detail-type and --detail that do")
     _emit(_shaped(st.trigger.name, rule, event, st.region, st.account))
+
+
+def _literal(rule: Any, key: str) -> str | None:
+    """The first plain string a pattern lists for a top-level key (``source: [shop]``)."""
+    values = rule.pattern.get(key) if rule is not None else None
+    return next((v for v in values if isinstance(v, str)), None) if isinstance(values, list) else None
 
 
 def _shaped(name: str, rule: Any, event: dict[str, Any], region: str, account: str) -> Any:

@@ -29,6 +29,8 @@ from .base import SourceContext
 
 log = logging.getLogger(__name__)
 
+SUBMIT_TIMEOUT = 60.0  # seconds a publish waits for its invocations to be committed (never forever)
+
 
 @dataclass(frozen=True)
 class _Subscription:
@@ -95,7 +97,7 @@ class _Listening:
         try:
             asyncio.get_running_loop()
         except RuntimeError:  # the embedded server's thread (or a destination's): one hop to the loop
-            asyncio.run_coroutine_threadsafe(self._submit_all(pairs), self._loop).result()
+            asyncio.run_coroutine_threadsafe(self._submit_all(pairs), self._loop).result(timeout=SUBMIT_TIMEOUT)
             return
         self._loop.create_task(self._submit_all(pairs))  # published from the loop's own thread: cannot wait
 

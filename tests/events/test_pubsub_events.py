@@ -122,6 +122,6 @@ def test_cli_sns_and_eventbridge(tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert json.loads(out.output) == "id 7"
     bad = runner.invoke(event_command, ["eventbridge", *config, "--trigger", "rule", "--source", "other"])
-    assert bad.exit_code == 2 and "does not match" in bad.output
+    assert bad.exit_code == 2 and "does not match the pattern of trigger rule" in bad.output
     out = runner.invoke(event_command, ["sns", *config, "--trigger", "picky"])
     assert json.loads(out.output)["Records"][0]["Sns"]["TopicArn"].endswith(":orders")

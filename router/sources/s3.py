@@ -350,6 +350,8 @@ class S3Source:
                 trigger_name,
             )
         path.parent.mkdir(parents=True, exist_ok=True)
+        if self.syncer is not None:
+            self.syncer.whole(str(path))
         with self._handled(path):
             with open(path, "wb") as f:
                 f.write(data)

@@ -197,6 +197,20 @@ def create(config: Config, client: Callable[[str], Any], *, fresh: bool = False)
                 events.create_event_bus(Name=bus)
 
 
+DESTINATION_LIMIT = 256 * 1024
+
+
+def _fit(record: dict[str, Any]) -> str:
+    """The record as JSON; over 256 KB without its payloads ("Amazon SNS destinations have a message
+    size limit of 256 KB. If the combined size of the function request and response payload
+    exceeds the limit, Lambda will drop the payload": Lambda API reference, "OnSuccess"; a
+    PutEvents entry has the same limit)."""
+    text = json.dumps(record)
+    if len(text.encode("utf-8")) <= DESTINATION_LIMIT:
+        return text
+    return json.dumps({k: v for k, v in record.items() if k not in ("requestPayload", "responsePayload")})
+
+
 def send(config: Config, client: Callable[[str], Any], kind: str, name: str, payload: dict[str, Any]) -> None:
     """An async destination's delivery: a topic gets the record as the message (Lambda developer
     guide, "Capturing records of Lambda asynchronous invocations": SNS destination), a bus gets
@@ -205,10 +219,10 @@ def send(config: Config, client: Callable[[str], Any], kind: str, name: str, pay
     if kind == "topic":
         found = next((aws_topic_name(k, t.fifo) for k, t in config.resources.topics.items()
                       if name in (k, aws_topic_name(k, t.fifo))), name)  # fmt: skip
-        client("sns").publish(TopicArn=sns.topic_arn(s.region, s.account, found), Message=json.dumps(payload))
+        client("sns").publish(TopicArn=sns.topic_arn(s.region, s.account, found), Message=_fit(payload))
         return
     answer = client("events").put_events(Entries=[{
-        "Source": payload["source"], "DetailType": payload["detail-type"], "Detail": json.dumps(payload["detail"]),
+        "Source": payload["source"], "DetailType": payload["detail-type"], "Detail": _fit(payload["detail"]),
         "Resources": payload["resources"], "EventBusName": name,
     }])  # fmt: skip
     if answer.get("FailedEntryCount"):

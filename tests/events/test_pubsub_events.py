@@ -125,3 +125,12 @@ def test_cli_sns_and_eventbridge(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "does not match the pattern of trigger rule" in bad.output
     out = runner.invoke(event_command, ["sns", *config, "--trigger", "picky"])
     assert json.loads(out.output)["Records"][0]["Sns"]["TopicArn"].endswith(":orders")
+
+
+def test_a_destination_record_over_256_kb_drops_its_payloads() -> None:
+    from router.aws_pubsub import DESTINATION_LIMIT, _fit
+
+    small = {"version": "1.0", "requestContext": {"condition": "Success"}, "requestPayload": 1, "responsePayload": 2}
+    assert json.loads(_fit(small)) == small
+    big = {**small, "requestPayload": "x" * DESTINATION_LIMIT}
+    assert json.loads(_fit(big)) == {"version": "1.0", "requestContext": {"condition": "Success"}}

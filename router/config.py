@@ -414,9 +414,12 @@ def _check_pubsub(config: Config, topic: str | None, bus: str | None, loc: tuple
     """A topic or bus named by a trigger or a destination exists at start (the embedded AWS starts
     with only the default bus); a destination topic is a standard one (Lambda API reference,
     "DestinationConfig": "Topic - The ARN of a standard SNS topic")."""
-    if destination and topic is not None and (topic.endswith(".fifo") or any(
+    if topic is not None and (topic.endswith(".fifo") or any(
             t.fifo for k, t in config.resources.topics.items() if topic in (k, aws_topic_name(k, t.fifo)))):
-        issue((*loc, "topic"), f"topic {topic!r} is a FIFO topic; a destination is a standard topic (as in AWS)")
+        # SNS developer guide, "FIFO topic message delivery": a FIFO topic delivers to SQS queues only
+        issue((*loc, "topic"), f"topic {topic!r} is a FIFO topic; a destination is a standard topic (as in AWS)"
+              if destination else f"topic {topic!r} is a FIFO topic, which delivers to SQS queues only (as in "
+              "AWS): subscribe a FIFO queue to it and give the function an sqs trigger")  # fmt: skip
     if config.settings.aws.endpoint != "embedded":
         return
     if topic is not None and declared_topic(config, topic) is None:

@@ -57,6 +57,7 @@ def test_valid_config_loads() -> None:
         ("  - {function: f, sns: {topic: orders, filter_policy: {a: [1], b: [1], c: [1], d: [1], e: [1], g: [1]}}}\n",
          9, "at most 5 keys"),
         ("  - {function: f, sns: {topic: orders, filter_policy: {a: {b: [1]}}}}\n", 9, "MessageBody"),
+        ("  - {function: f, sns: seq}\n", 9, "FIFO topic, which delivers to SQS queues only"),
     ],
 )
 def test_bad_triggers_say_where_and_why(triggers: str, line: int, message: str) -> None:

@@ -44,6 +44,7 @@ functions:
   fail: {handler: handlers.fail, async: {retries: 0, retry_delays: [0], on_failure: {topic: results}}}
   ok: {handler: handlers.echo, async: {on_success: {bus: app-bus}}}
   seen: {handler: handlers.echo}
+  more: {handler: nodeh.handler, runtime: nodejs22.x}
 resources:
   topics: {orders: {}, results: {}}
   buses: [app-bus]
@@ -56,6 +57,9 @@ triggers:
      sns: {topic: orders, filter_policy_scope: MessageBody,
            filter_policy: {kind: [{anything-but: [test]}], n: [{numeric: [">", 0]}]}}}
   - {name: failed-records, function: seen, sns: results}
+  - {name: more-orders, function: more,
+     sns: {topic: orders, filter_policy: {ip: [{cidr: 10.0.0.0/8}], file: [{suffix: .png}],
+                                          kind: [{equals-ignore-case: ORDER}], coupon: [{exists: false}]}}}
   - {name: fan, function: fanout, sqs: fan}
   - {name: rawfan, function: fanout, sqs: rawfan}
   - {name: eb-whole, function: eb, eventbridge: {pattern: {source: [shop], detail: {n: [{numeric: [">", 1]}]}}}}
@@ -70,6 +74,8 @@ triggers:
                    "$or": [{detail: {ip: [{cidr: "10.0.0.0/8"}]}}, {detail: {x: [{exists: true}]}}]},
                    input: {fixed: true}}}
   - {name: eb-dest, function: seen, eventbridge: {bus: app-bus, pattern: {source: [lambda]}}}
+  - {name: eb-more, function: eb,
+     eventbridge: {pattern: {source: [{anything-but: [shop, web]}], detail-type: [{suffix: done}]}}}
 """
 
 
@@ -105,6 +111,14 @@ def test_publish_reaches_each_matching_subscription(r: Router) -> None:
     assert json.loads(body.event["Records"][0]["Sns"]["Message"]) == {"kind": "real", "n": 2}
     assert body.event["Records"][0]["Sns"]["Subject"] == "s"
     assert len(r.invocations("node")) == 1 and len(r.invocations("body")) == 1
+    # suffix, cidr, equals-ignore-case and exists (false) together; then one attribute off each time
+    good = {"ip": "10.1.2.3", "file": "a.png", "kind": "Order"}
+    r.publish("orders", "all four", **good)
+    for bad in ({"ip": "192.168.1.1"}, {"file": "a.jpg"}, {"kind": "other"}, {"coupon": "x"}):
+        r.publish("orders", f"not {bad}", **{**good, **bad})
+    assert r.wait("more", timeout=30).result["Records"][0]["Sns"]["Message"] == "all four"
+    r.wait("echo", count=5, timeout=30)  # the unfiltered subscription got all five
+    assert len(r.invocations("more")) == 1
     r.aws.client("sns").publish_batch(TopicArn="arn:aws:sns:eu-west-2:123456789012:orders", PublishBatchRequestEntries=[
         {"Id": "a", "Message": "b1"}, {"Id": "b", "Message": "b2"}])  # fmt: skip
     batch = r.wait("echo", count=2, timeout=30)
@@ -143,7 +157,10 @@ def test_put_events_rules_and_inputs(r: Router) -> None:
     r.put_event("cron.hourly", "tick", {"x": 1}, bus="app-bus")
     consts = r.wait("eb", trigger="eb-const", count=2, timeout=30)
     assert [c.event for c in consts] == [{"fixed": True}, {"fixed": True}]
-    assert len(r.invocations("eb")) == 4
+    r.put_event("shop", "job done", {})  # anything-but: not from shop
+    r.put_event("batch", "job done", {"k": 1})
+    assert r.wait("eb", trigger="eb-more", timeout=30).event["detail"] == {"k": 1}
+    assert len(r.invocations("eb")) == 5
 
 
 def test_put_events_per_entry_errors(r: Router) -> None:

@@ -67,7 +67,8 @@ def entry_error(entry: Mapping[str, Any]) -> dict[str, str] | None:
             return {"ErrorCode": "InvalidArgument",
                     "ErrorMessage": f"Parameter {key} is not valid. Reason: {key} is a required argument."}  # fmt: skip
     if entry_size(entry) > MAX_ENTRY_BYTES:
-        # "Total size of the entries in the request is over the limit" (PutEvents, Errors)
+        # "The maximum size for a PutEvents event entry is 256 KB" (PutEvents); per entry, the
+        # code is PutEventsResultEntry's InvalidArgument ("A specified parameter is not valid")
         return {"ErrorCode": "InvalidArgument", "ErrorMessage": "Total size of the entries in the request is over "
                 "the limit. Reason: The entry is larger than 256 KB."}  # fmt: skip
     try:

@@ -174,6 +174,16 @@ class AsyncQueue:
     def wake(self) -> None:
         self._wake.set()
 
+    def due_now(self, event_id: str) -> float | None:
+        """Run a queued event that waits (a retry's delay, a backoff) as soon as a worker is free:
+        its new due time, or None when it is not queued (running, ended or unknown)."""
+        now = self._clock.time()
+        if not self._index.hurry(event_id, now):
+            return None
+        self._writer.submit(partial(event_queue.set_due, event_id=event_id, due_at=now), wait=False)
+        self._wake.set()
+        return now
+
     def _released(self) -> None:
         """A slot was freed (the pool says so, whoever held it): only queued events can want
         it (an HTTP request's release with nothing queued must not wake the scheduler)."""

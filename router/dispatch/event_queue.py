@@ -66,6 +66,18 @@ class DueIndex:
     def count(self, function: str) -> int:
         return len(self._heaps.get(function, ()))
 
+    def hurry(self, event_id: str, now: float) -> bool:
+        """Make a queued entry due at ``now`` (the dashboard's "retry now"); False if not queued."""
+        for heap in self._heaps.values():
+            for i, (due, seq, entry) in enumerate(heap):
+                if entry.id == event_id:
+                    if due > now:
+                        entry.due_at = now
+                        heap[i] = (now, seq, entry)
+                        heapq.heapify(heap)
+                    return True
+        return False
+
 
 # ---------------------------------------------------------------------------- SQL
 
@@ -91,6 +103,10 @@ def requeue(conn: sqlite3.Connection, entry: Entry) -> None:
         (entry.due_at, entry.attempts,
          json.dumps(entry.last_error) if entry.last_error is not None else None, entry.id),
     )  # fmt: skip
+
+
+def set_due(conn: sqlite3.Connection, event_id: str, due_at: float) -> None:
+    conn.execute("UPDATE queue SET due_at = ? WHERE id = ? AND state = 'queued'", (due_at, event_id))
 
 
 def delete(conn: sqlite3.Connection, event_id: str) -> None:

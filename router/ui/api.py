@@ -47,7 +47,8 @@ class Api:
         }  # fmt: skip
         self.post: dict[str, Route] = {
             "/api/replay": self.replay, "/api/fire": self.fire, "/api/invoke": self.invoke, "/api/drop": self.drop,
-            "/api/dead-letters/retry": self.retry_dead_letter, "/api/dead-letters/discard": self.discard_dead_letter,
+            "/api/queue/retry": self.retry_queued, "/api/dead-letters/retry": self.retry_dead_letter,
+            "/api/dead-letters/discard": self.discard_dead_letter,
             "/api/send": self.send, "/api/publish": self.publish, "/api/put-event": self.put_event,
         }  # fmt: skip
 
@@ -183,6 +184,14 @@ class Api:
         except RouterError as exc:
             raise BadRequest(str(exc)) from None
         return json_response({"trigger": trigger, "key": key, "path": str(path), "size": len(data)})
+
+    async def retry_queued(self, req: Request) -> Response:
+        """A queued event waiting for its retry delay (or a backoff) runs as soon as a worker is free."""
+        event_id = _field(req.json(), "id", str)
+        due = self.app.dispatcher.queue.due_now(event_id)
+        if due is None:
+            raise BadRequest(f"event {event_id} is not waiting in the async queue (running, ended or unknown)", 409)
+        return json_response({"id": event_id, "due_at": due})
 
     async def retry_dead_letter(self, req: Request) -> Response:
         """Queue a dead letter's event again as a new async event (its attempts start over),

@@ -241,3 +241,18 @@ def test_invoke_from_an_editor_pre_filled_by_router_event(site: dict[str, Any]) 
     page.wait_for_url(re.compile(r"#/inv/id/"))
     page.locator("#event").get_by_text('"from-the-editor"').first.wait_for()
     assert "START RequestId:" in page.locator("#log").inner_text()
+
+
+def test_the_queue_view_and_its_actions_on_unknown_events(site: dict[str, Any]) -> None:
+    page, ui = site["page"], site["ui"]
+    page.goto(ui + "#/queue")
+    page.get_by_role("heading", name="Dead letters").wait_for()
+    token = {"X-Router-Token": page.evaluate("document.querySelector('meta[name=router-token]').content")}
+    status, body = _post(ui + "api/queue/retry", {"id": "no-such-event"}, token)
+    assert status == 409 and "not waiting" in body["error"]
+    status, body = _post(ui + "api/dead-letters/discard", {"id": "no-such-event"}, token)
+    assert status == 404 and "no dead letter" in body["error"]
+    status, body = _post(ui + "api/replay", {"id": "no-such-invocation"}, token)
+    assert status == 404
+    status, body = _post(ui + "api/invoke", {"function": "nope", "event": {}}, token)
+    assert status == 400 and "no function named 'nope'" in body["error"]

@@ -123,3 +123,14 @@ async def _feed() -> None:
     assert chunk.startswith(b"event: invocations\ndata: ") and chunk.count(b'"function": "f"') == 3
     await stream.aclose()
     assert subscribers == [] and feed.listeners == 0
+
+
+def test_retry_now_makes_a_waiting_entry_due() -> None:
+    from router.dispatch.event_queue import DueIndex, Entry
+
+    index = DueIndex()
+    for i, due in enumerate((5.0, 50.0, 500.0)):
+        index.push(Entry(id=f"e{i}", function="f", trigger=None, source="s3", event={}, event_json="{}",
+                         accepted_at=0.0, due_at=due))  # fmt: skip
+    assert index.hurry("e2", 1.0) and not index.hurry("nope", 1.0)
+    assert [index.pop("f").id for _ in range(3)] == ["e2", "e0", "e1"]

@@ -290,10 +290,12 @@ async function showQueue() {
   const reload = () => route();
   show(h("h2", {}, "Async queue"),
     q.queued.length ? h("table", { id: "queued" }, h("thead", {}, h("tr", {}, ["event", "function", "trigger", "state", "attempts",
-      "next attempt", "last error"].map((c) => h("th", {}, c)))), h("tbody", {}, q.queued.map((e) => h("tr", {},
+      "next attempt", "last error", ""].map((c) => h("th", {}, c)))), h("tbody", {}, q.queued.map((e) => h("tr", {},
       h("td", {}, h("code", {}, e.id.slice(0, 8))), h("td", {}, e.function), h("td", {}, e.trigger ?? "–"), h("td", {}, e.state),
       h("td", { class: "num" }, e.attempts), h("td", {}, e.due_at > q.now ? `in ${(e.due_at - q.now).toFixed(1)} s` : "now"),
-      h("td", { class: "err" }, e.last_error ? e.last_error.errorMessage ?? JSON.stringify(e.last_error) : "")))))
+      h("td", { class: "err" }, e.last_error ? e.last_error.errorMessage ?? JSON.stringify(e.last_error) : ""),
+      h("td", {}, e.state === "queued" && e.due_at > q.now ? h("button", { onclick: act(async () => {
+        await post("/api/queue/retry", { id: e.id }); toast("retrying now"); reload(); }) }, "Retry now") : "")))))
       : h("p", { class: "muted" }, "nothing queued"),
     h("h2", {}, "Dead letters"),
     q.dead_letters.length ? h("table", { id: "dead" }, h("thead", {}, h("tr", {}, ["event", "function", "failed", "condition",

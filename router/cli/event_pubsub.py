@@ -42,6 +42,15 @@ def sns_command(message: str, subject: str | None, attributes: tuple[str, ...], 
         raise click.BadParameter(f"{name!r}: a topic name has 1-256 of A-Z a-z 0-9 _ -", param_hint="--topic")
     if subject is not None and not 1 <= len(subject) < 100:  # Publish: Subject under 100 characters
         raise click.BadParameter("a subject has 1 to 99 characters", param_hint="--subject")
+    if src is not None and src.filter_policy is not None:
+        from ..filters import matches
+
+        body_scope = src.filter_policy_scope == "MessageBody"
+        view = sns.body_view(message) if body_scope else sns.policy_view(_attributes(attributes))
+        if view is None or not matches(src.filter_policy, view):
+            where = "--message" if body_scope else "--attribute"
+            raise click.UsageError(f"the subscription's filter policy ({src.filter_policy_scope}) drops this message: "
+                                   f"{json.dumps(src.filter_policy)}: give a {where} it accepts")  # fmt: skip
     arn = sns.topic_arn(st.region, st.account, name)
     sub = sns.subscription_arn(arn, st.trigger.name if st.trigger else "example")
     body = sns.notification(message_id=str(uuid.uuid4()), topic=arn, message=message, subject=subject,

@@ -123,8 +123,10 @@ def test_cli_sns_and_eventbridge(tmp_path: Path) -> None:
     assert json.loads(out.output) == "id 7"
     bad = runner.invoke(event_command, ["eventbridge", *config, "--trigger", "rule", "--source", "other"])
     assert bad.exit_code == 2 and "does not match the pattern of trigger rule" in bad.output
-    out = runner.invoke(event_command, ["sns", *config, "--trigger", "picky"])
+    out = runner.invoke(event_command, ["sns", *config, "--trigger", "picky", "--attribute", "store=x"])
     assert json.loads(out.output)["Records"][0]["Sns"]["TopicArn"].endswith(":orders")
+    bad = runner.invoke(event_command, ["sns", *config, "--trigger", "picky"])
+    assert bad.exit_code == 2 and "filter policy (MessageAttributes) drops this message" in bad.output
 
 
 def test_a_destination_record_over_256_kb_drops_its_payloads() -> None:

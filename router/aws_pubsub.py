@@ -161,14 +161,21 @@ def _wrap_put_events(original: Callable[..., list[dict[str, Any]]]) -> Callable[
 
 def _bus_event(backend: Any, entry: dict[str, Any], event_id: str, now: float) -> BusEvent:
     bus = str(entry.get("EventBusName") or "default").split("/")[-1]
-    when = entry.get("Time")
-    stamp = float(when.timestamp() if hasattr(when, "timestamp") else when) if when is not None else now
+    stamp = _epoch(entry.get("Time"), now)
     event = eventbridge.event(
         event_id=event_id, source=str(entry["Source"]), detail_type=str(entry["DetailType"]),
         detail=json.loads(str(entry["Detail"])), account=str(backend.account_id), region=str(backend.region_name),
         time=eventbridge.iso_seconds(stamp), resources=list(entry.get("Resources") or []),
     )  # fmt: skip
     return BusEvent(str(backend.account_id), str(backend.region_name), bus, event, eventbridge.iso_seconds(now))
+
+
+def _epoch(when: Any, default: float) -> float:
+    """PutEvents' ``Time`` (epoch seconds on the wire; a datetime from an in-process caller)."""
+    try:
+        return float(when.timestamp() if hasattr(when, "timestamp") else when) if when is not None else default
+    except (TypeError, ValueError):
+        return default
 
 
 # ---------------------------------------------------------------------------- resources

@@ -91,6 +91,17 @@ def _tell(facts: list[Fact]) -> None:
             log.exception("could not deliver %s", facts)
 
 
+def _tell_safely(facts: Callable[[], list[Fact]]) -> None:
+    """The facts of a call the client has made: a problem building them is logged, never the
+    client's (moto has done what was asked)."""
+    try:
+        built = facts()
+    except Exception:
+        log.exception("could not read a publish for its triggers")
+        return
+    _tell(built)
+
+
 def install() -> None:
     global _installed
     with _lock:
@@ -111,7 +122,7 @@ def _wrap_publish(original: Callable[..., str]) -> Callable[..., str]:
         message_id = original(self, message, subject, message_attributes, group_id, *args, **kwargs)
         structure = kwargs.get("message_structure", args[1] if len(args) > 1 else None)
         if _listeners:
-            _tell([Notification(
+            _tell_safely(lambda: [Notification(
                 account=str(self.account_id), region=str(self.sns_backend.region_name), topic_arn=str(self.arn),
                 message_id=message_id, message=_lambda_message(message, structure), subject=subject,
                 attributes=sns.lambda_attributes(message_attributes or {}), timestamp=time.time(), group_id=group_id,
@@ -152,8 +163,8 @@ def _wrap_put_events(original: Callable[..., list[dict[str, Any]]]) -> Callable[
         results = [err if err is not None else next(answers) for err in errors]
         if _listeners:
             now = time.time()
-            _tell([_bus_event(self, entry, result["EventId"], now)
-                   for entry, result in zip(events, results, strict=True) if "EventId" in result])  # fmt: skip
+            _tell_safely(lambda: [_bus_event(self, entry, result["EventId"], now)
+                                  for entry, result in zip(events, results, strict=True) if "EventId" in result])
         return results
 
     return put_events

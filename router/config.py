@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import _yaml
+from .envfile import read_env_file
 from .errors import ConfigError, ConfigIssue
 from .schema import (
     DEFAULT_NODE_RUNTIME,
@@ -154,8 +155,10 @@ def inspect_text(
     check_files: bool = True,
 ) -> Inspection:
     """Validate and resolve the text of a triggers.yaml; every problem, not the first."""
+    root = (root or Path.cwd()).resolve()
+    env_files = _EnvFiles(root, file)
     try:
-        data, positions = _yaml.load(text, file, environ)
+        data, positions = _yaml.load(text, file, environ, env_files=env_files)
     except ConfigError as exc:
         return Inspection(file, issues=list(exc.issues))
     found = Inspection(file, positions=positions, empty=data is None or data == {})
@@ -167,7 +170,6 @@ def inspect_text(
     issues = _user_keys_only(data, positions, file)
     if overrides:
         data = _merge(data, dict(overrides))
-    root = (root or Path.cwd()).resolve()
     extra = {"path": root / Path(file).name, "root": root}
     indices: list[int] | None = None
     known: set[str] | None = None
@@ -178,6 +180,7 @@ def inspect_text(
         issues += _translate(exc, positions, file)
         config, indices, known = _partial(data, extra)
     resolved, more = _resolve(config, positions, file, check_files, indices=indices, known=known)
+    resolved, more = _with_env_files(resolved, env_files, more)
     found.config, found.issues = resolved, _sorted(_unique(issues + more))
     return found
 
@@ -222,6 +225,38 @@ def _partial(data: dict[str, Any], extra: dict[str, Any]) -> tuple[Config, list[
         **extra,
     })  # fmt: skip
     return config, [i for i, _ in triggers], {str(name) for name in raw_functions}
+
+
+class _EnvFiles:
+    """Reads the config's env files (relative to its folder), each once per load."""
+
+    def __init__(self, root: Path, config_file: str) -> None:
+        self.root, self.shown_dir = root, Path(config_file).parent
+        self.read: dict[str, dict[str, str]] = {}
+
+    def __call__(self, value: str) -> dict[str, str]:
+        if value not in self.read:
+            self.read[value] = read_env_file(self.root / value, str(self.shown_dir / value))
+        return self.read[value]
+
+
+def _with_env_files(config: Config, files: _EnvFiles, issues: list[ConfigIssue]) -> tuple[Config, list[ConfigIssue]]:
+    """Each function's environment over its env file over ``settings.env_file`` (later wins)."""
+    if config.settings.env_file is None and all(f.env_file is None for f in config.functions.values()):
+        return config, issues
+    issues = list(issues)
+    functions = {}
+    for name, f in config.functions.items():
+        env: dict[str, str] = {}
+        for value in (config.settings.env_file, f.env_file):
+            try:
+                env.update(files(value) if value is not None else {})
+            except ConfigError as exc:
+                issues.extend(exc.issues)
+        fn = f.model_copy(update={"environment": {**env, **f.environment}})
+        object.__setattr__(fn, "__pydantic_fields_set__", set(f.model_fields_set))
+        functions[name] = fn
+    return config.model_copy(update={"functions": functions}), issues
 
 
 def _unique(issues: list[ConfigIssue]) -> list[ConfigIssue]:

@@ -125,6 +125,7 @@ class Settings(_Model):
     node: str = "node"
     journal: JournalSettings = JournalSettings()
     ui: UiSettings = UiSettings()
+    env_file: str | None = None  # a dotenv file (relative to the config) every function's environment starts from
 
     @field_validator("region")
     @classmethod
@@ -201,6 +202,7 @@ class FunctionConfig(_Model):
     timeout: float = Field(3, gt=0, le=900)
     memory: int = Field(128, ge=128, le=10240)
     environment: dict[str, str] = {}
+    env_file: str | None = None  # a dotenv file (relative to the config): under environment, over settings.env_file
     concurrency: int = Field(4, ge=1, le=1000)
     async_: AsyncConfig = Field(AsyncConfig(), alias="async")
     logging: LoggingConfig = LoggingConfig()

@@ -72,10 +72,14 @@ def aws_resources(app: Any) -> dict[str, Any]:
         out["tables"].append(_count(table, lambda n: aws.client("dynamodb").scan(TableName=n, Select="COUNT")["Count"]))
     for name, q in getattr(res, "queues", {}).items():
         out["queues"].append(_count(name, lambda n, q=q: _messages(aws, _queue_name(n, q))))
+    s = app.config.settings
     for name in getattr(res, "topics", {}) or {}:
-        out.setdefault("topics", []).append({"name": name})
-    for name in getattr(res, "buses", {}) or {}:
-        out.setdefault("buses", []).append({"name": name})
+        arn = f"arn:aws:sns:{s.region}:{s.account}:{name}"
+        out.setdefault("topics", []).append(_count(name, lambda n, arn=arn: len(
+            aws.client("sns").list_subscriptions_by_topic(TopicArn=arn).get("Subscriptions", []))))  # fmt: skip
+    for name in ["default", *(getattr(res, "buses", []) or [])]:
+        out.setdefault("buses", []).append(_count(name, lambda n: len(
+            aws.client("events").list_rules(EventBusName=n).get("Rules", []))))  # fmt: skip
     return out
 
 

@@ -54,6 +54,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     shutil.copytree(ROOT / "samples", root / "samples", ignore=shutil.ignore_patterns("tests", "__pycache__"))
     text = re.sub(r"port: (3000|4566)", "port: 0", (ROOT / "triggers.yaml").read_text())
     text = text.replace("settings:\n", "settings:\n  ui: {port: 0}\n", 1)
+    text = text.replace("resources:\n", "resources:\n  queues: {jobs: {}}\n", 1)  # something to send to
     (root / "triggers.yaml").write_text(text)
     daemon = Daemon(root / "triggers.yaml")
     shots = Path(os.environ["ROUTER_UPDATE_SCREENSHOTS_DIR"]) if os.environ.get("ROUTER_UPDATE_SCREENSHOTS_DIR") \
@@ -211,7 +212,7 @@ def test_a_file_dropped_from_the_page_runs_its_function_and_the_chain_it_starts(
         {"name": name, "mimeType": "text/plain", "buffer": b"hello bytes from the page"})
     page.locator("#toast").get_by_text(f"dropped {name}").wait_for()
     page.goto(site["ui"] + "#/live?function=thumbnail")
-    page.locator("#live tbody tr a").first.click()
+    page.locator("#live tbody tr", has_text="uploads").locator("a").first.click()  # (its row shows once it ran)
     page.locator("#event input[type=search]").fill(name)  # opens the folds down to the key
     page.locator("#event").get_by_text(f'"{name}"').first.wait_for()
     if "index" not in (site["root"] / "triggers.yaml").read_text():
@@ -256,3 +257,14 @@ def test_the_queue_view_and_its_actions_on_unknown_events(site: dict[str, Any]) 
     assert status == 404
     status, body = _post(ui + "api/invoke", {"function": "nope", "event": {}}, token)
     assert status == 400 and "no function named 'nope'" in body["error"]
+
+
+def test_send_a_message_to_a_queue_from_the_page(site: dict[str, Any]) -> None:
+    page = site["page"]
+    page.goto(site["ui"])
+    page.locator('[data-resource="queues/jobs"] button', has_text="Send").click()
+    page.locator("#editor-text").fill('{"job": 1}')
+    page.locator("#editor-go", has_text="Send").click()
+    page.locator("#toast").get_by_text("Send: ").wait_for()
+    page.reload()
+    page.locator('[data-resource="queues/jobs"]', has_text="1 messages").wait_for()

@@ -130,10 +130,10 @@ function dropButton(t) {
 
 function awsSection(aws) {
   if (!aws.endpoint) return h("p", { class: "muted" }, "no AWS endpoint");
-  const groups = [["buckets", "objects"], ["tables", "items"], ["queues", "messages"], ["topics", ""], ["buses", ""]];
+  const groups = [["buckets", "objects"], ["tables", "items"], ["queues", "messages"], ["topics", "subscriptions"], ["buses", "rules"]];
   return h("div", { id: "aws", class: "cards" }, h("p", { class: "muted" }, `${aws.mode} at ${aws.endpoint}`),
     groups.filter(([g]) => aws[g] && aws[g].length).map(([g, unit]) => h("section", { class: "card" }, h("h3", {}, g),
-      aws[g].map((r) => h("div", {}, h("strong", {}, r.name), " ", unit ? `${r.count ?? "?"} ${unit}` : "",
+      aws[g].map((r) => h("div", { "data-resource": `${g}/${r.name}` }, h("strong", {}, r.name), " ", unit ? `${r.count ?? "?"} ${unit}` : "",
         r.problem ? h("span", { class: "error" }, ` ${r.problem}`) : null, resourceAction(g, r.name))))));
 }
 
@@ -143,11 +143,12 @@ function resourceAction(group, name) {
     buses: ["Put event…", "/api/put-event", (text) => ({ bus: name, ...JSON.parse(text) })] };
   const verb = verbs[group];
   if (!verb) return null;
-  const sample = group === "buses" ? JSON.stringify({ source: "dashboard", detail_type: "test", detail: {} }, null, 2) : "{}";
+  const sample = group === "buses" ? JSON.stringify({ source: "dashboard", detail_type: "test", detail: {} }, null, 2)
+    : JSON.stringify({ hello: name });
   return h("button", { onclick: act(() => openText(`${verb[0]} ${name}`, sample, async (text) => {
     const r = await post(verb[1], verb[2](text));
     toast(`${verb[0].replace("…", "")}: ${r.message_id ?? r.event_id ?? "ok"}`);
-  })) }, verb[0]);
+  }, "", null, verb[0].replace("…", ""))) }, verb[0]);
 }
 
 async function fire(name) {
@@ -157,8 +158,9 @@ async function fire(name) {
 
 // ------------------------------------------------------------------ the editor
 
-function openText(title, text, onGo, note = "", onAsync = null) {
+function openText(title, text, onGo, note = "", onAsync = null, goLabel = "Invoke") {
   const dlg = $("#editor");
+  $("#editor-go").textContent = goLabel;
   $("#editor-title").textContent = title;
   $("#editor-note").textContent = note;
   $("#editor-text").value = text;

@@ -30,9 +30,21 @@ function node(key, value, depth, openDepth) {
   sum.append(el("span", "j-brace", isArr ? `[${entries.length}]` : `{${entries.length}}`));
   box.append(sum);
   const body = el("div", "j-body");
-  for (const [k, v] of entries) body.append(node(k, v, depth + 1, openDepth));
   box.append(body);
+  // a fold's content is built when it is first opened: a 6 MB event stays cheap until searched
+  box.fill = () => {
+    if (box.filled) return;
+    box.filled = true;
+    for (const [k, v] of entries) body.append(node(k, v, depth + 1, openDepth));
+  };
+  if (box.open) box.fill();
+  else box.addEventListener("toggle", box.fill, { once: true });
   return box;
+}
+
+function fillAll(tree) {
+  let left;
+  while ((left = [...tree.querySelectorAll("details")].filter((d) => !d.filled)).length) for (const d of left) d.fill();
 }
 
 // A viewer with a search box: matching keys and values are marked and their folds opened.
@@ -49,6 +61,7 @@ export function jsonViewer(value, { openDepth = 2, label = "" } = {}) {
   wrap.append(bar, tree);
   search.addEventListener("input", () => {
     const q = search.value.toLowerCase();
+    if (q) fillAll(tree);
     let hits = 0;
     for (const e of tree.querySelectorAll(".hit")) e.classList.remove("hit");
     if (q) {

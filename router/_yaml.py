@@ -155,6 +155,14 @@ def load(
         return None, {}
     walker = _Walker(file, os.environ if environ is None else environ, env_files)
     data = walker.walk(node, ())
+    if "${ssm:" in text or "${secret:" in text:
+        from .params import resolve_references
+
+        def report(path: Path_, message: str) -> None:
+            line, col = walker.positions.get(path, (0, 0))
+            walker.issues.append(ConfigIssue(message, format_path(path), file, line, col))
+
+        data = resolve_references(data, report)
     if walker.issues:
         raise ConfigError(walker.issues)
     return data, walker.positions

@@ -416,6 +416,10 @@ class Aws:
             from . import aws_pubsub
 
             aws_pubsub.create(self.config, self.client, fresh=self.mode == "embedded")  # topics and buses
+        if self.config.resources.parameters or self.config.resources.secrets:
+            from . import aws_params
+
+            aws_params.create(self.config, self.client, overwrite=self.mode == "embedded")
         if self.mode == "embedded":
             from . import aws_embedded
 

@@ -13,6 +13,8 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from .params import ParameterConfig, check_parameters, check_secrets
+
 # ---------------------------------------------------------------------------- helpers
 
 PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
@@ -337,6 +339,18 @@ class Resources(_Model):
     queues: dict[str, QueueConfig] = {}
     topics: dict[str, TopicConfig] = {}
     buses: list[str] = []  # the "default" bus always exists
+    parameters: dict[str, ParameterConfig] = {}  # Parameter Store (router/params.py)
+    secrets: dict[str, str] = {}  # Secrets Manager: name -> SecretString (a mapping or list as JSON)
+
+    @field_validator("parameters", mode="before")
+    @classmethod
+    def _parameters(cls, v: Any) -> Any:
+        return check_parameters(v)
+
+    @field_validator("secrets", mode="before")
+    @classmethod
+    def _secrets(cls, v: Any) -> Any:
+        return check_secrets(v)
 
     @field_validator("topics")
     @classmethod

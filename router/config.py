@@ -529,7 +529,12 @@ def _resolve_function(
     if handler_file is None:
         runtime = runtime or f"python3.{sys.version_info.minor}"
         handler_file = py_file if runtime.startswith("python") else node_files[0]
-    resolved = f.model_copy(update={"code_dir": code_dir, "handler_file": handler_file, "runtime": runtime})
+    layers = tuple(str((root / layer).resolve()) for layer in f.layers)
+    for i, layer in enumerate(layers):
+        if check_files and not Path(layer).is_dir():
+            issue((*loc, "layers", i), f"layer folder {layer} does not exist")
+    resolved = f.model_copy(update={"code_dir": code_dir, "handler_file": handler_file, "runtime": runtime,
+                                    "layers": layers})  # fmt: skip
     # the fields the user set stay the set ones: runtime_inferred() reads them
     object.__setattr__(resolved, "__pydantic_fields_set__", set(f.model_fields_set))
     return resolved

@@ -134,6 +134,21 @@ def logging_environment(fn: FunctionConfig) -> dict[str, str]:
     return {"AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": fn.logging.application_level or "INFO"}
 
 
+def layer_node_path(fn: FunctionConfig) -> str | None:
+    """``NODE_PATH`` of a Node.js function with layers, as the runtime's bootstrap sets it (unless
+    the function sets NODE_PATH itself): ``/opt/nodejs/nodeNN/node_modules``, then
+    ``/opt/nodejs/node_modules`` ("Layer paths for each Lambda runtime"; the nodejs bootstrap's
+    ``NODE_PATH="$nodejsNN_mods:$nodejs_mods:$runtime_mods:$task"``). Lambda extracts the layers
+    into one /opt in order, a later one's files over an earlier one's: here a later layer's
+    folder comes first."""
+    if not fn.layers or not fn.is_node or "NODE_PATH" in fn.environment:
+        return None
+    major = str(fn.runtime).removeprefix("nodejs").removesuffix(".x")
+    folders = [os.path.join(layer, "nodejs", sub, "node_modules")
+               for sub in (f"node{major}", "") for layer in reversed(fn.layers)]  # fmt: skip
+    return os.pathsep.join(os.path.normpath(f) for f in folders)
+
+
 def function_arn(config: Config, fn: FunctionConfig) -> str:
     s = config.settings
     return f"arn:aws:lambda:{s.region}:{s.account}:function:{fn.name}"
@@ -177,6 +192,8 @@ def worker_environment(
         "AWS_LAMBDA_RUNTIME_API": RUNTIME_API,
     })  # fmt: skip
     out.update(logging_environment(fn))
+    if (node_path := layer_node_path(fn)) is not None:
+        out["NODE_PATH"] = node_path
     if sys.platform == "win32" and "SYSTEMROOT" in os.environ:  # pragma: no cover
         out["SYSTEMROOT"] = os.environ["SYSTEMROOT"]
     return out

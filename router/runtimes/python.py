@@ -49,8 +49,9 @@ class PythonRuntime:
         self._checked = True
 
     def argv(self, fn: FunctionConfig, fd: int, arn: str) -> list[str]:
+        layers = [json.dumps(list(fn.layers))] if fn.layers else []  # set_import_path puts them on sys.path
         return [self.interpreter, "-u", str(WORKER), str(fd), fn.handler, str(fn.code_dir), arn,
-                import_environment()]  # fmt: skip
+                import_environment(), *layers]  # fmt: skip
 
 
 # What the Lambda Python runtime includes: boto3 and botocore, with what they need ("Runtime

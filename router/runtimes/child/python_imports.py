@@ -15,15 +15,16 @@ class ImportGuard:
     router's of the same name, e.g. pytest's py.py), else the import goes on as usual, with a
     warning (once per module and worker) when the handler's own code asked for it."""
 
-    def __init__(self, task_root, router_only):
+    def __init__(self, task_root, router_only, layers=()):
         self.task_root = os.path.join(os.path.realpath(task_root), "")
         self.router_only = router_only
+        self.own = [self.task_root, *layers]  # where the function's own copy may be
         self.warned = set()
 
     def find_spec(self, name, path=None, target=None):
         if path is not None or name not in self.router_only:
             return None
-        spec = importlib.machinery.PathFinder.find_spec(name, [self.task_root])
+        spec = importlib.machinery.PathFinder.find_spec(name, self.own)
         if spec is not None and spec.origin is None and not _has_python(spec.submodule_search_locations):
             spec = None  # a folder of data, not a namespace package: the installed module is meant
         if spec is None and name not in self.warned and self._asked_by_user_code():
@@ -84,15 +85,26 @@ class ProvidedSdk:
         return importlib.machinery.PathFinder.find_spec(name, [self.directory])
 
 
-def set_import_path(task_root, imports, here):
-    """sys.path as Lambda's: the code root first (then the project's packages); router's
-    child folder (``here``) out of it; the two finders above as the interpreter calls for."""
+def layer_paths(layers):
+    """The layers' folders on sys.path, as Lambda's /opt ones: python/lib/python3.X/site-packages,
+    then python ("Layer paths for each Lambda runtime"; the Python runtimes' sys.path is /var/task,
+    /opt/python/lib/python3.X/site-packages, /opt/python, then the runtime's own). Lambda extracts
+    the layers into one /opt in order, a later one's files over an earlier one's: a later layer's
+    folder comes first here."""
+    version = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    site = [os.path.join(layer, "python", "lib", version, "site-packages") for layer in reversed(layers)]
+    return site + [os.path.join(layer, "python") for layer in reversed(layers)]
+
+
+def set_import_path(task_root, imports, here, layers=()):
+    """sys.path as Lambda's: the code root first, then the layers (then the project's packages);
+    router's child folder (``here``) out of it; the two finders above as the interpreter calls for."""
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here]
-    sys.path.insert(0, task_root)
+    sys.path[0:0] = [task_root, *layer_paths(layers)]
     if not imports:
         return
     if os.path.realpath(sys.prefix) == os.path.realpath(imports["prefix"]):
-        sys.meta_path.insert(0, ImportGuard(task_root, imports["router_only"]))
+        sys.meta_path.insert(0, ImportGuard(task_root, imports["router_only"], layer_paths(layers)))
     elif imports.get("sdk_dir"):
         sys.meta_path.append(ProvidedSdk(imports["sdk_dir"], imports["sdk"], imports["version"]))
 

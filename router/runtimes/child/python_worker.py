@@ -356,8 +356,8 @@ class PeakMemory:
 # ------------------------------------------------------------------------------- main
 
 
-def prepare(task_root, imports):
-    lambda_imports.set_import_path(task_root, imports, HERE)
+def prepare(task_root, imports, layers=()):
+    lambda_imports.set_import_path(task_root, imports, HERE, layers)
     os.chdir(task_root)
     for stream in (sys.stdout, sys.stderr):
         stream.reconfigure(encoding="utf-8", errors="backslashreplace")
@@ -434,10 +434,11 @@ def main():
     global FUNCTION_ARN, ENVIRONMENT, LOADED_FILES
     fd, handler_name, task_root, FUNCTION_ARN = sys.argv[1:5]
     imports = json.loads(sys.argv[5]) if len(sys.argv) > 5 else None
+    layers = json.loads(sys.argv[6]) if len(sys.argv) > 6 else []
     del sys.argv[1:]
     ENVIRONMENT = read_environment()
     channel = Channel(int(fd))
-    prepare(task_root, imports)
+    prepare(task_root, imports, layers)
     LOADED_FILES = loaded_files.LoadedFiles(task_root, HERE)
     lambda_logging.setup_logging()
     handler = initialise(channel, handler_name)

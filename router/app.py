@@ -273,9 +273,11 @@ async def run_daemon(
             gc.enable()
             if ready is not None:
                 ready(app)
+            from .config import load_config
             from .live import ConfigWatcher, apply
 
-            edits = asyncio.ensure_future(ConfigWatcher(config.path, partial(apply, app)).run())  # live edits
+            load = partial(load_config, overrides=config.template_options or None)  # a template's --param again
+            edits = asyncio.ensure_future(ConfigWatcher(config.path, partial(apply, app), load).run())  # live edits
             stack.callback(edits.cancel)
             from .memtrim import return_memory
 

@@ -82,6 +82,7 @@ class Inspection:
     issues: list[ConfigIssue] = field(default_factory=list)
     positions: _yaml.Positions = field(default_factory=dict)
     empty: bool = False  # the file holds no YAML document (or an empty one)
+    notes: list[str] = field(default_factory=list)  # a template's "not emulated: ..." lines
 
     def issue(self, loc: tuple[str | int, ...], message: str) -> ConfigIssue:
         """A ConfigIssue at the key path ``loc`` (at its nearest known parent)."""
@@ -157,8 +158,13 @@ def inspect_text(
     """Validate and resolve the text of a triggers.yaml; every problem, not the first."""
     root = (root or Path.cwd()).resolve()
     env_files = _EnvFiles(root, file)
+    overrides_given = overrides
+    overrides, template = _template(text, file, root, overrides)
     try:
-        data, positions = _yaml.load(text, file, environ, env_files=env_files)
+        if template is not None:  # a SAM or CloudFormation template (router.templates)
+            data, positions = template.data, template.positions
+        else:
+            data, positions = _yaml.load(text, file, environ, env_files=env_files)
     except ConfigError as exc:
         return Inspection(file, issues=list(exc.issues))
     found = Inspection(file, positions=positions, empty=data is None or data == {})
@@ -170,7 +176,10 @@ def inspect_text(
     issues = _user_keys_only(data, positions, file)
     if overrides:
         data = _merge(data, dict(overrides))
-    extra = {"path": root / Path(file).name, "root": root}
+    data, found.notes, imported = _imported(data, positions, file, root, template)
+    issues += imported
+    extra = {"path": root / Path(file).name, "root": root, "notes": tuple(found.notes),
+             "template_options": _template_options(template, overrides_given)}
     indices: list[int] | None = None
     known: set[str] | None = None
     try:
@@ -259,6 +268,47 @@ def _with_env_files(config: Config, files: _EnvFiles, issues: list[ConfigIssue])
     return config.model_copy(update={"functions": functions}), issues
 
 
+def _template(text: str, file: str, root: Path, overrides: Mapping[str, Any] | None
+              ) -> tuple[Mapping[str, Any] | None, Any]:  # fmt: skip
+    """(the other overrides, the template's Translation) for a SAM or CloudFormation template,
+    (overrides, None) for a triggers.yaml."""
+    from . import templates  # light: cfn-lint loads only for a template
+
+    if not templates.looks_like_template(text):
+        return overrides, None
+    rest = {k: v for k, v in (overrides or {}).items() if k not in templates.IMPORT_KEYS}
+    params, stack = templates.options(dict(overrides or {}))
+    given = rest.get("settings")
+    where = {k: str(given[k]) for k in ("region", "account") if isinstance(given, dict) and k in given}
+    return rest, templates.translate(text, file, root, parameters=params, stack=stack, **where)
+
+
+def _template_options(template: Any, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    from .templates import IMPORT_KEYS
+
+    if template is None or not overrides:
+        return {}
+    return {k: v for k, v in overrides.items() if k in IMPORT_KEYS}
+
+
+def _imported(data: dict[str, Any], positions: _yaml.Positions, file: str, root: Path, template: Any
+              ) -> tuple[dict[str, Any], list[str], list[ConfigIssue]]:  # fmt: skip
+    """A template's (or an ``import:``-ed template's) notes and problems, with the data to validate."""
+    from . import templates
+
+    if template is not None:
+        return data, list(template.notes), list(template.issues)
+    if "import" in data:
+        return templates.overlay(data, positions, file, root)
+    issues = []
+    for key in ("parameters", "stack_name"):
+        if key in data:
+            line, col = positions.get((key,), (0, 0))
+            issues.append(ConfigIssue("parameters and a stack name are for a template (or a config that says "
+                                      "import: template.yaml)", key, file, line, col))  # fmt: skip
+    return {k: v for k, v in data.items() if k not in ("parameters", "stack_name")}, [], issues
+
+
 def _unique(issues: list[ConfigIssue]) -> list[ConfigIssue]:
     return list(dict.fromkeys(issues))
 
@@ -280,8 +330,8 @@ def _sorted(issues: list[ConfigIssue]) -> list[ConfigIssue]:
 def _user_keys_only(data: dict[str, Any], positions: _yaml.Positions, file: str) -> list[ConfigIssue]:
     """Refuse the internal fields (``code_dir``, ``path`` ...) a user might try to set."""
     issues = []
-    if "path" in data or "root" in data:
-        for key in ("path", "root"):
+    if any(key in data for key in ("path", "root", "notes", "template_options")):
+        for key in ("path", "root", "notes", "template_options"):
             if key in data:
                 line, col = positions.get((key, "<key>"), (0, 0))
                 issues.append(ConfigIssue("unknown key", key, file, line, col))

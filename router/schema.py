@@ -733,6 +733,8 @@ class Config(_Model):
     # where it was loaded from; not user keys
     path: Path = Path("triggers.yaml")
     root: Path = Path(".")
+    notes: tuple[str, ...] = ()  # what a template holds that router does not emulate ("not emulated: ...")
+    template_options: dict[str, Any] = {}  # a template's parameters and stack name as given (a reload reuses them)
 
     @field_validator("functions", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ COMMANDS = {
     "cron": ("cron", "Print the next fire times of an AWS schedule expression."),
     "history": ("history", "Show past invocations from the journal."),
     "replay": ("replay", "Run a past or dead-lettered invocation again."),
+    "export": ("export", "Write the config as another tool's template: export sam (AWS SAM)."),
 }
 
 

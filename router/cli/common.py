@@ -21,11 +21,46 @@ DEFAULT_CONFIG = "triggers.yaml"
 
 
 def config_option(f: F) -> F:
-    """``-c/--config PATH`` (default ./triggers.yaml)."""
+    """``-c/--config PATH`` (default ./triggers.yaml), and a template's ``--param KEY=VALUE``
+    (repeatable) and ``--stack-name`` (kept in the click context: :func:`template_options`)."""
+    f = click.option(
+        "--stack-name", expose_value=False, callback=_keep, default=None,
+        help="A template's stack name, in the names of its resources (default: the template's folder name).",
+    )(f)  # fmt: skip
+    f = click.option(
+        "--param", expose_value=False, callback=_keep, multiple=True, metavar="KEY=VALUE",
+        help="A template parameter's value (repeatable; over samconfig.toml's parameter_overrides).",
+    )(f)  # fmt: skip
     return click.option(
         "-c", "--config", "config_path", type=click.Path(dir_okay=False, path_type=Path),
-        default=None, help=f"The config file (default: ./{DEFAULT_CONFIG}).",
+        default=None, help=f"The config file or SAM/CloudFormation template (default: ./{DEFAULT_CONFIG}).",
     )(f)  # fmt: skip
+
+
+def _keep(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if param.name == "param":
+        pairs = {}
+        for item in value:
+            key, sep, val = item.partition("=")
+            if not sep or not key:
+                raise click.BadParameter(f"{item!r}: expected KEY=VALUE", ctx, param)
+            pairs[key] = val
+        if pairs:
+            ctx.meta["router.parameters"] = pairs
+    elif value is not None:
+        ctx.meta["router.stack_name"] = value
+
+
+def template_options() -> dict[str, Any]:
+    """The overrides ``--param`` and ``--stack-name`` make (router.templates reads them)."""
+    ctx = click.get_current_context(silent=True)
+    meta = ctx.meta if ctx is not None else {}
+    out: dict[str, Any] = {}
+    if "router.parameters" in meta:
+        out["parameters"] = meta["router.parameters"]
+    if "router.stack_name" in meta:
+        out["stack_name"] = meta["router.stack_name"]
+    return out
 
 
 def config_file(config_path: Path | None, positional: Path | None = None) -> Path:
@@ -39,9 +74,12 @@ def load(config_path: Path | None, positional: Path | None = None) -> Config:
     """Load the config named by the argument or option, or exit 2 with the errors."""
     path = config_file(config_path, positional)
     try:
-        return load_config(path)
+        config = load_config(path, overrides=template_options() or None)
     except ConfigError as exc:
         fail(exc.render())
+    for note in config.notes:  # a template's parts router does not emulate, listed once at start
+        logging.getLogger("router").warning("%s: %s", path, note)
+    return config
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

@@ -135,7 +135,9 @@ def validate(positional: Path | None, option: Path | None, *, load: bool, timeou
     from ..check import load_problems, static_problems
     from ..config import inspect_config
 
-    found = inspect_config(common.config_file(option, positional))
+    found = inspect_config(common.config_file(option, positional), overrides=common.template_options() or None)
+    for note in found.notes:  # a template's resources and events router does not emulate: never fatal
+        click.echo(f"{found.file}: {note}", err=True)
     problems = static_problems(found)
     if load and found.config is not None and found.config.functions:
         blocked = {name for p in problems if p.severity == "error" for name in p.functions}

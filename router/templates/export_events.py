@@ -1,0 +1,149 @@
+"""Each trigger as the SAM event AWS would run (AWS SAM specification, "EventSource" types)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..schema import TEMP_PATTERNS, TriggerConfig, aws_topic_name
+from .export import _arn, as_json_text
+
+if TYPE_CHECKING:
+    from .export import _Export
+
+
+def event(x: _Export, t: TriggerConfig) -> dict[str, Any] | None:
+    kind = t.kind
+    out = _KINDS[kind](x, t)
+    if out is None:
+        return None
+    if not t.enabled:
+        if kind in ("s3", "http"):
+            x.skipped.append(f"trigger {t.name}: SAM has no disabled {kind} event (left out)")
+            return None
+        if kind in ("dynamodb", "sqs"):
+            out["Properties"]["Enabled"] = False
+        else:
+            out["Properties"]["State"] = "DISABLED"
+    return out
+
+
+def _s3(x: _Export, t: TriggerConfig) -> dict[str, Any]:
+    s = t.s3
+    assert s is not None
+    bucket = s.bucket or (s.dir or "").rstrip("/").rsplit("/", 1)[-1]
+    if s.dir is not None:
+        x.skipped.append(f"trigger {t.name}: the drop folder {s.dir} is local (the bucket's events are exported)")
+    if s.ignore != TEMP_PATTERNS or "settle" in s.model_fields_set or s.catch_up:
+        x.skipped.append(f"trigger {t.name}: the drop folder's ignore, settle and catch_up are local (left out)")
+    props: dict[str, Any] = {"Bucket": {"Ref": x.bucket(bucket)}, "Events": list(s.events)}
+    rules = [{"Name": k, "Value": getattr(s, k)} for k in ("prefix", "suffix") if getattr(s, k)]
+    if rules:
+        props["Filter"] = {"S3Key": {"Rules": rules}}
+    return {"Type": "S3", "Properties": props}
+
+
+def _schedule(x: _Export, t: TriggerConfig) -> dict[str, Any]:
+    s = t.schedule
+    assert s is not None
+    props: dict[str, Any] = {"ScheduleExpression": s.expression}
+    if s.timezone != "UTC":
+        props["ScheduleExpressionTimezone"] = s.timezone
+    if s.input is not None:
+        props["Input"] = as_json_text(s.input)
+    if s.description:
+        props["Description"] = s.description
+    if not s.enabled:
+        props["State"] = "DISABLED"
+    if s.max_concurrent is not None:
+        x.skipped.append(f"trigger {t.name}: schedule.max_concurrent is router's own (left out)")
+    return {"Type": "ScheduleV2", "Properties": props}
+
+
+def _http(x: _Export, t: TriggerConfig) -> dict[str, Any]:
+    h = t.http
+    assert h is not None
+    props: dict[str, Any] = {}
+    if h.route != "$default":
+        method, path = h.route.split(" ", 1)
+        props = {"Path": path, "Method": method.lower() if method != "ANY" else "any"}
+    if h.cors is not None or h.binary_media_types:
+        x.skipped.append(f"trigger {t.name}: cors and binary_media_types go on the API resource (left out)")
+    if h.payload == "1.0" and h.stage is not None:  # a REST API: the stage in its StageName
+        api = x.add("rest-api", h.stage, "RestApi", {"Type": "AWS::Serverless::Api",
+                                                     "Properties": {"StageName": h.stage}})  # fmt: skip
+        return {"Type": "Api", "Properties": {**props, "RestApiId": {"Ref": api}}}
+    # an HTTP API's $default stage has no path prefix: payload 1.0 without a stage is an HttpApi event too
+    if h.payload == "1.0":
+        props["PayloadFormatVersion"] = "1.0"
+    if h.stage is not None:
+        props["ApiId"] = {"Ref": x.add("http-api", h.stage, "HttpApi", {
+            "Type": "AWS::Serverless::HttpApi", "Properties": {"StageName": h.stage}})}  # fmt: skip
+    return {"Type": "HttpApi", "Properties": props}
+
+
+def _mapping(x: _Export, t: TriggerConfig) -> dict[str, Any]:
+    m = t.dynamodb or t.sqs
+    assert m is not None
+    props: dict[str, Any] = {}
+    if t.dynamodb is not None:
+        d = t.dynamodb
+        props = {"Stream": {"Fn::GetAtt": [x.ids[("table", d.table)], "StreamArn"]},
+                 "StartingPosition": d.starting_position}  # fmt: skip
+        for field, prop in (("retries", "MaximumRetryAttempts"), ("max_record_age", "MaximumRecordAgeInSeconds")):
+            if getattr(d, field) != -1:
+                props[prop] = getattr(d, field)
+        if d.bisect_on_error:
+            props["BisectBatchOnFunctionError"] = True
+        if d.parallelization != 1:
+            props["ParallelizationFactor"] = d.parallelization
+        if d.on_failure is not None:
+            dest = x.destination(d.on_failure, f"trigger {t.name}: dynamodb.on_failure")
+            if dest is not None:
+                props["DestinationConfig"] = {"OnFailure": {"Destination": dest["Destination"]}}
+    else:
+        assert t.sqs is not None
+        props = {"Queue": _arn(x.queue(t.sqs.queue))}
+        if t.sqs.max_concurrency is not None:
+            props["ScalingConfig"] = {"MaximumConcurrency": t.sqs.max_concurrency}
+    props["BatchSize"] = m.batch_size
+    if m.batching_window:
+        props["MaximumBatchingWindowInSeconds"] = int(m.batching_window)
+    if m.report_batch_item_failures:
+        props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
+    if m.filter:
+        props["FilterCriteria"] = {"Filters": [{"Pattern": as_json_text(p)} for p in m.filter]}
+    if not m.enabled:
+        props["Enabled"] = False
+    return {"Type": "DynamoDB" if t.dynamodb is not None else "SQS", "Properties": props}
+
+
+def _sns(x: _Export, t: TriggerConfig) -> dict[str, Any]:
+    s = t.sns
+    assert s is not None
+    key = next((k for k, c in x.config.resources.topics.items() if s.topic in (k, aws_topic_name(k, c.fifo))), s.topic)
+    props: dict[str, Any] = {"Topic": {"Ref": x.ids[("topic", key)]}}
+    if s.filter_policy is not None:
+        props["FilterPolicy"] = s.filter_policy
+    if s.filter_policy_scope != "MessageAttributes":
+        props["FilterPolicyScope"] = s.filter_policy_scope
+    return {"Type": "SNS", "Properties": props}
+
+
+def _eventbridge(x: _Export, t: TriggerConfig) -> dict[str, Any]:
+    e = t.eventbridge
+    assert e is not None
+    props: dict[str, Any] = {"Pattern": e.pattern}
+    if e.bus != "default":
+        props["EventBusName"] = {"Ref": x.ids[("bus", e.bus)]}
+    if e.input is not None:
+        props["Input"] = as_json_text(e.input)
+    if e.input_path is not None:
+        props["InputPath"] = e.input_path
+    if e.input_transformer is not None:
+        props["InputTransformer"] = {"InputPathsMap": dict(e.input_transformer.input_paths),
+                                     "InputTemplate": e.input_transformer.template}  # fmt: skip
+    return {"Type": "EventBridgeRule", "Properties": props}
+
+
+_KINDS = {"s3": _s3, "schedule": _schedule, "http": _http, "dynamodb": _mapping, "sqs": _mapping,
+          "sns": _sns, "eventbridge": _eventbridge}  # fmt: skip

@@ -1,0 +1,125 @@
+"""A template's functions in triggers.yaml's shape: AWS::Serverless::Function (with Globals)
+and AWS::Lambda::Function (inline Code.ZipFile, CDK's ``aws:asset:path``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..schema import RUNTIMES
+from .intrinsics import Context, Unresolvable, resolve
+from .resources import arn_target
+
+# AWS::Lambda::EventInvokeConfig / SAM EventInvokeConfig DestinationConfig types -> router's keys
+_DESTINATIONS = {"queue": "queue", "topic": "topic", "function": "function", "bus": "bus"}
+
+
+def merge_globals(props: dict[str, Any], globals_: dict[str, Any]) -> dict[str, Any]:
+    """SAM's Globals rules ("Globals section of the AWS SAM template", Overridable): a map is
+    merged (the resource's keys win), a list is appended to, any other value is replaced."""
+    out = dict(globals_)
+    for key, value in props.items():
+        base = out.get(key)
+        if isinstance(base, dict) and isinstance(value, dict) and not _intrinsic(value) and not _intrinsic(base):
+            out[key] = merge_globals(value, base)
+        elif isinstance(base, list) and isinstance(value, list):
+            out[key] = base + value
+        else:
+            out[key] = value
+    return out
+
+
+def _intrinsic(value: dict[str, Any]) -> bool:
+    return len(value) == 1 and any(k == "Ref" or str(k).startswith("Fn::") for k in value)
+
+
+def function_entry(ctx: Context, logical: str, kind: str, props: dict[str, Any], meta: dict[str, Any],
+                   root: Path, inline_dir: Path) -> tuple[dict[str, Any] | None, str | None]:  # fmt: skip
+    """(functions entry, None) or (None, why it is not emulated)."""
+    p = {k: v for k, v in props.items() if k not in ("Events",)}
+    if resolve(p.get("PackageType", "Zip"), ctx) == "Image":
+        return None, "a container image function (PackageType: Image)"
+    runtime = resolve(p.get("Runtime"), ctx)
+    if runtime is not None and runtime not in RUNTIMES:
+        return None, f"runtime {runtime}"
+    handler = resolve(p.get("Handler"), ctx)
+    out: dict[str, Any] = {"handler": handler}
+    if runtime is not None:
+        out["runtime"] = runtime
+    code = _code(ctx, logical, kind, p, meta, root, inline_dir, handler, runtime)
+    if code is None:
+        return None, "its code is not on this machine (an S3 location)"
+    out["code"] = code
+    scalars = (("Timeout", "timeout"), ("MemorySize", "memory"), ("ReservedConcurrentExecutions", "concurrency"))
+    for key, ours in scalars:
+        if key in p:
+            out[ours] = resolve(p[key], ctx)
+    env = resolve(p.get("Environment", {}), ctx)
+    if isinstance(env, dict) and env.get("Variables"):
+        out["environment"] = {k: v if isinstance(v, str) else _text(v) for k, v in env["Variables"].items()}
+    logging = resolve(p.get("LoggingConfig", {}), ctx)
+    if isinstance(logging, dict) and logging:
+        keys = {"LogFormat": "format", "ApplicationLogLevel": "application_level", "SystemLogLevel": "system_level"}
+        out["logging"] = {keys[k]: v for k, v in logging.items() if k in keys}
+    if "EventInvokeConfig" in p:
+        out["async"] = invoke_config(ctx, resolve(p["EventInvokeConfig"], ctx), p["EventInvokeConfig"])
+    return out, None
+
+
+def _text(value: Any) -> Any:
+    return "true" if value is True else "false" if value is False else str(value)
+
+
+def invoke_config(ctx: Context, cfg: dict[str, Any], node: Any) -> dict[str, Any]:
+    """EventInvokeConfig (SAM) / AWS::Lambda::EventInvokeConfig -> router's ``async``."""
+    out: dict[str, Any] = {}
+    if "MaximumRetryAttempts" in cfg:
+        out["retries"] = cfg["MaximumRetryAttempts"]
+    if "MaximumEventAgeInSeconds" in cfg:
+        out["max_event_age"] = cfg["MaximumEventAgeInSeconds"]
+    for key, ours in (("OnSuccess", "on_success"), ("OnFailure", "on_failure")):
+        dest = (cfg.get("DestinationConfig") or {}).get(key)
+        if isinstance(dest, dict) and "Destination" in dest:
+            out[ours] = destination(dest["Destination"], node)
+    return out
+
+
+def destination(arn: Any, node: Any) -> dict[str, str]:
+    kind, name = arn_target(arn, node)
+    if kind not in _DESTINATIONS:
+        raise Unresolvable(f"{arn!r}: a destination is a function, queue, topic or bus", node)
+    return {_DESTINATIONS[kind]: name}
+
+
+def _code(ctx: Context, logical: str, kind: str, p: dict[str, Any], meta: dict[str, Any], root: Path,
+          inline_dir: Path, handler: Any, runtime: Any) -> str | None:  # fmt: skip
+    """The code folder, relative to the template's folder (inline code is written out)."""
+    inline = resolve(p.get("InlineCode"), ctx)
+    if kind == "AWS::Lambda::Function":
+        code = resolve(p.get("Code", {}), ctx)
+        inline = code.get("ZipFile") if isinstance(code, dict) else None
+        asset = meta.get("aws:asset:path")  # CDK: the asset folder beside the template
+        if inline is None and isinstance(asset, str):
+            return asset
+        if inline is None:
+            return None
+    if inline is not None:
+        return _write_inline(inline_dir / logical, str(handler or ""), str(inline), str(runtime or ""), root)
+    uri = resolve(p.get("CodeUri", "."), ctx)
+    if not isinstance(uri, str) or uri.startswith("s3://"):
+        return None
+    return uri
+
+
+def _write_inline(folder: Path, handler: str, source: str, runtime: str, root: Path) -> str:
+    """Inline code as the file its handler names (Lambda writes ZipFile as index.py / index.js:
+    AWS::Lambda::Function Code, ZipFile)."""
+    module = handler.rpartition("/")[2]
+    module = module.rsplit(".", 1)[0] if not runtime.startswith("nodejs") else module.split(".", 1)[0]
+    ext = ".js" if runtime.startswith("nodejs") else ".py"
+    path = folder / f"{module.replace('.', '/') or 'index'}{ext}"
+    if not path.is_file() or path.read_text(encoding="utf-8") != source:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(source, encoding="utf-8")
+    return os.path.relpath(folder, root)

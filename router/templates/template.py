@@ -1,0 +1,321 @@
+"""Translate a SAM or CloudFormation template into triggers.yaml's data (the same models every
+config goes through: router.config validates what this returns)."""
+
+from __future__ import annotations
+
+import logging
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import _yaml
+from ..errors import ConfigIssue
+from . import events as ev
+from .functions import function_entry, invoke_config, merge_globals
+from .intrinsics import Context, Unresolvable, line_of, resolve
+from .resources import FUNCTIONS, STORES, arn_target, declare, stack_name, store_entry
+
+logger = logging.getLogger(__name__)
+
+# read for what they tell about others, or nothing router needs: no "not emulated" line
+_QUIET = {"AWS::Lambda::Permission", "AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy",
+          "AWS::Logs::LogGroup", "AWS::CDK::Metadata", "AWS::Lambda::Version", "AWS::Lambda::Alias",
+          "AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy",
+          "AWS::S3::BucketPolicy", "AWS::Lambda::EventSourceMapping", "AWS::Events::Rule",
+          "AWS::Scheduler::Schedule", "AWS::SNS::Subscription", "AWS::Lambda::EventInvokeConfig"}  # fmt: skip
+_HANDLED = (*STORES, *FUNCTIONS, "AWS::Serverless::Api", "AWS::Serverless::HttpApi")
+
+
+@dataclass
+class Translation:
+    """A template as triggers.yaml data, where its values came from, and what it holds that
+    router does not emulate."""
+
+    file: str
+    data: dict[str, Any] = field(default_factory=dict)
+    positions: _yaml.Positions = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    issues: list[ConfigIssue] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # logical id -> AWS name of each store
+
+
+def looks_like_template(text: str) -> bool:
+    """A template (SAM or plain CloudFormation, YAML or JSON) rather than a triggers.yaml: a
+    top-level Resources key with AWS:: types (triggers.yaml has no such key)."""
+    head = text.lstrip()[:200_000]
+    return ("Resources" in head and "AWS::" in head
+            and any(s in head for s in ("\nResources:", '"Resources"', "Resources:")))  # fmt: skip
+
+
+def translate(text: str, file: str, root: Path, *, parameters: dict[str, Any] | None = None, stack: str | None = None,
+              region: str = "us-east-1", account: str = "123456789012") -> Translation:
+    """The template ``text`` (of ``file``, in the folder ``root``) as triggers.yaml data."""
+    from cfnlint.decode import decode_str  # short-form tags, line numbers
+
+    out = Translation(file)
+    template, matches = decode_str(text)
+    if matches or not isinstance(template, dict):
+        for m in matches or []:
+            out.issues.append(ConfigIssue(f"cannot read the template: {m.message}", "", file,
+                                          m.linenumber, m.columnnumber))  # fmt: skip
+        if not out.issues:
+            out.issues.append(ConfigIssue("expected a template (a mapping with Resources)", "", file, 1, 1))
+        return out
+    ctx = Context(region, account, stack or stack_name(root.name))
+    _T(out, template, ctx, root).run(_parameter_values(root, parameters or {}))
+    return out
+
+
+def _parameter_values(root: Path, given: dict[str, Any]) -> dict[str, Any]:
+    """samconfig.toml's parameter_overrides beside the template, then ``given`` over them."""
+    found: dict[str, Any] = {}
+    path = root / "samconfig.toml"
+    if path.is_file():
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8")).get("default", {})
+        except tomllib.TOMLDecodeError as exc:
+            logger.warning("%s: not read: %s", path, exc)
+            doc = {}
+        for section in ("global", "deploy"):  # SAM CLI: [default.global.parameters], [default.deploy.parameters]
+            overrides = doc.get(section, {}).get("parameters", {}).get("parameter_overrides")
+            items = overrides if isinstance(overrides, list) else str(overrides or "").split()
+            for item in items:
+                key, _, value = str(item).partition("=")
+                found[key] = value.strip('"')
+    return {**found, **{k: str(v) if not isinstance(v, list) else v for k, v in given.items()}}
+
+
+class _T:
+    """One translation's working state."""
+
+    def __init__(self, out: Translation, template: dict[str, Any], ctx: Context, root: Path) -> None:
+        self.out, self.t, self.ctx, self.root = out, template, ctx, root
+        self.data: dict[str, Any] = {"settings": {}, "functions": {}, "resources": {}, "triggers": []}
+        self.resources: dict[str, Any] = {}
+        self.apis: dict[str, Any] = {}
+
+    def issue(self, message: str, node: Any, fallback: Any = None, path: str = "") -> None:
+        line, col = line_of(node)
+        if not line:
+            line, col = line_of(fallback)
+        self.out.issues.append(ConfigIssue(message, path, self.out.file, line, col))
+
+    def run(self, given: dict[str, Any]) -> None:
+        self._settings()
+        self._parameters(given)
+        self.ctx.mappings = dict(self.t.get("Mappings") or {})
+        self.ctx.conditions = dict(self.t.get("Conditions") or {})
+        resources = self.t.get("Resources")
+        if not isinstance(resources, dict) or not resources:
+            self.issue("a template has a Resources mapping with at least one resource", self.t)
+            return
+        for logical, res in resources.items():
+            if not isinstance(res, dict) or not isinstance(res.get("Type"), str):
+                self.issue("a resource is a mapping with a Type", res, logical, f"Resources.{logical}")
+                continue
+            if not self._wanted(logical, res):
+                continue
+            if res["Type"] in _HANDLED:
+                self.resources[logical] = res
+            else:
+                self.ctx.unemulated[logical] = res["Type"]
+                if res["Type"] not in _QUIET:
+                    self.out.notes.append(f"not emulated: {logical} ({res['Type']})")
+                elif res["Type"] not in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"):
+                    self.resources[logical] = res
+        self._declare()
+        self._read()
+        self.out.data = {k: v for k, v in self.data.items() if v}
+
+    def _settings(self) -> None:
+        """Router's own settings for a bare template: ``Metadata: {router: {settings: ...}}`` (a
+        template's Metadata is free-form: CloudFormation and SAM ignore the key)."""
+        meta = self.t.get("Metadata")
+        found = meta.get("router") if isinstance(meta, dict) else None
+        if found is None:
+            return
+        if not isinstance(found, dict) or set(found) - {"settings"}:
+            self.issue("Metadata.router holds only 'settings' (triggers.yaml's settings)", found, meta,
+                       "Metadata.router")  # fmt: skip
+            return
+        settings = found.get("settings") or {}
+        self.data["settings"] = settings
+        self.ctx.region = str(settings.get("region", self.ctx.region))
+        self.ctx.account = str(settings.get("account", self.ctx.account))
+
+    def _wanted(self, logical: str, res: dict[str, Any]) -> bool:
+        """False for a resource whose Condition is false."""
+        if "Condition" not in res:
+            return True
+        try:
+            return self.ctx.condition(str(res["Condition"]), res["Condition"])
+        except Unresolvable as exc:
+            self.issue(str(exc), exc.node, res, f"Resources.{logical}.Condition")
+            return False
+
+    def _parameters(self, given: dict[str, Any]) -> None:
+        declared = self.t.get("Parameters") or {}
+        for key in given:
+            if key not in declared:
+                self.issue(f"--param {key}: the template declares no parameter {key!r}", None, declared)
+        for name, spec in declared.items():
+            spec = spec if isinstance(spec, dict) else {}
+            value = given.get(name, spec.get("Default"))
+            where = f"Parameters.{name}"
+            if value is None:
+                self.issue(f"parameter {name} has no Default: give it with --param {name}=VALUE "
+                           "(or parameters: in the API)", name, spec, where)  # fmt: skip
+                value = ""  # reported once, here: not again at each Ref
+            allowed = spec.get("AllowedValues")
+            if allowed is not None and str(value) not in [str(a) for a in allowed]:
+                self.issue(f"parameter {name}: {value!r} is not one of its AllowedValues "
+                           f"({', '.join(map(str, allowed))})", name, spec, where)  # fmt: skip
+            kind = str(spec.get("Type", "String"))
+            if kind in ("CommaDelimitedList", "List<Number>") and isinstance(value, str):
+                value = [v.strip() for v in value.split(",")]
+            self.ctx.parameters[name] = value
+
+    def _declare(self) -> None:
+        for logical, res in self.resources.items():
+            try:
+                declare(self.ctx, logical, res["Type"], res.get("Properties") or {})
+            except Unresolvable as exc:
+                self.issue(str(exc), exc.node, res, f"Resources.{logical}")
+            if res["Type"] in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"):
+                glob = (self.t.get("Globals") or {}).get(res["Type"].split("::")[-1], {})
+                props = merge_globals(res.get("Properties") or {}, glob)
+                default = "$default" if res["Type"].endswith("HttpApi") else None
+                try:
+                    self.apis[logical] = {"StageName": resolve(props.get("StageName", default), self.ctx)}
+                except Unresolvable as exc:
+                    self.issue(str(exc), exc.node, res, f"Resources.{logical}.StageName")
+
+    def _read(self) -> None:
+        glob = (self.t.get("Globals") or {}).get("Function") or {}
+        for logical, res in self.resources.items():
+            kind, props = res["Type"], res.get("Properties") or {}
+            try:
+                if kind in STORES:
+                    self._store(logical, kind, props, res)
+                elif kind in FUNCTIONS:
+                    self._function(logical, kind, merge_globals(props, glob) if "Serverless" in kind else props, res)
+                else:
+                    self._equivalent(logical, kind, props, res)
+            except Unresolvable as exc:
+                self.issue(str(exc), exc.node, res, f"Resources.{logical}")
+            except (KeyError, TypeError, AttributeError, ValueError) as exc:
+                self.issue(f"cannot read this {kind}: {_why(exc)}", res, None, f"Resources.{logical}")
+
+    def _store(self, logical: str, kind: str, props: dict[str, Any], res: Any) -> None:
+        section, name, entry = store_entry(self.ctx, logical, kind, props)
+        self.out.names[logical] = name
+        if section in ("buckets", "buses"):
+            self.data["resources"].setdefault(section, []).append(name)
+        else:
+            self.data["resources"].setdefault(section, {})[name] = entry
+            self.out.positions[("resources", section, name)] = line_of(res)
+        if kind == "AWS::DynamoDB::Table" and props.get("GlobalSecondaryIndexes"):
+            self.out.notes.append(f"not emulated: {logical} GlobalSecondaryIndexes (the table is made without them)")
+        if kind == "AWS::S3::Bucket":
+            self._notifications(logical, resolve(props.get("NotificationConfiguration") or {}, self.ctx), res, name)
+        if kind == "AWS::SNS::Topic":
+            for i, sub in enumerate(resolve(props.get("Subscription") or [], self.ctx)):
+                if str(sub.get("Protocol")) == "lambda":
+                    fn = arn_target(sub.get("Endpoint"), res)[1]
+                    self._trigger(f"{logical}Subscription{i}", {"function": fn, "sns": {"topic": name}}, res)
+
+    def _notifications(self, logical: str, conf: dict[str, Any], res: Any, bucket: str) -> None:
+        for i, c in enumerate(conf.get("LambdaConfigurations") or []):
+            s3: dict[str, Any] = {"bucket": bucket, "events": [c["Event"]]}
+            ev.key_filter(s3, c.get("Filter"))
+            self._trigger(f"{logical}Notification{i}", {"function": arn_target(c["Function"], res)[1], "s3": s3}, res)
+        for key in ("QueueConfigurations", "TopicConfigurations", "EventBridgeConfiguration"):
+            if conf.get(key):
+                self.out.notes.append(f"not emulated: {logical} NotificationConfiguration.{key}")
+
+    def _function(self, logical: str, kind: str, props: dict[str, Any], res: Any) -> None:
+        inline = self.root / ".router" / "inline"
+        entry, why = function_entry(self.ctx, logical, kind, props, res.get("Metadata") or {}, self.root, inline)
+        if entry is None:
+            self.out.notes.append(f"not emulated: {logical} ({kind}: {why})")
+            return
+        self.data["functions"][logical] = entry
+        self.out.positions[("functions", logical)] = line_of(res)
+        for key in props:
+            ours = _FUNCTION_KEYS.get(str(key))
+            if ours:
+                self.out.positions[("functions", logical, ours)] = line_of(key)
+        for name, event in (props.get("Events") or {}).items():
+            etype = str(event.get("Type"))
+            if etype not in ev._SAM:
+                self.out.notes.append(f"not emulated: {logical}.Events.{name} ({etype})")
+                continue
+            try:
+                trigger = ev.sam_event(self.ctx, logical, etype, event.get("Properties") or {}, self.apis)
+            except Unresolvable as exc:
+                self.issue(str(exc), exc.node, event, f"Resources.{logical}.Events.{name}")
+                continue
+            except KeyError as exc:
+                self.issue(f"a {etype} event needs {exc}", event, None, f"Resources.{logical}.Events.{name}")
+                continue
+            if (event.get("Properties") or {}).get("Auth"):
+                self.out.notes.append(f"not emulated: {logical}.Events.{name} Auth (requests are not authorized)")
+            self._trigger(f"{logical}{name}", trigger, event)  # SAM's generated ids: function id + event id
+
+    def _trigger(self, name: str, trigger: dict[str, Any], node: Any) -> None:
+        i = len(self.data["triggers"])
+        self.data["triggers"].append({"name": name, **trigger})
+        kind = next((k for k in trigger if k not in ("function", "enabled", "name")), "")
+        for loc in (("triggers", i), ("triggers", i, kind)):
+            self.out.positions[loc] = line_of(node)
+
+    def _equivalent(self, logical: str, kind: str, props: dict[str, Any], res: Any) -> None:
+        """The plain-CloudFormation forms of SAM's events."""
+        p = resolve(props, self.ctx)
+        if kind == "AWS::Lambda::EventSourceMapping":
+            source, name = arn_target(p["EventSourceArn"], res)
+            if source not in ("stream", "queue"):
+                self.out.notes.append(f"not emulated: {logical} ({kind} from {p['EventSourceArn']})")
+                return
+            fn = arn_target(p["FunctionName"], res)[1]
+            trigger = ev.mapping(p, "dynamodb" if source == "stream" else "sqs", name, res)
+            self._trigger(logical, {"function": fn, **trigger}, res)
+        elif kind == "AWS::Events::Rule":
+            self._rule(logical, p, res)
+        elif kind == "AWS::Scheduler::Schedule":
+            target = p["Target"]
+            sched = ev._schedule(self.ctx, {**p, **({"Input": target["Input"]} if "Input" in target else {})}, res, {})
+            self._trigger(logical, {"function": arn_target(target["Arn"], res)[1], **sched}, res)
+        elif kind == "AWS::SNS::Subscription" and str(p.get("Protocol")) == "lambda":
+            sns = ev._sns(self.ctx, {**p, "Topic": p["TopicArn"]}, res, {})
+            self._trigger(logical, {"function": arn_target(p["Endpoint"], res)[1], **sns}, res)
+        elif kind == "AWS::Lambda::EventInvokeConfig":
+            fn = arn_target(p["FunctionName"], res)[1]
+            if fn in self.data["functions"]:
+                self.data["functions"][fn]["async"] = invoke_config(self.ctx, p, res)
+
+    def _rule(self, logical: str, p: dict[str, Any], res: Any) -> None:
+        for target in p.get("Targets") or []:
+            kind, fn = arn_target(target["Arn"], res)
+            if kind != "function":
+                self.out.notes.append(f"not emulated: {logical} target {target.get('Id')} ({kind})")
+                continue
+            name = f"{logical}{target.get('Id', '')}"
+            if "ScheduleExpression" in p:
+                sched = ev._schedule(self.ctx, {**p, **{k: target[k] for k in ("Input",) if k in target}}, res, {})
+                self._trigger(name, {"function": fn, **sched}, res)
+            else:
+                pattern = ev.as_json(p["EventPattern"])
+                rule = ev._rule(self.ctx, {**p, "Pattern": pattern, **target}, res, {})
+                self._trigger(name, {"function": fn, **rule}, res)
+
+
+# the function properties whose position a bad value is reported at
+_FUNCTION_KEYS = {"Handler": "handler", "Runtime": "runtime", "Timeout": "timeout", "MemorySize": "memory",
+                  "Environment": "environment", "ReservedConcurrentExecutions": "concurrency",
+                  "CodeUri": "code", "EventInvokeConfig": "async", "LoggingConfig": "logging"}  # fmt: skip
+
+
+def _why(exc: BaseException) -> str:
+    return f"{exc} is required" if isinstance(exc, KeyError) else str(exc)

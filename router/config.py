@@ -155,7 +155,14 @@ def inspect_text(
     overrides: Mapping[str, Any] | None = None,
     check_files: bool = True,
 ) -> Inspection:
-    """Validate and resolve the text of a triggers.yaml; every problem, not the first."""
+    """Validate and resolve the text of a triggers.yaml; every problem, not the first. A
+    serverless.yml (recognised by content) goes to :mod:`router.serverless`, which translates it."""
+    from .serverless.loader import looks_like
+
+    if looks_like(text):
+        from .serverless import inspect_serverless
+
+        return inspect_serverless(text, file, root=root, environ=environ, overrides=overrides, check_files=check_files)
     root = (root or Path.cwd()).resolve()
     env_files = _EnvFiles(root, file)
     overrides_given = overrides

@@ -40,7 +40,7 @@ HEAVY = {
     "httptools": ("router.sources.http_server",),
     "psutil": ("router.runtimes.memory",),
     "uvloop": ("router.loops",),
-    "yaml": ("router._yaml",
+    "yaml": ("router._yaml", "router.serverless.loader",  # a serverless.yml's CloudFormation tags
              "router.templates.export"),  # router export sam writes YAML
 }
 LAZY = sorted(set(HEAVY) - {"uvloop", "yaml"})  # loaded only by the parts that run them

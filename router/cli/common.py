@@ -23,6 +23,7 @@ DEFAULT_CONFIG = "triggers.yaml"
 def config_option(f: F) -> F:
     """``-c/--config PATH`` (default ./triggers.yaml), and a template's ``--param KEY=VALUE``
     (repeatable) and ``--stack-name`` (kept in the click context: :func:`template_options`)."""
+    f = serverless_options(f)
     f = click.option(
         "--stack-name", expose_value=False, callback=_keep, default=None,
         help="A template's stack name, in the names of its resources (default: the template's folder name).",
@@ -61,6 +62,20 @@ def template_options() -> dict[str, Any]:
     if "router.stack_name" in meta:
         out["stack_name"] = meta["router.stack_name"]
     return out
+
+
+def serverless_options(f: F) -> F:
+    """A serverless.yml's ``--stage`` and ``--region`` (its ``${opt:stage}``, ``${opt:region}``)."""
+    for name, what in (("--region", "region"), ("--stage", "stage")):
+        f = click.option(name, expose_value=False, callback=_serverless_option, default=None,
+                         help=f"A serverless.yml's {what} (its ${{opt:{what}}}).")(f)  # fmt: skip
+    return f
+
+
+def _serverless_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    from ..serverless import set_option  # every command sets both (None: not given), nothing lingers
+
+    set_option(str(param.name), value)
 
 
 def config_file(config_path: Path | None, positional: Path | None = None) -> Path:

@@ -183,6 +183,8 @@ def _ssm(resolver: Resolver, data: dict[str, Any], name: str) -> str | None:
             if isinstance(props, dict) and props.get("Name") == name and "Value" in props:
                 return str(props["Value"])
     endpoint = _get(data, "custom", "router", "settings", "aws", "endpoint")
+    if endpoint is not None:
+        endpoint = resolver.node(("custom", "router", "settings", "aws", "endpoint"), endpoint)
     if isinstance(endpoint, str) and endpoint.startswith(("http://", "https://")):
         from ..aws_ssm import get_parameter
 

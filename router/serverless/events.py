@@ -67,7 +67,7 @@ def ev_http(t: Translator, spec: Any, src: Path_) -> Made:
         return []
     made: dict[str, Any] = {"route": _route(spec.get("method"), spec.get("path")), "payload": "1.0"}
     if not t.offline.get("noPrependStageInUrl"):
-        made["stage"] = t.stage  # serverless-offline serves REST routes under /{stage}
+        made["stage"] = t.stage  # serverless-offline's generateHapiPath: /{stage}/path unless noPrependStageInUrl
     cors = spec.get("cors")
     if cors is True:
         made["cors"] = True
@@ -169,8 +169,9 @@ def ev_stream(t: Translator, spec: Any, src: Path_) -> Made:
         ("bisectBatchOnFunctionError", "bisect_on_error"), ("batchWindow", "batching_window"),
         ("maximumRecordAgeInSeconds", "max_record_age"), ("parallelizationFactor", "parallelization"),
         ("enabled", "enabled")))  # fmt: skip
-    made.setdefault("batch_size", 10)  # Serverless's default (Lambda's is 100)
-    made.setdefault("starting_position", "TRIM_HORIZON")  # Serverless's default
+    # the Framework's compile/events/stream.js: BatchSize = 10 (Lambda's own is 100), StartingPosition = TRIM_HORIZON
+    made.setdefault("batch_size", 10)
+    made.setdefault("starting_position", "TRIM_HORIZON")
     made["table"] = table
     made["__origin"][("dynamodb", "table")] = (*src, "arn")
     if spec.get("functionResponseType") == "ReportBatchItemFailures":

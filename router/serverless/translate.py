@@ -21,7 +21,8 @@ from .loader import mapping
 NOT_EMULATED_EVENTS = ("websocket", "alb", "cognitoUserPool", "alexaSkill", "alexaSmartHome", "iot",
                        "iotFleetProvisioning", "cloudwatchLog", "cloudFront", "msk", "activemq", "rabbitmq",
                        "kafka", "kinesis")  # fmt: skip
-_MEMORY, _TIMEOUT = 1024, 6  # Serverless Framework defaults for a function's memorySize and timeout
+# the Framework's defaults: functionInfoUtils getMemorySize (function, provider, else 1024) and getTimeout (... 6)
+_MEMORY, _TIMEOUT = 1024, 6
 
 
 class Translator:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from router import Router
+from router import Router, serverless
 from tests.e2e.conftest import Daemon
 
 pytestmark = pytest.mark.slow
@@ -48,3 +48,18 @@ def test_router_api_on_serverless_yml(tmp_path: Path) -> None:
         assert inv.ok and "order o-2 INSERT total 7" in inv.logs
         assert inv.event["Records"][0]["eventSourceARN"].startswith(
             "arn:aws:dynamodb:us-east-1:123456789012:table/orders-dev/stream/")
+
+
+def test_ssm_variable_from_an_external_endpoint(tmp_path: Path) -> None:
+    """``${ssm:...}`` reads a running AWS endpoint's Parameter Store (here another router's embedded one)."""
+    (tmp_path / "h.py").write_text("def main(event, context):\n    return event\n")
+    (tmp_path / "triggers.yaml").write_text(
+        "functions:\n  f: {handler: h.main}\nresources:\n  parameters: {/shop/db-url: 'postgres://db'}\n")
+    (tmp_path / "serverless.yml").write_text(
+        "service: s\nprovider:\n  name: aws\n  runtime: python3.11\n"
+        "  environment: {DB: '${ssm:/shop/db-url}', OTHER: '${ssm:/shop/absent, \"none\"}'}\n"
+        "custom:\n  router:\n    settings:\n      aws: {endpoint: '${env:ENDPOINT}'}\n"
+        "functions:\n  f: {handler: h.main}\n")  # fmt: skip
+    with Router(tmp_path / "triggers.yaml") as r:
+        config = serverless.load(tmp_path / "serverless.yml", environ={"ENDPOINT": r.aws.endpoint_url})
+    assert config.functions["f"].environment == {"DB": "postgres://db", "OTHER": "none"}

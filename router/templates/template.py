@@ -261,6 +261,9 @@ class _T:
                 continue
             if (event.get("Properties") or {}).get("Auth"):
                 self.out.notes.append(f"not emulated: {logical}.Events.{name} Auth (requests are not authorized)")
+            if (event.get("Properties") or {}).get("SqsSubscription"):
+                self.out.notes.append(f"not emulated: {logical}.Events.{name} SqsSubscription (the topic "
+                                      "invokes the function directly)")  # fmt: skip
             self._trigger(f"{logical}{name}", trigger, event)  # SAM's generated ids: function id + event id
 
     def _trigger(self, name: str, trigger: dict[str, Any], node: Any) -> None:

@@ -1,5 +1,5 @@
 """End to end: a serverless.yml's httpApi function writes to a DynamoDB table of its resources, whose
-stream event runs a second function; by ``router run serverless.yml`` and by ``Router(serverless.yml)``."""
+stream event runs a second function; by ``router run serverless.yml`` and by the pytest plugin's ``router``."""
 
 from __future__ import annotations
 
@@ -39,15 +39,16 @@ def test_router_run_serverless_yml_chain(tmp_path: Path) -> None:
     assert any("orders-qa" in line for line in daemon.lines)
 
 
-def test_router_api_on_serverless_yml(tmp_path: Path) -> None:
-    shutil.copytree(ORDERS, tmp_path / "orders")
-    with Router(tmp_path / "orders" / "serverless.yml") as r:
-        response = r.http.post("/orders", json={"id": "o-2", "total": 7})
-        assert response.status_code == 201 and response.json() == {"created": "o-2", "stage": "dev"}
-        inv = r.wait("onChange", timeout=30)
-        assert inv.ok and "order o-2 INSERT total 7" in inv.logs
-        assert inv.event["Records"][0]["eventSourceARN"].startswith(
-            "arn:aws:dynamodb:us-east-1:123456789012:table/orders-dev/stream/")
+@pytest.mark.router_fresh  # the session's router would outlive this test (the leak check)
+@pytest.mark.router_config(str(ORDERS / "serverless.yml"))
+def test_router_fixture_on_serverless_yml(router: Router) -> None:
+    """The pytest plugin's marker (so Router(...) too) takes a serverless.yml."""
+    response = router.http.post("/orders", json={"id": "o-2", "total": 7})
+    assert response.status_code == 201 and response.json() == {"created": "o-2", "stage": "dev"}
+    inv = router.wait("onChange", timeout=30)
+    assert inv.ok and "order o-2 INSERT total 7" in inv.logs
+    assert inv.event["Records"][0]["eventSourceARN"].startswith(
+        "arn:aws:dynamodb:us-east-1:123456789012:table/orders-dev/stream/")
 
 
 def test_ssm_variable_from_an_external_endpoint(tmp_path: Path) -> None:

@@ -241,9 +241,12 @@ def banner_warnings(config: Config) -> list[str]:
     lines = []
     for p in [p for fn in config.functions.values() for p in check_function(config, fn)]:
         lines.append(f"warning: function {p.loc[1]}: {p.message}")
+    same: dict[str, list[str]] = {}  # one line per message: the functions sharing it named together
     for p in interpreter_problems(config):
-        who = f"function {p.loc[1]}: " if p.loc[0] == "functions" else ""
-        lines.append(f"warning: {who}{p.message}")
+        same.setdefault(p.message, []).extend([str(p.loc[1])] if p.loc[0] == "functions" else [])
+    for message, names in same.items():
+        who = f"function{'s' if len(names) > 1 else ''} {', '.join(names)}: " if names else ""
+        lines.append(f"warning: {who}{message}")
     return lines
 
 

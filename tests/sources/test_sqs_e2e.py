@@ -38,12 +38,14 @@ def partial(event, context):
                                   if json.loads(r["body"]).get("fail")]}
 
 def fifo(event, context):
-    failed = [r for r in event["Records"] if r["body"].startswith("bad")
-              and r["attributes"]["ApproximateReceiveCount"] == "1"]
-    if failed:
-        first = event["Records"].index(failed[0])
-        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"][first:]]}
-    return None
+    """A bad message fails on its first receive; it and the rest of its group are returned."""
+    stopped, failures = set(), []
+    for r in event["Records"]:
+        group = r["attributes"]["MessageGroupId"]
+        if group in stopped or (r["body"].startswith("bad") and r["attributes"]["ApproximateReceiveCount"] == "1"):
+            stopped.add(group)
+            failures.append({"itemIdentifier": r["messageId"]})
+    return {"batchItemFailures": failures}
 '''
 
 NODE = '''

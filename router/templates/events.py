@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .apis import api_settings
 from .functions import destination
 from .intrinsics import Context, Unresolvable, resolve
 from .resources import arn_target
@@ -27,22 +28,22 @@ def sam_event(ctx: Context, fn: str, kind: str, props: dict[str, Any], apis: dic
 
 
 def _api(ctx: Context, p: dict[str, Any], node: Any, apis: dict[str, Any]) -> dict[str, Any]:
-    # an Api event without RestApiId joins SAM's implicit API, whose stage is "Prod"
-    stage = "Prod"
-    if "RestApiId" in p:
-        stage = apis.get(str(p["RestApiId"]), {}).get("StageName", stage)
+    # an Api event without RestApiId joins SAM's implicit API (Globals.Api; stage "Prod")
+    api = apis.get(f"Api:{p.get('RestApiId', '')}") or api_settings("Api", {})
     method = str(p.get("Method", "ANY")).upper()
     method = "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method
-    return {"http": {"route": f"{method} {p['Path']}", "payload": "1.0", "stage": stage}}
+    return {"http": {"route": f"{method} {p['Path']}", "payload": "1.0", **api}}
 
 
 def _http_api(ctx: Context, p: dict[str, Any], node: Any, apis: dict[str, Any]) -> dict[str, Any]:
     # HttpApi: payload 2.0 unless PayloadFormatVersion says 1.0; no Path/Method: the $default route
     route = f"{str(p.get('Method', 'ANY')).upper()} {p['Path']}" if "Path" in p else "$default"
     out: dict[str, Any] = {"route": route, "payload": str(p.get("PayloadFormatVersion", "2.0"))}
-    stage = apis.get(str(p.get("ApiId", "")), {}).get("StageName")
-    if stage and stage != "$default":
+    api = dict(apis.get(f"HttpApi:{p.get('ApiId', '')}") or api_settings("HttpApi", {}))
+    stage = api.pop("stage")
+    if stage != "$default":  # the $default stage has no path prefix
         out["stage"] = stage
+    out.update(api)
     return {"http": out}
 
 

@@ -33,10 +33,12 @@ class _Export:
         self.skipped: list[str] = []
         self.ids: dict[tuple[str, str], str] = {}  # (kind, router name) -> logical id
 
-    def add(self, kind: str, name: str, suffix: str, resource: dict[str, Any]) -> str:
+    def add(self, kind: str, name: str, suffix: str, resource: dict[str, Any], *, named: bool = True) -> str:
+        """The logical id of the resource of ``kind`` keyed ``name``, declared on first use (its id
+        from ``name`` and ``suffix``, or from ``suffix`` alone when not ``named``)."""
         key = (kind, name)
         if key not in self.ids:
-            base = lid = logical_id(name, suffix)
+            base = lid = logical_id(name, suffix) if named else logical_id(suffix)
             n = 2
             while lid in self.resources:
                 lid, n = f"{base}{n}", n + 1

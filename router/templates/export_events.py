@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..schema import TEMP_PATTERNS, TriggerConfig, aws_topic_name
+from .apis import http_cors_property, rest_cors_property
 from .export import _arn, as_json_text
 
 if TYPE_CHECKING:
@@ -66,19 +67,41 @@ def _http(x: _Export, t: TriggerConfig) -> dict[str, Any]:
     if h.route != "$default":
         method, path = h.route.split(" ", 1)
         props = {"Path": path, "Method": method.lower() if method != "ANY" else "any"}
-    if h.cors is not None or h.binary_media_types:
-        x.skipped.append(f"trigger {t.name}: cors and binary_media_types go on the API resource (left out)")
     if h.payload == "1.0" and h.stage is not None:  # a REST API: the stage in its StageName
-        api = x.add("rest-api", h.stage, "RestApi", {"Type": "AWS::Serverless::Api",
-                                                     "Properties": {"StageName": h.stage}})  # fmt: skip
-        return {"Type": "Api", "Properties": {**props, "RestApiId": {"Ref": api}}}
+        return {"Type": "Api", "Properties": {**props, "RestApiId": {"Ref": _rest_api(x, t)}}}
     # an HTTP API's $default stage has no path prefix: payload 1.0 without a stage is an HttpApi event too
     if h.payload == "1.0":
         props["PayloadFormatVersion"] = "1.0"
+    if h.binary_media_types:
+        x.skipped.append(f"trigger {t.name}: an HTTP API has no binary media types (it base64-encodes "
+                         "binary bodies itself): binary_media_types left out")  # fmt: skip
+    api: dict[str, Any] = {}
     if h.stage is not None:
-        props["ApiId"] = {"Ref": x.add("http-api", h.stage, "HttpApi", {
-            "Type": "AWS::Serverless::HttpApi", "Properties": {"StageName": h.stage}})}  # fmt: skip
+        api["StageName"] = h.stage
+    if h.cors is not None:
+        api["CorsConfiguration"] = http_cors_property(h.cors)
+    if api:
+        key = as_json_text(api)
+        resource = {"Type": "AWS::Serverless::HttpApi", "Properties": api}
+        props["ApiId"] = {"Ref": x.add("http-api", key, f"{h.stage or 'Default'}HttpApi", resource, named=False)}
     return {"Type": "HttpApi", "Properties": props}
+
+
+def _rest_api(x: _Export, t: TriggerConfig) -> str:
+    h = t.http
+    assert h is not None and h.stage is not None
+    api: dict[str, Any] = {"StageName": h.stage}
+    if h.cors is not None:
+        cors = rest_cors_property(h.cors)
+        if cors is None:
+            x.skipped.append(f"trigger {t.name}: a REST API's Cors has one origin and no exposed headers "
+                             "(cors left out)")  # fmt: skip
+        else:
+            api["Cors"] = cors
+    if h.binary_media_types:
+        api["BinaryMediaTypes"] = [m.replace("/", "~1") for m in h.binary_media_types]  # SAM's '/' escape
+    resource = {"Type": "AWS::Serverless::Api", "Properties": api}
+    return x.add("rest-api", as_json_text(api), f"{h.stage}RestApi", resource, named=False)
 
 
 def _mapping(x: _Export, t: TriggerConfig) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from typing import Any
 from .. import _yaml
 from ..errors import ConfigIssue
 from . import events as ev
+from .apis import api_settings
 from .functions import function_entry, invoke_config, merge_globals
 from .intrinsics import Context, Unresolvable, line_of, resolve
 from .resources import FUNCTIONS, STORES, arn_target, declare, stack_name, store_entry
@@ -183,13 +184,19 @@ class _T:
             except Unresolvable as exc:
                 self.issue(str(exc), exc.node, res, f"Resources.{logical}")
             if res["Type"] in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"):
-                glob = (self.t.get("Globals") or {}).get(res["Type"].split("::")[-1], {})
-                props = merge_globals(res.get("Properties") or {}, glob)
-                default = "$default" if res["Type"].endswith("HttpApi") else None
-                try:
-                    self.apis[logical] = {"StageName": resolve(props.get("StageName", default), self.ctx)}
-                except Unresolvable as exc:
-                    self.issue(str(exc), exc.node, res, f"Resources.{logical}.StageName")
+                self._api(res["Type"].split("::")[-1], logical, res.get("Properties") or {}, res)
+        for kind in ("Api", "HttpApi"):  # SAM's implicit APIs: Globals only
+            self._api(kind, "", {}, self.t.get("Globals"))
+
+    def _api(self, kind: str, logical: str, props: dict[str, Any], node: Any) -> None:
+        glob = (self.t.get("Globals") or {}).get(kind) or {}
+        try:
+            self.apis[f"{kind}:{logical}"] = api_settings(kind, resolve(merge_globals(props, glob), self.ctx))
+        except Unresolvable as exc:
+            self.issue(str(exc), exc.node, node, f"Resources.{logical}" if logical else f"Globals.{kind}")
+        except (TypeError, ValueError, AttributeError) as exc:
+            self.issue(f"cannot read this {kind}'s stage and CORS settings: {exc}", node, None,
+                       f"Resources.{logical}" if logical else f"Globals.{kind}")  # fmt: skip
 
     def _read(self) -> None:
         glob = (self.t.get("Globals") or {}).get("Function") or {}

@@ -54,10 +54,17 @@ triggers:
     function: worker
     schedule: {expression: "cron(0 3 * * ? *)", timezone: Europe/Paris, input: {k: 1}, description: night,
                enabled: false}
-  - {name: rest, function: web_api, http: {route: "GET /orders/{id}", payload: "1.0", stage: v1}}
+  - name: rest
+    function: web_api
+    http: {route: "GET /orders/{id}", payload: "1.0", stage: v1, binary_media_types: [image/png],
+           cors: {allow_origins: [https://a.example], allow_methods: [GET, POST], allow_headers: [content-type],
+                  max_age: 300, allow_credentials: true}}
   - {name: rest-default, function: web_api, http: {route: "POST /legacy", payload: "1.0"}}
-  - {name: api, function: web_api, http: {route: "ANY /items/{proxy+}", stage: live}}
-  - {name: catch-all, function: web_api, http: $default}
+  - name: api
+    function: web_api
+    http: {route: "ANY /items/{proxy+}", stage: live,
+           cors: {allow_origins: [https://b.example], expose_headers: [x-id], max_age: 60}}
+  - {name: catch-all, function: web_api, http: {route: $default, cors: true}}
   - name: stream
     function: worker
     dynamodb: {table: orders, batch_size: 20, batching_window: 3, starting_position: TRIM_HORIZON, retries: 4,

@@ -75,8 +75,8 @@ def test_a_bad_parameter_and_a_bad_value_name_their_line(sam: Path) -> None:
     sam.write_text(sam.read_text().replace("    Timeout: 9\n", "    Timeout: 9000\n"))
     with pytest.raises(ConfigError) as info:
         load_config(sam)
-    assert {(i.line, i.path) for i in info.value.issues} == {(26, "functions.Web.timeout"),
-                                                           (26, "functions.Worker.timeout")}
+    assert {(i.line, i.path) for i in info.value.issues} == {(28, "functions.Web.timeout"),
+                                                           (28, "functions.Worker.timeout")}
 
 
 def test_import_value_is_an_error_at_its_place_unless_unused(tmp_path: Path) -> None:
@@ -105,9 +105,15 @@ def test_import_value_is_an_error_at_its_place_unless_unused(tmp_path: Path) -> 
 def test_every_sam_event_type_with_its_knobs(sam: Path) -> None:
     c = load_config(sam)
     table, queue = c.functions["Web"].environment["TABLE"], c.trigger("WorkerQueue").sqs.queue  # type: ignore[union-attr]
-    assert _trigger(c, "WebRest") == {"http": {"route": "GET /orders/{id}", "payload": "1.0", "stage": "v1"}}
-    assert _trigger(c, "WebImplicit") == {"http": {"route": "ANY /implicit", "payload": "1.0", "stage": "Prod"}}
-    assert _trigger(c, "WebHttp") == {"http": {"route": "POST /items", "stage": "live"}}
+    png = ["image/png"]  # Globals.Api's BinaryMediaTypes (SAM's "image~1png")
+    assert _trigger(c, "WebRest") == {"http": {
+        "route": "GET /orders/{id}", "payload": "1.0", "stage": "v1", "binary_media_types": png,
+        "cors": {"allow_origins": ["https://shop.example"], "allow_methods": ["GET", "PUT"], "max_age": 600}}}
+    assert _trigger(c, "WebImplicit") == {"http": {"route": "ANY /implicit", "payload": "1.0", "stage": "Prod",
+                                                   "binary_media_types": png}}
+    assert _trigger(c, "WebHttp") == {"http": {"route": "POST /items", "stage": "live", "cors": {
+        "allow_origins": ["https://shop.example"], "allow_methods": ["POST"], "allow_headers": [],
+        "allow_credentials": True}}}  # fmt: skip
     assert _trigger(c, "WebHttpV1") == {"http": {"route": "GET /v1", "payload": "1.0"}}
     assert _trigger(c, "WebCatch") == {"http": {"route": "$default"}}
     assert _trigger(c, "WorkerUpload")["s3"] == {

@@ -4,6 +4,7 @@ config goes through: router.config validates what this returns)."""
 from __future__ import annotations
 
 import logging
+import shlex
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,7 +81,8 @@ def _parameter_values(root: Path, given: dict[str, Any]) -> dict[str, Any]:
             doc = {}
         for section in ("global", "deploy"):  # SAM CLI: [default.global.parameters], [default.deploy.parameters]
             overrides = doc.get(section, {}).get("parameters", {}).get("parameter_overrides")
-            items = overrides if isinstance(overrides, list) else str(overrides or "").split()
+            # SAM CLI: "Key=Value Key2=Value2", a value with spaces in quotes; or a list of "Key=Value"
+            items = overrides if isinstance(overrides, list) else shlex.split(str(overrides or ""))
             for item in items:
                 key, _, value = str(item).partition("=")
                 found[key] = value.strip('"')
@@ -249,6 +251,10 @@ class _T:
             return
         self.data["functions"][logical] = entry
         self.out.positions[("functions", logical)] = line_of(res)
+        for key, what in (("Layers", "the function runs without them"), ("FunctionUrlConfig", "no function URL"),
+                          ("VpcConfig", "no network isolation")):  # fmt: skip
+            if props.get(key):
+                self.out.notes.append(f"not emulated: {logical} {key} ({what})")
         for key in props:
             ours = _FUNCTION_KEYS.get(str(key))
             if ours:

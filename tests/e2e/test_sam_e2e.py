@@ -48,3 +48,11 @@ def test_the_python_api_takes_a_template_and_parameters(project: Path) -> None:
         assert bucket.startswith("shop-receipts-")
         body = r.aws.client("s3").get_object(Bucket=bucket, Key="receipts/o-2.json")["Body"].read()
         assert json.loads(body) == {"id": "o-2", "item": "cake"}
+
+
+@pytest.mark.router_fresh
+@pytest.mark.router_config("../templates/fixtures/e2e/template.yaml", parameters={"Stage": "plugin"})
+def test_the_pytest_plugin_takes_a_template(router: Router) -> None:
+    response = router.http.post("/orders", json={"id": "o-3", "item": "jam"})
+    assert (response.status_code, response.json()) == (201, {"stored": "o-3", "stage": "plugin"})
+    assert router.wait("Receipt", timeout=60).result == "receipts/o-3.json"

@@ -56,13 +56,17 @@ def test_the_same_names_at_every_load_and_a_stack_name(sam: Path) -> None:
 
 def test_parameters_globals_conditions_and_mappings(sam: Path) -> None:
     config = load_config(sam, overrides={"parameters": {"Stage": "prod"}})
+    assert config.template_options == {"parameters": {"Stage": "prod"}}  # what a live reload loads with again
     web = config.functions["Web"]
     assert (web.memory, web.timeout, web.concurrency, web.environment["IF_VALUE"]) == (1024, 9, 3, "big")
     assert web.environment["GONE"] == "x" and web.environment["BOTH"] == "no"
     assert any(q.startswith("shop-ProdOnly-") for q in config.resources.queues)  # Condition: IsProd
     assert not any(q.startswith("shop-ProdOnly-") for q in load_config(sam).resources.queues)
-    (sam.parent / "samconfig.toml").write_text('[default.deploy.parameters]\nparameter_overrides = "Stage=prod"\n')
-    assert load_config(sam).functions["Web"].memory == 1024
+    (sam.parent / "samconfig.toml").write_text(
+        '[default.deploy.parameters]\nparameter_overrides = "Stage=prod Retention=\\"600\\""\n')
+    loaded = load_config(sam)
+    assert loaded.functions["Web"].memory == 1024 and loaded.template_options == {}
+    assert loaded.resources.queues[loaded.trigger("WorkerQueue").sqs.queue].message_retention == 600  # type: ignore[union-attr]
     assert load_config(sam, overrides={"parameters": {"Stage": "dev"}}).functions["Web"].memory == 256
 
 

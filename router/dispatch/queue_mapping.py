@@ -307,17 +307,23 @@ class QueueConsumer:
                 log.warning("%s: deleting %d message(s) failed: %s", self.name, len(done), exc)
 
     def _note(self, inv: Invocation, batch: list[QueueMessage], failed: set[str] | None, deleted: int) -> None:
-        """What became of the batch, in ``inv.extra["batch"]`` (journaled, shown by ``router
-        history``): which messages failed and went back to the queue, how many were deleted."""
+        """What became of the batch, in ``inv.extra["batch"]`` (journaled; ``router history``
+        shows it as a stream batch's, dispatch/streams.py): ``records`` (messages), the first and
+        last message ids, the highest receive count, how many were deleted, which failed
+        (``"all"`` or the ``batchItemFailures`` ids) and those ``retried``: left to come back
+        after the visibility timeout."""
         counts = [int(m.data.get("attributes", {}).get("ApproximateReceiveCount", 1)) for m in batch]
-        note: dict[str, Any] = {"messages": len(batch), "first": batch[0].message_id, "last": batch[-1].message_id,
+        note: dict[str, Any] = {"records": len(batch), "first": batch[0].message_id, "last": batch[-1].message_id,
                                 "receive_count": max(counts), "deleted": deleted}  # fmt: skip
         if failed is WHOLE_BATCH:
             note["failed"] = "all"
         elif failed:
             note["failed"] = [m.message_id for m in batch if m.message_id in failed][:100]
-        if deleted < len(batch):
-            note["returned"] = {"messages": len(batch) - deleted, "after": "the visibility timeout"}
+            note["delivered"] = deleted
+        back = batch if failed is WHOLE_BATCH else [m for m in batch if m.message_id in (failed or ())]
+        if back:
+            note["retried"] = {"records": len(back), "from": back[0].message_id, "to": back[-1].message_id,
+                               "after": "the visibility timeout"}  # fmt: skip
         inv.extra["batch"] = note
 
 

@@ -167,6 +167,8 @@ def inspect_text(
     env_files = _EnvFiles(root, file)
     overrides_given = overrides
     overrides, template = _template(text, file, root, overrides)
+    if template is not None and template.issues and not template.data:  # not read at all: nothing to check
+        return Inspection(file, issues=list(template.issues))
     try:
         if template is not None:  # a SAM or CloudFormation template (router.templates)
             data, positions = template.data, template.positions

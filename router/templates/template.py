@@ -4,6 +4,7 @@ config goes through: router.config validates what this returns)."""
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 import tomllib
 from dataclasses import dataclass, field
@@ -42,12 +43,17 @@ class Translation:
     names: dict[str, str] = field(default_factory=dict)  # logical id -> AWS name of each store
 
 
+_TOP_RESOURCES = re.compile(r"^Resources\s*:", re.MULTILINE)
+
+
 def looks_like_template(text: str) -> bool:
     """A template (SAM or plain CloudFormation, YAML or JSON) rather than a triggers.yaml: a
-    top-level Resources key with AWS:: types (triggers.yaml has no such key)."""
-    head = text.lstrip()[:200_000]
-    return ("Resources" in head and "AWS::" in head
-            and any(s in head for s in ("\nResources:", '"Resources"', "Resources:")))  # fmt: skip
+    top-level Resources key and AWS:: types (a triggers.yaml's keys are lower case)."""
+    if "AWS::" not in text:
+        return False
+    if text.lstrip().startswith("{"):
+        return '"Resources"' in text
+    return _TOP_RESOURCES.search(text) is not None
 
 
 def translate(text: str, file: str, root: Path, *, parameters: dict[str, Any] | None = None, stack: str | None = None,

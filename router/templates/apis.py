@@ -8,7 +8,8 @@ from typing import Any
 
 from ..schema import CorsConfig
 
-# SAM's implicit REST API's stage is "Prod"; an HTTP API without StageName has the $default stage
+# SAM's implicit REST API's stage is "Prod" (aws-sam-translator implicit_rest_api_plugin); an HTTP API
+# without StageName has the "$default" stage (http_api_generator DefaultStageName)
 DEFAULT_STAGE = {"Api": "Prod", "HttpApi": "$default"}
 
 

@@ -16,8 +16,9 @@ _DESTINATIONS = {"queue": "queue", "topic": "topic", "function": "function", "bu
 
 
 def merge_globals(props: dict[str, Any], globals_: dict[str, Any]) -> dict[str, Any]:
-    """SAM's Globals rules ("Globals section of the AWS SAM template", Overridable): a map is
-    merged (the resource's keys win), a list is appended to, any other value is replaced."""
+    """SAM's Globals rules (aws-sam-translator, plugins/globals/globals.py GlobalProperties): a map
+    is merged (the resource's keys win), lists are concatenated (global + local), any other value
+    is replaced by the resource's."""
     out = dict(globals_)
     for key, value in props.items():
         base = out.get(key)
@@ -47,7 +48,7 @@ def function_entry(ctx: Context, logical: str, kind: str, props: dict[str, Any],
     out: dict[str, Any] = {"handler": handler}
     if runtime is not None:
         out["runtime"] = runtime
-    code = _code(ctx, logical, kind, p, meta, root, inline_dir, handler, runtime)
+    code = _code(ctx, logical, kind, p, meta, root, inline_dir, runtime)
     if code is None:
         return None, "its code is not on this machine (an S3 location)"
     out["code"] = code
@@ -93,7 +94,7 @@ def destination(arn: Any, node: Any) -> dict[str, str]:
 
 
 def _code(ctx: Context, logical: str, kind: str, p: dict[str, Any], meta: dict[str, Any], root: Path,
-          inline_dir: Path, handler: Any, runtime: Any) -> str | None:  # fmt: skip
+          inline_dir: Path, runtime: Any) -> str | None:  # fmt: skip
     """The code folder, relative to the template's folder (inline code is written out)."""
     inline = resolve(p.get("InlineCode"), ctx)
     if kind == "AWS::Lambda::Function":
@@ -105,20 +106,18 @@ def _code(ctx: Context, logical: str, kind: str, p: dict[str, Any], meta: dict[s
         if inline is None:
             return None
     if inline is not None:
-        return _write_inline(inline_dir / logical, str(handler or ""), str(inline), str(runtime or ""), root)
+        return _write_inline(inline_dir / logical, str(inline), str(runtime or ""), root)
     uri = resolve(p.get("CodeUri", "."), ctx)
     if not isinstance(uri, str) or uri.startswith("s3://"):
         return None
     return uri
 
 
-def _write_inline(folder: Path, handler: str, source: str, runtime: str, root: Path) -> str:
-    """Inline code as the file its handler names (Lambda writes ZipFile as index.py / index.js:
-    AWS::Lambda::Function Code, ZipFile)."""
-    module = handler.rpartition("/")[2]
-    module = module.rsplit(".", 1)[0] if not runtime.startswith("nodejs") else module.split(".", 1)[0]
-    ext = ".js" if runtime.startswith("nodejs") else ".py"
-    path = folder / f"{module.replace('.', '/') or 'index'}{ext}"
+def _write_inline(folder: Path, source: str, runtime: str, root: Path) -> str:
+    """Inline code as CloudFormation deploys it: a file named ``index`` (``index.js`` for Node.js,
+    "AWS::Lambda::Function Code", ZipFile; SAM's InlineCode becomes that ZipFile), so a handler
+    naming another module fails as it does in Lambda (Runtime.ImportModuleError)."""
+    path = folder / ("index.js" if runtime.startswith("nodejs") else "index.py")
     if not path.is_file() or path.read_text(encoding="utf-8") != source:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source, encoding="utf-8")

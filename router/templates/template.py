@@ -283,7 +283,8 @@ class _T:
             if (event.get("Properties") or {}).get("SqsSubscription"):
                 self.out.notes.append(f"not emulated: {logical}.Events.{name} SqsSubscription (the topic "
                                       "invokes the function directly)")  # fmt: skip
-            self._trigger(f"{logical}{name}", trigger, event)  # SAM's generated ids: function id + event id
+            # SAM's generated resources' ids: function id + event id (aws-sam-translator sam_resources.py)
+            self._trigger(f"{logical}{name}", trigger, event)
 
     def _trigger(self, name: str, trigger: dict[str, Any], node: Any) -> None:
         i = len(self.data["triggers"])

@@ -200,6 +200,8 @@ class QueueConsumer:
                 return
             async with self._changed:  # a free batch slot
                 await self._changed.wait_for(lambda: self._stopping or len(self._tasks) < self.settings.concurrency)
+            if self._stopping:
+                return
             batch = self._take()
             if batch:
                 self._launch(batch)

@@ -124,3 +124,46 @@ def test_cli_uses_a_triggers_queue(tmp_path: Path) -> None:
 def test_cli_bad_input(args: list[str], message: str) -> None:
     out = _run(*args)
     assert out.exit_code == 2 and message in out.output, out.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("triggers: [{function: f, sqs: nope}]", "triggers[0].sqs.queue: no queue 'nope' in resources.queues"),
+        ("triggers: [{function: f, sqs: {queue: q, batch_size: 11}}]", "needs a batching_window of at least 1"),
+        ("triggers: [{function: f, sqs: {queue: q, batch_size: 10001, batching_window: 5}}]", "less than or equal"),
+        ("triggers: [{function: f, sqs: {queue: o, batch_size: 20, batching_window: 5}}]", "FIFO queue's batch_size"),
+        ("triggers: [{function: f, sqs: {queue: q, max_concurrency: 1}}]", "greater than or equal to 2"),
+        ("triggers: [{function: f, sqs: {queue: q, filter: [{body: {}}]}}]", "an empty mapping matches nothing"),
+        ("resources: {queues: {x: {content_based_deduplication: true}}}", "for FIFO queues only"),
+        ("resources: {queues: {x.fifo: {}}}", "a name ending in .fifo is a FIFO queue"),
+        ("resources: {queues: {x: {redrive: {dead_letter: o}}, o: {fifo: true}}}", "must be a standard queue too"),
+        ("resources: {queues: {x: {redrive: {dead_letter: gone}}}}", "dead_letter: no queue 'gone'"),
+        ("resources: {queues: {'bad name': {}}}", "a queue name has 1 to 80 characters"),
+    ],
+)
+def test_config_errors_name_the_place(text: str, message: str) -> None:
+    from router.config import ConfigError, parse_config
+
+    base = "functions: {f: {handler: h.main}}\nresources: {queues: {q: {}, o: {fifo: true}}}\n"
+    if text.startswith("resources"):
+        base = "functions: {f: {handler: h.main}}\n"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(base + text + "\n", check_files=False)
+    rendered = caught.value.render()
+    assert message in rendered and "triggers.yaml:" in rendered, rendered
+
+
+def test_a_queue_missing_at_an_external_endpoint_stops_the_start(tmp_path: Path) -> None:
+    from router import Router
+    from router.errors import StartupError
+
+    (tmp_path / "a.yaml").write_text("settings: {aws: {port: 0}}\n")
+    (tmp_path / "h.py").write_text("def main(e, c):\n    return None\n")
+    with Router(tmp_path / "a.yaml") as aws:
+        (tmp_path / "b.yaml").write_text(
+            f"settings: {{aws: {{endpoint: '{aws.aws.endpoint_url}'}}}}\nfunctions: {{f: {{handler: h.main}}}}\n"
+            "triggers: [{function: f, sqs: absent}]\n"
+        )
+        with pytest.raises(StartupError, match="queue 'absent' does not exist at http://127.0.0.1"):
+            Router(tmp_path / "b.yaml").start()

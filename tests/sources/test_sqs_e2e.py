@@ -50,6 +50,9 @@ def fifo(event, context):
 
 NODE = '''
 exports.handler = async (event) => event.Records.map((r) => [r.body, r.messageAttributes.kind?.stringValue ?? null]);
+exports.partial = async (event) => ({
+  batchItemFailures: event.Records.filter((r) => JSON.parse(r.body).fail).map((r) => ({itemIdentifier: r.messageId})),
+});
 '''
 
 CONFIG = """
@@ -60,11 +63,13 @@ functions:
   node: {handler: nodeh.handler, runtime: nodejs22.x}
   fail: {handler: handlers.fail}
   partial: {handler: handlers.partial}
+  nodepartial: {handler: nodeh.partial, runtime: nodejs22.x}
   fifo: {handler: handlers.fifo, concurrency: 4}
 resources:
   queues:
     jobs: {}
     nodeq: {}
+    nodeparts: {visibility_timeout: 2}
     windowed: {}
     flaky: {visibility_timeout: 1, redrive: {dead_letter: flaky-dlq, max_receive_count: 2}}
     flaky-dlq: {}
@@ -78,6 +83,8 @@ triggers:
   - {name: flaky-fail, function: fail, sqs: flaky}
   - {name: parts, function: partial,
      sqs: {queue: parts, report_batch_item_failures: true, batch_size: 3, batching_window: 1}}
+  - {name: nodeparts, function: nodepartial,
+     sqs: {queue: nodeparts, report_batch_item_failures: true, batch_size: 3, batching_window: 1}}
   - {name: ordered, function: fifo, sqs: {queue: ordered, report_batch_item_failures: true}}
   - {name: picky, function: echo, sqs: {queue: picky, filter: [{body: {kind: [order]}}, {body: [{prefix: "hi "}]}]}}
 """
@@ -206,15 +213,16 @@ def test_partial_batch_response_rules(project: Path, answer: Any, returned: set[
             assert {json.loads(rec["body"])["name"] for rec in again.event["Records"]} == returned
 
 
-def test_only_the_listed_messages_return(project: Path) -> None:
+@pytest.mark.parametrize(("function", "queue"), [("partial", "parts"), ("nodepartial", "nodeparts")])
+def test_only_the_listed_messages_return(project: Path, function: str, queue: str) -> None:
     with Router(project / "triggers.yaml") as r:
         entries = [{"Id": n, "MessageBody": json.dumps({"name": n, "fail": n == "b"})} for n in "abc"]
-        r.aws.client("sqs").send_message_batch(QueueUrl=_url(r, "parts"), Entries=entries)
-        first = r.wait("partial", timeout=30)
+        r.aws.client("sqs").send_message_batch(QueueUrl=_url(r, queue), Entries=entries)
+        first = r.wait(function, timeout=30)
         assert len(first.event["Records"]) == 3
         failed_id = next(rec["messageId"] for rec in first.event["Records"] if json.loads(rec["body"])["name"] == "b")
         assert first.extra["batch"]["failed"] == [failed_id] and first.extra["batch"]["deleted"] == 2
-        again = r.wait("partial", timeout=30)
+        again = r.wait(function, timeout=30)
         assert [json.loads(rec["body"])["name"] for rec in again.event["Records"]] == ["b"]
         assert again.event["Records"][0]["attributes"]["ApproximateReceiveCount"] == "2"
 

@@ -510,9 +510,11 @@ class Aws:
         kwargs: dict[str, Any] = {
             "TableName": name,
             "KeySchema": schema,
-            "AttributeDefinitions": [{"AttributeName": k, "AttributeType": t} for k, t in keys],
+            "AttributeDefinitions": table.attribute_definitions(),
             "BillingMode": "PAY_PER_REQUEST",
         }
+        if table.indexes:
+            kwargs["GlobalSecondaryIndexes"] = table.global_indexes()
         if table.stream:
             kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": table.stream}
         ddb.create_table(**kwargs)

@@ -74,8 +74,8 @@ def _table_args(table: Any) -> dict[str, Any]:
         schema.append({"AttributeName": keys[1][0], "KeyType": "RANGE"})
     streams = {"StreamEnabled": True, "StreamViewType": table.stream} if table.stream else None
     return {
-        "schema": schema, "throughput": None, "attr": [{"AttributeName": k, "AttributeType": t} for k, t in keys],
-        "global_indexes": [], "indexes": [], "streams": streams, "billing_mode": "PAY_PER_REQUEST",
+        "schema": schema, "throughput": None, "attr": table.attribute_definitions(),
+        "global_indexes": table.global_indexes(), "indexes": [], "streams": streams, "billing_mode": "PAY_PER_REQUEST",
         "sse_specification": None, "tags": [], "deletion_protection_enabled": False, "warm_throughput": None,
     }  # fmt: skip
 

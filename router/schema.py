@@ -7,6 +7,7 @@ there too (``from router.config import Config``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -264,6 +265,8 @@ class TableConfig(_Model):
         Literal["NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES", "KEYS_ONLY"] | None
     ) = "NEW_AND_OLD_IMAGES"
     seed: str | None = None
+    # global secondary indexes: name -> keys (partition, then sort), every attribute projected
+    indexes: dict[str, dict[str, Literal["S", "N", "B"]]] = {}
 
     @field_validator("keys")
     @classmethod
@@ -272,10 +275,41 @@ class TableConfig(_Model):
             raise ValueError("expected one key (partition) or two (partition, then sort)")
         return v
 
+    @model_validator(mode="after")
+    def _indexes(self) -> TableConfig:
+        # CreateTable: up to 20 global secondary indexes; an attribute has one type in the table
+        if len(self.indexes) > 20:
+            raise ValueError("a table has at most 20 global secondary indexes")
+        types = dict(self.keys)
+        for name, keys in self.indexes.items():
+            if not 1 <= len(keys) <= 2:
+                raise ValueError(f"index {name!r}: expected one key (partition) or two (partition, then sort)")
+            for key, kind in keys.items():
+                if types.setdefault(key, kind) != kind:
+                    raise ValueError(f"index {name!r}: {key!r} is {types[key]} elsewhere in the table, not {kind}")
+        return self
+
+    def attribute_definitions(self) -> list[dict[str, str]]:
+        """CreateTable's AttributeDefinitions: the table's and its indexes' key attributes, once each."""
+        types: dict[str, str] = dict(self.keys)
+        for keys in self.indexes.values():
+            types.update(keys)
+        return [{"AttributeName": k, "AttributeType": t} for k, t in types.items()]
+
+    def global_indexes(self) -> list[dict[str, Any]]:
+        """CreateTable's GlobalSecondaryIndexes (projection ALL)."""
+        return [{"IndexName": name, "KeySchema": key_schema(keys), "Projection": {"ProjectionType": "ALL"}}
+                for name, keys in self.indexes.items()]  # fmt: skip
+
     @field_validator("stream", mode="before")
     @classmethod
     def _stream(cls, v: Any) -> Any:
         return None if v is False else v
+
+
+def key_schema(keys: Mapping[str, str]) -> list[dict[str, str]]:
+    """A KeySchema: the first key HASH, the second RANGE."""
+    return [{"AttributeName": k, "KeyType": kt} for k, kt in zip(keys, ("HASH", "RANGE"), strict=False)]
 
 
 class Redrive(_Model):

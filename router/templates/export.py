@@ -13,7 +13,16 @@ import re
 from pathlib import Path
 from typing import Any
 
-from ..schema import AsyncConfig, Config, Destination, FunctionConfig, TriggerConfig, aws_queue_name, aws_topic_name
+from ..schema import (
+    AsyncConfig,
+    Config,
+    Destination,
+    FunctionConfig,
+    TriggerConfig,
+    aws_queue_name,
+    aws_topic_name,
+    key_schema,
+)
 
 
 def logical_id(name: str, suffix: str = "") -> str:
@@ -49,13 +58,10 @@ class _Export:
     def stores(self) -> None:
         r = self.config.resources
         for name, t in r.tables.items():
-            keys = list(t.keys.items())
-            props: dict[str, Any] = {
-                "TableName": name, "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": [{"AttributeName": k, "AttributeType": v} for k, v in keys],
-                "KeySchema": [{"AttributeName": k, "KeyType": kt}
-                              for (k, _), kt in zip(keys, ("HASH", "RANGE"), strict=False)],
-            }  # fmt: skip
+            props: dict[str, Any] = {"TableName": name, "BillingMode": "PAY_PER_REQUEST",
+                                     "AttributeDefinitions": t.attribute_definitions(), "KeySchema": key_schema(t.keys)}
+            if t.indexes:
+                props["GlobalSecondaryIndexes"] = t.global_indexes()
             if t.stream:
                 props["StreamSpecification"] = {"StreamViewType": t.stream}
             if t.seed:

@@ -130,10 +130,17 @@ def store_entry(ctx: Context, logical: str, kind: str, props: dict[str, Any]) ->
 
 def _table(ctx: Context, props: dict[str, Any]) -> dict[str, Any]:
     types = {d["AttributeName"]: d["AttributeType"] for d in resolve(props.get("AttributeDefinitions", []), ctx)}
-    schema = sorted(resolve(props.get("KeySchema", []), ctx), key=lambda k: k.get("KeyType") != "HASH")
-    keys = {k["AttributeName"]: types.get(k["AttributeName"], "S") for k in schema}
+    keys = _keys(resolve(props.get("KeySchema", []), ctx), types)
     stream = resolve(props.get("StreamSpecification", {}), ctx).get("StreamViewType")
-    return {"keys": keys, "stream": stream}
+    indexes = {str(i["IndexName"]): _keys(i.get("KeySchema", []), types)
+               for i in resolve(props.get("GlobalSecondaryIndexes", []), ctx)}  # fmt: skip
+    return {"keys": keys, "stream": stream, **({"indexes": indexes} if indexes else {})}
+
+
+def _keys(schema: list[dict[str, Any]], types: dict[str, str]) -> dict[str, str]:
+    """A KeySchema as router's keys: the HASH key first, each with its AttributeDefinitions type."""
+    ordered = sorted(schema, key=lambda k: k.get("KeyType") != "HASH")
+    return {k["AttributeName"]: types.get(k["AttributeName"], "S") for k in ordered}
 
 
 def _queue(ctx: Context, props: dict[str, Any]) -> dict[str, Any]:

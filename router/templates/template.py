@@ -230,8 +230,8 @@ class _T:
         else:
             self.data["resources"].setdefault(section, {})[name] = entry
             self.out.positions[("resources", section, name)] = line_of(res)
-        if kind == "AWS::DynamoDB::Table" and props.get("GlobalSecondaryIndexes"):
-            self.out.notes.append(f"not emulated: {logical} GlobalSecondaryIndexes (the table is made without them)")
+        if kind == "AWS::DynamoDB::Table":
+            self._table_notes(logical, resolve(props, self.ctx))
         if kind == "AWS::S3::Bucket":
             self._notifications(logical, resolve(props.get("NotificationConfiguration") or {}, self.ctx), res, name)
         if kind == "AWS::SNS::Topic":
@@ -239,6 +239,15 @@ class _T:
                 if str(sub.get("Protocol")) == "lambda":
                     fn = arn_target(sub.get("Endpoint"), res)[1]
                     self._trigger(f"{logical}Subscription{i}", {"function": fn, "sns": {"topic": name}}, res)
+
+    def _table_notes(self, logical: str, props: dict[str, Any]) -> None:
+        if props.get("LocalSecondaryIndexes"):
+            self.out.notes.append(f"not emulated: {logical} LocalSecondaryIndexes (the table is made without them)")
+        for index in props.get("GlobalSecondaryIndexes") or []:
+            projection = (index.get("Projection") or {}).get("ProjectionType", "ALL")
+            if projection != "ALL":
+                self.out.notes.append(f"not emulated: {logical} index {index.get('IndexName')} projection "
+                                      f"{projection} (every attribute is projected)")  # fmt: skip
 
     def _notifications(self, logical: str, conf: dict[str, Any], res: Any, bucket: str) -> None:
         for i, c in enumerate(conf.get("LambdaConfigurations") or []):

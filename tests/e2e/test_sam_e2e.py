@@ -48,6 +48,11 @@ def test_the_python_api_takes_a_template_and_parameters(project: Path) -> None:
         assert bucket.startswith("shop-receipts-")
         body = r.aws.client("s3").get_object(Bucket=bucket, Key="receipts/o-2.json")["Body"].read()
         assert json.loads(body) == {"id": "o-2", "item": "cake"}
+        table = r.config.functions["PlaceOrder"].environment["ORDERS_TABLE"]
+        found = r.aws.client("dynamodb").query(TableName=table, IndexName="byItem", KeyConditionExpression="#i = :v",
+                                               ExpressionAttributeNames={"#i": "item"},
+                                               ExpressionAttributeValues={":v": {"S": "cake"}})  # fmt: skip
+        assert [i["id"]["S"] for i in found["Items"]] == ["o-2"]  # the template's global secondary index
 
 
 @pytest.mark.router_fresh

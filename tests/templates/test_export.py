@@ -38,7 +38,7 @@ functions:
     async: {retries: 0, on_success: {function: web_api}, on_failure: {bus: shop-bus}}
 resources:
   tables:
-    orders: {keys: {pk: S, sk: N}, stream: NEW_IMAGE}
+    orders: {keys: {pk: S, sk: N}, stream: NEW_IMAGE, indexes: {byItem: {item: S, sk: N}, bySk: {sk: N}}}
   buckets: [shop-uploads]
   queues:
     jobs.fifo: {fifo: true, visibility_timeout: 40, message_retention: 600, delay: 5,

@@ -151,6 +151,7 @@ def test_resources_and_destinations(sam: Path) -> None:
     r = c.resources
     (orders,) = [t for n, t in r.tables.items() if n.startswith("shop-Orders-")]
     assert (orders.keys, orders.stream) == ({"pk": "S", "sk": "N"}, "NEW_AND_OLD_IMAGES")  # HASH first
+    assert orders.indexes == {"bySk": {"sk": "N"}, "byPk": {"pk": "S", "sk": "N"}}
     (users,) = [t for n, t in r.tables.items() if n.startswith("shop-Users-")]
     assert (users.keys, users.stream) == ({"user": "N"}, None)
     jobs = r.queues[c.trigger("WorkerQueue").sqs.queue]  # type: ignore[union-attr]
@@ -167,7 +168,7 @@ def test_not_emulated_is_listed_by_validate_and_never_fatal(sam: Path) -> None:
     assert result.exit_code == 0, result.output
     notes = [line.split(": ", 1)[1] for line in result.stderr.splitlines() if "not emulated" in line]
     assert notes == ["not emulated: Machine (AWS::StepFunctions::StateMachine)",
-                     "not emulated: Orders GlobalSecondaryIndexes (the table is made without them)",
+                     "not emulated: Orders index byPk projection KEYS_ONLY (every attribute is projected)",
                      "not emulated: Web.Events.Secured Auth (requests are not authorized)",
                      "not emulated: Worker.Events.Kin (Kinesis)"]  # fmt: skip
     assert "ok (2 functions, 14 triggers)" in result.stdout

@@ -228,3 +228,18 @@ def test_the_import_overlay(sam: Path) -> None:
     with pytest.raises(ConfigError) as info:
         load_config(path)
     assert "triggers.yaml:3:3: functions.Web: 'Web' is a function of the imported template too" in info.value.render()
+
+
+def test_table_indexes_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "triggers.yaml"
+    path.write_text(textwrap.dedent("""\
+        functions: {f: {handler: app.handler}}
+        resources:
+          tables:
+            orders: {keys: {pk: S}, indexes: {byPk: {pk: N}, bad: {a: S, b: S, c: S}}}
+        """))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    (issue,) = info.value.issues
+    assert (issue.line, issue.path) == (4, "resources.tables.orders")
+    assert "index 'byPk': 'pk' is S elsewhere in the table, not N" in issue.message

@@ -26,7 +26,8 @@ _QUIET = {"AWS::Lambda::Permission", "AWS::IAM::Role", "AWS::IAM::Policy", "AWS:
           "AWS::Logs::LogGroup", "AWS::CDK::Metadata", "AWS::Lambda::Version", "AWS::Lambda::Alias",
           "AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy",
           "AWS::S3::BucketPolicy", "AWS::Lambda::EventSourceMapping", "AWS::Events::Rule",
-          "AWS::Scheduler::Schedule", "AWS::SNS::Subscription", "AWS::Lambda::EventInvokeConfig"}  # fmt: skip
+          "AWS::Scheduler::Schedule", "AWS::SNS::Subscription", "AWS::Lambda::EventInvokeConfig",
+          "AWS::Serverless::Connector", "Custom::S3BucketNotifications"}  # fmt: skip
 _HANDLED = (*STORES, *FUNCTIONS, "AWS::Serverless::Api", "AWS::Serverless::HttpApi")
 
 
@@ -208,8 +209,13 @@ class _T:
 
     def _read(self) -> None:
         glob = (self.t.get("Globals") or {}).get("Function") or {}
-        for logical, res in self.resources.items():
+        providers = _providers(self.t.get("Resources") or {})
+        # functions and stores first: the CloudFormation forms of events and invoke configs name them
+        ordered = sorted(self.resources.items(), key=lambda item: item[1]["Type"] not in (*STORES, *FUNCTIONS))
+        for logical, res in ordered:
             kind, props = res["Type"], res.get("Properties") or {}
+            if logical in providers:  # a custom resource's provider (CDK's notifications handler ...): not app code
+                continue
             try:
                 if kind in STORES:
                     self._store(logical, kind, props, res)
@@ -322,10 +328,25 @@ class _T:
         elif kind == "AWS::SNS::Subscription" and str(p.get("Protocol")) == "lambda":
             sns = ev._sns(self.ctx, {**p, "Topic": p["TopicArn"]}, res, {})
             self._trigger(logical, {"function": arn_target(p["Endpoint"], res)[1], **sns}, res)
+        elif kind == "Custom::S3BucketNotifications":
+            self._cdk_notifications(logical, p, res)
         elif kind == "AWS::Lambda::EventInvokeConfig":
             fn = arn_target(p["FunctionName"], res)[1]
             if fn in self.data["functions"]:
                 self.data["functions"][fn]["async"] = invoke_config(self.ctx, p, res)
+
+    def _cdk_notifications(self, logical: str, p: dict[str, Any], res: Any) -> None:
+        """CDK's bucket notifications: a custom resource carrying PutBucketNotificationConfiguration's
+        request (LambdaFunctionConfigurations: Events, LambdaFunctionArn, Filter.Key.FilterRules)."""
+        conf = p.get("NotificationConfiguration") or {}
+        for i, c in enumerate(conf.get("LambdaFunctionConfigurations") or []):
+            s3: dict[str, Any] = {"bucket": p["BucketName"], "events": list(c["Events"])}
+            for rule in ((c.get("Filter") or {}).get("Key") or {}).get("FilterRules", []):
+                s3[str(rule["Name"]).lower()] = rule["Value"]
+            self._trigger(f"{logical}{i}", {"function": arn_target(c["LambdaFunctionArn"], res)[1], "s3": s3}, res)
+        for key in ("QueueConfigurations", "TopicConfigurations", "EventBridgeConfiguration"):
+            if key in conf:
+                self.out.notes.append(f"not emulated: {logical} NotificationConfiguration.{key}")
 
     def _rule(self, logical: str, p: dict[str, Any], res: Any) -> None:
         for target in p.get("Targets") or []:
@@ -347,6 +368,18 @@ class _T:
 _FUNCTION_KEYS = {"Handler": "handler", "Runtime": "runtime", "Timeout": "timeout", "MemorySize": "memory",
                   "Environment": "environment", "ReservedConcurrentExecutions": "concurrency",
                   "CodeUri": "code", "EventInvokeConfig": "async", "LoggingConfig": "logging"}  # fmt: skip
+
+
+def _providers(resources: dict[str, Any]) -> set[str]:
+    """The functions custom resources name as their ServiceToken (CloudFormation's providers)."""
+    found = set()
+    for res in resources.values():
+        if isinstance(res, dict) and (str(res.get("Type", "")).startswith("Custom::")
+                                      or res.get("Type") == "AWS::CloudFormation::CustomResource"):  # fmt: skip
+            token = (res.get("Properties") or {}).get("ServiceToken")
+            if isinstance(token, dict) and isinstance(token.get("Fn::GetAtt"), list):
+                found.add(str(token["Fn::GetAtt"][0]))
+    return found
 
 
 def _why(exc: BaseException) -> str:

@@ -202,6 +202,10 @@ def test_a_cdk_asset_template(tmp_path: Path) -> None:
     assert queue.startswith("cdk-out-Work-") and c.resources.queues[queue].visibility_timeout == 60
     assert fn.environment["QUEUE"].endswith(f"/{queue}")
     assert _trigger(c, "HandlerSqsEventSourceWork")["sqs"] == {"queue": queue, "batch_size": 7}
+    (bucket,) = c.resources.buckets
+    assert bucket.startswith("cdk-out-photos5a4f3c21-")  # CDK's bucket notifications custom resource:
+    assert _trigger(c, "PhotosNotifications8E1C2F0B0")["s3"] == {"bucket": bucket, "prefix": "raw/", "suffix": ".jpg"}
+    assert set(c.functions) == {"Handler886CB40B"} and c.notes == ()  # its provider function is not app code
 
 
 def test_the_import_overlay(sam: Path) -> None:

@@ -11,6 +11,7 @@ says, so tests run in parallel (and beside a running daemon) without clashing;
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import tempfile
 import threading
@@ -93,6 +94,8 @@ class Router:
             loaded = config
         else:
             loaded = load_config(config, overrides=overrides or None)
+            for note in loaded.notes:  # a template's parts router does not emulate (router.templates)
+                logging.getLogger(__name__).warning("%s: %s", config, note)
         if not isolated:
             return loaded
         settings = loaded.settings

@@ -121,6 +121,9 @@ class _T:
             self.issue("a template has a Resources mapping with at least one resource", self.t)
             return
         for logical, res in resources.items():
+            if str(logical).startswith("Fn::ForEach::"):  # AWS::LanguageExtensions' loops: not expanded
+                self.out.notes.append(f"not emulated: {logical} (AWS::LanguageExtensions)")
+                continue
             if not isinstance(res, dict) or not isinstance(res.get("Type"), str):
                 self.issue("a resource is a mapping with a Type", res, logical, f"Resources.{logical}")
                 continue

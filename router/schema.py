@@ -570,7 +570,30 @@ class HttpTrigger(_Source):
         return f"{method} {path}"
 
 
-class DynamoDBTrigger(_Source):
+class _Filtered(_Source):
+    """A mapping's ``filter`` (FilterCriteria: up to 5 patterns, ORed; one pattern alone is a list
+    of one), checked as Lambda's CreateEventSourceMapping checks it."""
+
+    filter: tuple[dict[str, Any], ...] = Field((), max_length=5)
+
+    @field_validator("filter", mode="before")
+    @classmethod
+    def _filter(cls, v: Any) -> Any:
+        return [v] if isinstance(v, dict) else v
+
+    @field_validator("filter")
+    @classmethod
+    def _patterns(cls, v: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
+        from .filters import FilterError, check_patterns  # pure, stdlib only
+
+        try:
+            check_patterns(v, "filter")
+        except FilterError as exc:
+            raise ValueError(str(exc)) from None
+        return v
+
+
+class DynamoDBTrigger(_Filtered):
     SHORTHAND: ClassVar[str] = "table"
 
     table: str
@@ -594,24 +617,9 @@ class DynamoDBTrigger(_Source):
             raise ValueError("expected -1 (records never age out) or 60..604800 seconds")
         return v
 
-    @field_validator("filter", mode="before")
-    @classmethod
-    def _filter(cls, v: Any) -> Any:
-        return [v] if isinstance(v, dict) else v
-
-    @field_validator("filter")
-    @classmethod
-    def _patterns(cls, v: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
-        from .filters import FilterError, check_patterns  # pure, stdlib only
-
-        try:
-            check_patterns(v, "filter")
-        except FilterError as exc:
-            raise ValueError(str(exc)) from None
-        return v
 
 
-class SqsTrigger(_Source):
+class SqsTrigger(_Filtered):
     """An SQS event source mapping (Lambda developer guide, "Lambda parameters for Amazon SQS
     event source mappings": BatchSize, MaximumBatchingWindowInSeconds, ScalingConfig)."""
 
@@ -633,21 +641,6 @@ class SqsTrigger(_Source):
             raise ValueError("a batch_size over 10 needs a batching_window of at least 1 second (as in AWS)")
         return self
 
-    @field_validator("filter", mode="before")
-    @classmethod
-    def _filter(cls, v: Any) -> Any:
-        return [v] if isinstance(v, dict) else v
-
-    @field_validator("filter")
-    @classmethod
-    def _patterns(cls, v: tuple[dict[str, Any], ...]) -> tuple[dict[str, Any], ...]:
-        from .filters import FilterError, check_patterns  # pure, stdlib only
-
-        try:
-            check_patterns(v, "filter")
-        except FilterError as exc:
-            raise ValueError(str(exc)) from None
-        return v
 
 
 class SnsTrigger(_Source):

@@ -61,6 +61,28 @@ class SequentialIds:
         return f"00000000-0000-4000-8000-{n:012d}"
 
 
+class Reservation:
+    """A worker slot of a function taken ahead of its invocation: the async queue decides on
+    the loop, the invocation runs in its own task. The invocation ``take()`` s it; a task that
+    ends first ``release()`` s it (idempotent), which gives the slot back."""
+
+    __slots__ = ("_give_back", "_held")
+
+    def __init__(self, give_back: Callable[[], None]) -> None:
+        self._give_back = give_back
+        self._held = True
+
+    def take(self) -> bool:
+        """The invocation starts: the slot is its own now. False if it was given back."""
+        held, self._held = self._held, False
+        return held
+
+    def release(self) -> None:
+        """Give the slot back if no invocation took it."""
+        if self.take():
+            self._give_back()
+
+
 @dataclass
 class StreamRecord:
     """One stream record as the function will see it, with what the policy needs of it."""

@@ -32,9 +32,9 @@ from ..config import Config, Destination
 from ..errors import InvocationError, ThrottledError
 from ..events import eventbridge
 from ..invocation import Invocation, encode_json, json_value
-from ..types import Ids
+from ..types import Ids, Reservation
 from . import event_queue, journal
-from .base import ReservationLike, RuntimesLike, to_invocation
+from .base import RuntimesLike, to_invocation
 from .destinations import Condition, function_arn, invocation_record, iso_millis
 from .event_queue import DueIndex, Entry
 from .files import write_json_atomic
@@ -308,7 +308,7 @@ class AsyncQueue:
 
     # ------------------------------------------------------------------ one attempt
 
-    async def _run(self, entry: Entry, reservation: ReservationLike) -> None:
+    async def _run(self, entry: Entry, reservation: Reservation) -> None:
         fn = self._config.functions[entry.function]
         attempt = entry.attempts + 1
         started = self._clock.time()
@@ -472,7 +472,7 @@ class AsyncQueue:
         await asyncio.to_thread(self.send_to_pubsub, "bus", destination.bus, event)
 
 
-def _give_back(reservation: ReservationLike, _task: object) -> None:
+def _give_back(reservation: Reservation, _task: object) -> None:
     """A task that ended before its invocation took the reserved slot gives it back."""
     reservation.release()
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ..invocation import Invocation, Status
+from ..types import Reservation
 
 
 class OutcomeLike(Protocol):
@@ -34,12 +35,6 @@ class OutcomeLike(Protocol):
     def max_memory_mb(self) -> int: ...
 
 
-class ReservationLike(Protocol):
-    """A slot taken ahead of its invocation (``router.runtimes.Reservation``)."""
-
-    def release(self) -> None: ...
-
-
 class RuntimesLike(Protocol):
     """``router.runtimes.Runtimes``: runs one invocation in a worker of a function, and is
     the one place that admits invocations (counts what runs and what waits)."""
@@ -60,7 +55,7 @@ class RuntimesLike(Protocol):
 
     def free_slots(self, function: str) -> int: ...
 
-    def reserve(self, function: str) -> ReservationLike | None: ...
+    def reserve(self, function: str) -> Reservation | None: ...
 
     def on_release(self, callback: Callable[[], None]) -> None: ...
 

@@ -27,10 +27,12 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from ..clock import Clock
 from ..errors import ThrottledError
+from ..types import Reservation
 
 Handler = Callable[[str, Any], Any]
 
@@ -116,11 +118,16 @@ class FakeRuntime:
     def busy(self, function: str) -> int:
         return self._busy[function]
 
-    def reserve(self, function: str) -> FakeReservation | None:
+    def reserve(self, function: str) -> Reservation | None:
         if self.free_slots(function) <= 0 or self._waiting[function]:
             return None
         self._busy[function] += 1
-        return FakeReservation(self, function)
+        return Reservation(partial(self._give_back, function))
+
+    def _give_back(self, function: str) -> None:
+        self._busy[function] -= 1
+        for callback in list(self._on_release):
+            callback()
 
     def on_release(self, callback: Callable[[], None]) -> None:
         self._on_release.append(callback)
@@ -134,7 +141,7 @@ class FakeRuntime:
         wait: bool = True,
         client_context: dict[str, Any] | None = None,
         queue_limit: int | None = None,
-        reservation: FakeReservation | None = None,
+        reservation: Reservation | None = None,
         event_json: str | None = None,
         identity: dict[str, Any] | None = None,
     ) -> FakeOutcome:
@@ -200,25 +207,6 @@ class FakeRuntime:
             duration_ms=duration, billed_duration_ms=max(1, int(duration + 0.999)),
             init_duration_ms=1.0 if cold else None, max_memory_mb=16,
         )  # fmt: skip
-
-
-class FakeReservation:
-    """A slot taken ahead of its invocation, as ``router.runtimes.Reservation``."""
-
-    def __init__(self, runtime: FakeRuntime, function: str) -> None:
-        self._runtime = runtime
-        self._function = function
-        self._held = True
-
-    def take(self) -> bool:
-        held, self._held = self._held, False
-        return held
-
-    def release(self) -> None:
-        if self.take():
-            self._runtime._busy[self._function] -= 1
-            for callback in list(self._runtime._on_release):
-                callback()
 
 
 def _frame(request_id: str, function: str, duration_ms: float) -> str:

@@ -23,11 +23,12 @@ from typing import Any
 from ..config import Config, FunctionConfig
 from ..errors import InvocationError
 from ..invocation import encode_json
+from ..types import Reservation
 from .base import Outcome, RuntimeSpec
 from .logs import OnLog
 from .node import NodeRuntime
 from .node_sdk import SdkInstaller
-from .pool import FunctionPool, Reservation
+from .pool import FunctionPool
 from .python import PythonRuntime
 from .reload import CodeWatcher
 

@@ -19,10 +19,12 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from ..config import Config, FunctionConfig
 from ..errors import InvocationError, ThrottledError
+from ..types import Reservation
 from . import logs, node_sdk
 from .base import (
     INIT_LIMIT_S,
@@ -89,7 +91,7 @@ class FunctionPool:
         if self._closing or self.busy >= self.fn.concurrency or self._waiters:
             return None
         self.busy += 1
-        return Reservation(self)
+        return Reservation(partial(self._release, None))
 
     async def _acquire(self, wait: bool, queue_limit: int | None) -> Worker | None:
         """A slot, with an idle worker in it (or None: start one)."""
@@ -329,26 +331,6 @@ class FunctionPool:
         response = bytes(reply.payload) if status == "ok" else None
         return Outcome(request_id, status, result, error, text, started_at, duration_ms, billed,
                        init_ms, peak_mb, event_json, response, content_type)  # fmt: skip
-
-
-class Reservation:
-    """A slot of a function taken ahead of its invocation (:meth:`FunctionPool.reserve`)."""
-
-    __slots__ = ("_pool", "_held")
-
-    def __init__(self, pool: FunctionPool) -> None:
-        self._pool = pool
-        self._held = True
-
-    def take(self) -> bool:
-        """The invocation starts: the slot is its own now. False if it was given back."""
-        held, self._held = self._held, False
-        return held
-
-    def release(self) -> None:
-        """Give the slot back if no invocation took it (idempotent)."""
-        if self.take():
-            self._pool._release(None)
 
 
 def response_too_large(size: int) -> dict[str, Any]:

@@ -188,7 +188,7 @@ def inspect_text(
     data, found.notes, imported = _imported(data, positions, file, root, template)
     issues += imported
     extra = {"path": root / Path(file).name, "root": root, "notes": tuple(found.notes),
-             "template_options": _template_options(template, overrides_given)}
+             "template_options": _template_options(overrides_given)}
     indices: list[int] | None = None
     known: set[str] | None = None
     try:
@@ -292,12 +292,11 @@ def _template(text: str, file: str, root: Path, overrides: Mapping[str, Any] | N
     return rest, templates.translate(text, file, root, parameters=params, stack=stack, **where)
 
 
-def _template_options(template: Any, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+def _template_options(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The parameters and stack name given for a template or an ``import:`` (a reload reuses them)."""
     from .templates import IMPORT_KEYS
 
-    if template is None or not overrides:
-        return {}
-    return {k: v for k, v in overrides.items() if k in IMPORT_KEYS}
+    return {k: v for k, v in (overrides or {}).items() if k in IMPORT_KEYS}
 
 
 def _imported(data: dict[str, Any], positions: _yaml.Positions, file: str, root: Path, template: Any

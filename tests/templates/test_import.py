@@ -223,6 +223,8 @@ def test_the_import_overlay(sam: Path) -> None:
         """))
     c = load_config(path)
     assert set(c.functions) == {"audit", "Web", "Worker"} and c.settings.http.port == 3100
+    dev = load_config(path, overrides={"parameters": {"Stage": "dev"}})  # --param over the file's parameters
+    assert dev.functions["Web"].memory == 256 and dev.template_options == {"parameters": {"Stage": "dev"}}
     assert c.functions["Web"].memory == 1024 and c.functions["Web"].code_dir == sam.parent / "src"
     bucket = c.functions["Web"].environment["BUCKET"]
     assert _trigger(c, "Worker-s3")["s3"] == {"dir": "drop/uploads", "bucket": bucket}

@@ -105,7 +105,7 @@ class _Export:
             self.skipped.append(f"{where}: a dir destination has no AWS equivalent (left out)")
             return None
         if d.function is not None:
-            return {"Type": "Lambda", "Destination": _arn(logical_id(d.function))}
+            return {"Type": "Lambda", "Destination": _arn(self.ids[("function", d.function)])}
         if d.queue is not None:
             return {"Type": "SQS", "Destination": _arn(self.queue(d.queue))}
         if d.topic is not None:
@@ -153,20 +153,36 @@ def export_sam(config: Config, out_dir: Path) -> tuple[dict[str, Any], list[str]
     from .export_events import event
 
     x = _Export(config, out_dir.resolve())
+    for name in config.functions:  # the functions' ids first: the other resources' ids avoid them
+        x.add("function", name, "", {})
     x.stores()
     functions: dict[str, dict[str, Any]] = {}
     for name, f in config.functions.items():
-        functions[name] = x.function(f)
+        try:
+            functions[name] = x.function(f)
+        except KeyError as exc:  # a destination the config does not declare (an external AWS)
+            x.skipped.append(f"functions.{name}: {_missing(exc)} (its async settings left out)")
+            functions[name] = x.function(f.model_copy(update={"async_": AsyncConfig()}))
     for t in config.triggers:
-        found = event(x, t)
+        try:
+            found = event(x, t)
+        except KeyError as exc:  # a table, queue, topic or bus the config does not declare (an external AWS)
+            x.skipped.append(f"trigger {t.name}: {_missing(exc)} (left out)")
+            continue
         if found is not None:
             events = functions[t.function].setdefault("Events", {})
             events[_event_id(t, events)] = found
     for name, props in functions.items():
-        x.resources[logical_id(name)] = {"Type": "AWS::Serverless::Function", "Properties": props}
+        x.resources[x.ids[("function", name)]] = {"Type": "AWS::Serverless::Function", "Properties": props}
     template = {"AWSTemplateFormatVersion": "2010-09-09", "Transform": "AWS::Serverless-2016-10-31",
                 "Description": f"Exported by router from {config.path.name}", "Resources": x.resources}  # fmt: skip
     return template, x.skipped
+
+
+def _missing(exc: KeyError) -> str:
+    what = exc.args[0] if exc.args else "?"
+    name = f"{what[0]} {what[1]!r}" if isinstance(what, tuple) else repr(what)
+    return f"{name} is not in resources, so not in the template"
 
 
 def _event_id(t: TriggerConfig, events: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from router.cli import main
@@ -162,3 +163,29 @@ def test_export_of_a_bad_config_exits_2(tmp_path: Path, bad: str) -> None:
     (tmp_path / "triggers.yaml").write_text(textwrap.dedent(bad))
     result = CliRunner().invoke(main, ["export", "sam", "-c", str(tmp_path / "triggers.yaml")])
     assert result.exit_code == 2 and "router:" in result.stderr
+
+
+def test_names_that_collide_and_resources_an_external_aws_holds(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text("def handler(event, context):\n    return 1\n")
+    (tmp_path / "triggers.yaml").write_text(textwrap.dedent("""\
+        settings: {aws: {endpoint: "http://127.0.0.1:9"}}
+        functions:
+          orders_table: {handler: app.handler, async: {on_failure: {bus: elsewhere}}}
+          orders-table: {handler: app.handler}
+        resources:
+          tables: {orders: {keys: {pk: S}}}
+        triggers:
+          - {name: mine, function: orders_table, dynamodb: orders}
+          - {name: theirs, function: orders-table, dynamodb: external-table}
+        """))
+    template, stderr = _export(tmp_path / "triggers.yaml", tmp_path / "out.yaml")
+    text = template.read_text()
+    assert _lint_errors(text) == []
+    assert "trigger theirs: table 'external-table' is not in resources, so not in the template" in stderr
+    assert "functions.orders_table: bus 'elsewhere' is not in resources" in stderr
+    resources = yaml.safe_load(text)["Resources"]
+    assert {k: v["Type"] for k, v in resources.items()} == {
+        "OrdersTable": "AWS::Serverless::Function", "OrdersTable2": "AWS::Serverless::Function",
+        "OrdersTable3": "AWS::DynamoDB::Table"}  # fmt: skip
+    assert resources["OrdersTable"]["Properties"]["Events"]["Mine"]["Properties"]["Stream"] == {
+        "Fn::GetAtt": ["OrdersTable3", "StreamArn"]}  # fmt: skip

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shlex
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from . import events as ev
 from .apis import api_settings
 from .functions import function_entry, invoke_config, merge_globals
 from .intrinsics import Context, Unresolvable, line_of, resolve
+from .parameters import given_values, problem, typed
 from .resources import FUNCTIONS, STORES, arn_target, declare, stack_name, store_entry
 
 logger = logging.getLogger(__name__)
@@ -72,28 +71,8 @@ def translate(text: str, file: str, root: Path, *, parameters: dict[str, Any] | 
             out.issues.append(ConfigIssue("expected a template (a mapping with Resources)", "", file, 1, 1))
         return out
     ctx = Context(region, account, stack or stack_name(root.name))
-    _T(out, template, ctx, root).run(_parameter_values(root, parameters or {}))
+    _T(out, template, ctx, root).run(given_values(root, parameters or {}))
     return out
-
-
-def _parameter_values(root: Path, given: dict[str, Any]) -> dict[str, Any]:
-    """samconfig.toml's parameter_overrides beside the template, then ``given`` over them."""
-    found: dict[str, Any] = {}
-    path = root / "samconfig.toml"
-    if path.is_file():
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8")).get("default", {})
-        except tomllib.TOMLDecodeError as exc:
-            logger.warning("%s: not read: %s", path, exc)
-            doc = {}
-        for section in ("global", "deploy"):  # SAM CLI: [default.global.parameters], [default.deploy.parameters]
-            overrides = doc.get(section, {}).get("parameters", {}).get("parameter_overrides")
-            # SAM CLI: "Key=Value Key2=Value2", a value with spaces in quotes; or a list of "Key=Value"
-            items = overrides if isinstance(overrides, list) else shlex.split(str(overrides or ""))
-            for item in items:
-                key, _, value = str(item).partition("=")
-                found[key] = value.strip('"')
-    return {**found, **{k: str(v) if not isinstance(v, list) else v for k, v in given.items()}}
 
 
 class _T:
@@ -180,14 +159,9 @@ class _T:
                 self.issue(f"parameter {name} has no Default: give it with --param {name}=VALUE "
                            "(or parameters: in the API)", name, spec, where)  # fmt: skip
                 value = ""  # reported once, here: not again at each Ref
-            allowed = spec.get("AllowedValues")
-            if allowed is not None and str(value) not in [str(a) for a in allowed]:
-                self.issue(f"parameter {name}: {value!r} is not one of its AllowedValues "
-                           f"({', '.join(map(str, allowed))})", name, spec, where)  # fmt: skip
-            kind = str(spec.get("Type", "String"))
-            if kind in ("CommaDelimitedList", "List<Number>") and isinstance(value, str):
-                value = [v.strip() for v in value.split(",")]
-            self.ctx.parameters[name] = value
+            elif (why := problem(name, spec, value)) is not None:
+                self.issue(why, name, spec, where)
+            self.ctx.parameters[name] = typed(spec, value)
 
     def _declare(self) -> None:
         for logical, res in self.resources.items():

@@ -249,3 +249,35 @@ def test_table_indexes_are_checked(tmp_path: Path) -> None:
     (issue,) = info.value.issues
     assert (issue.line, issue.path) == (4, "resources.tables.orders")
     assert "index 'byPk': 'pk' is S elsewhere in the table, not N" in issue.message
+
+
+def test_parameter_constraints(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(textwrap.dedent("""\
+        Transform: AWS::Serverless-2016-10-31
+        Parameters:
+          Size: {Type: Number, Default: 256, MinValue: 128, MaxValue: 1024}
+          Prefix: {Type: String, Default: app, AllowedPattern: "[a-z]+", MaxLength: 8}
+          Ports: {Type: List<Number>, Default: "80,443"}
+          Required: {Type: String}
+        Resources:
+          Fn:
+            Type: AWS::Serverless::Function
+            Properties:
+              Handler: index.handler
+              Runtime: python3.11
+              InlineCode: "def handler(e, c):\\n    return 1\\n"
+              MemorySize: !Ref Size
+              Environment: {Variables: {PREFIX: !Ref Prefix, PORT: !Select [1, !Ref Ports], R: !Ref Required}}
+        """))
+    fn = load_config(path, overrides={"parameters": {"Required": "x"}}).functions["Fn"]
+    assert (fn.memory, fn.environment) == (256, {"PREFIX": "app", "PORT": "443", "R": "x"})
+    with pytest.raises(ConfigError) as info:
+        load_config(path, overrides={"parameters": {"Size": "64", "Prefix": "App-1", "Ports": "80,x"}})
+    assert [(i.line, i.message) for i in info.value.issues] == [
+        (3, "parameter Size: 64 is below its MinValue 128"),
+        (4, "parameter Prefix: 'App-1' does not match its AllowedPattern [a-z]+"),
+        (5, "parameter Ports: 'x' is not a number (List<Number>)"),
+        (6, "parameter Required has no Default: give it with --param Required=VALUE (or parameters: in the API)"),
+        (14, "expected greater than or equal to 128, got '64'"),,  # MemorySize: !Ref Size
+    ]

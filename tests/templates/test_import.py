@@ -279,5 +279,5 @@ def test_parameter_constraints(tmp_path: Path) -> None:
         (4, "parameter Prefix: 'App-1' does not match its AllowedPattern [a-z]+"),
         (5, "parameter Ports: 'x' is not a number (List<Number>)"),
         (6, "parameter Required has no Default: give it with --param Required=VALUE (or parameters: in the API)"),
-        (14, "expected greater than or equal to 128, got '64'"),,  # MemorySize: !Ref Size
+        (14, "expected greater than or equal to 128, got '64'"),  # MemorySize: !Ref Size
     ]

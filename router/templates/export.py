@@ -8,6 +8,7 @@ drop folder, a ``dir`` destination, retry delays) is returned as a list of lines
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -116,8 +117,11 @@ class _Export:
 
     def function(self, f: FunctionConfig) -> dict[str, Any]:
         code = os.path.relpath(f.code_dir, self.out_dir)
+        timeout = math.ceil(f.timeout)  # Lambda's Timeout is whole seconds (CreateFunction: Integer)
+        if timeout != f.timeout:
+            self.skipped.append(f"functions.{f.name}.timeout: Lambda's timeout is whole seconds ({timeout} written)")
         props: dict[str, Any] = {"CodeUri": code if code != "." else "./", "Handler": f.handler,
-                                 "Runtime": f.runtime, "Timeout": _num(f.timeout), "MemorySize": f.memory}  # fmt: skip
+                                 "Runtime": f.runtime, "Timeout": timeout, "MemorySize": f.memory}  # fmt: skip
         if f.environment:
             props["Environment"] = {"Variables": dict(f.environment)}
         if "concurrency" in f.model_fields_set:
@@ -142,10 +146,6 @@ class _Export:
         if dests:
             out["DestinationConfig"] = dests
         return out
-
-
-def _num(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
 
 
 def export_sam(config: Config, out_dir: Path) -> tuple[dict[str, Any], list[str]]:

@@ -24,7 +24,7 @@ functions:
   web_api:
     handler: app.handler
     runtime: python3.12
-    timeout: 12.5
+    timeout: 12
     memory: 512
     concurrency: 7
     environment: {MODE: test, COUNT: "3"}
@@ -146,6 +146,9 @@ def test_every_knob_round_trip_and_cfn_lint(tmp_path: Path) -> None:
     assert _triggers(after, False) == _triggers(before, True)
     assert after.resources.model_dump() == before.resources.model_dump()
     assert after.notes == () and [line for line in stderr.splitlines() if "not in the template" in line] == []
+    (tmp_path / "triggers.yaml").write_text(EVERY_KNOB.replace("timeout: 12", "timeout: 12.5"))
+    assert "functions.web_api.timeout: Lambda's timeout is whole seconds (13 written)" in _export(
+        tmp_path / "triggers.yaml", tmp_path / "out" / "other.yaml")[1]
     text = (tmp_path / "out" / "template.yaml").read_text()
     assert "CodeUri: ..\n" in text and "Type: ScheduleV2" in text and "Type: EventBridgeRule" in text
     assert _lint_errors(text) == []

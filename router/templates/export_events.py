@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 from ..schema import TEMP_PATTERNS, TriggerConfig, aws_topic_name
@@ -130,7 +131,10 @@ def _mapping(x: _Export, t: TriggerConfig) -> dict[str, Any]:
             props["ScalingConfig"] = {"MaximumConcurrency": t.sqs.max_concurrency}
     props["BatchSize"] = m.batch_size
     if m.batching_window:
-        props["MaximumBatchingWindowInSeconds"] = int(m.batching_window)
+        window = math.ceil(m.batching_window)  # MaximumBatchingWindowInSeconds: an Integer
+        if window != m.batching_window:
+            x.skipped.append(f"trigger {t.name}: the batching window is whole seconds ({window} written)")
+        props["MaximumBatchingWindowInSeconds"] = window
     if m.report_batch_item_failures:
         props["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
     if m.filter:

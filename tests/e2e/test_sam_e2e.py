@@ -26,6 +26,7 @@ def project(tmp_path: Path) -> Path:
 
 def test_router_run_serves_a_sam_template_and_the_chain_runs(project: Path, daemon: type) -> None:
     d = daemon(project, "--param", "Stage=test")
+    d.wait_for(r"warning: .*template\.yaml: not emulated: Fulfilment \(AWS::Serverless::StateMachine\)")
     url = d.wait_for(r"http\s+POST\s+(http://127\.0\.0\.1:\d+)/orders").group(1)
     d.wait_for(r"^router ready")
     request = urllib.request.Request(f"{url}/orders", data=json.dumps({"id": "o-1", "item": "tea"}).encode(),

@@ -229,6 +229,8 @@ class App:
                 f"function        {name}  {f.runtime}  {f.handler}  "
                 f"timeout {f.timeout:g}s  memory {f.memory} MB  concurrency {f.concurrency}"
             )
+            if (target := self.runtimes.debug.get(name)) is not None:  # router/runtimes/debug.py
+                lines.append(target.describe(name))
         for kind in SOURCE_KINDS:
             if kind in self.sources:
                 lines.extend(self.sources[kind].describe())

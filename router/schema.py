@@ -207,6 +207,7 @@ class FunctionConfig(_Model):
     environment: dict[str, str] = {}
     env_file: str | None = None  # a dotenv file (relative to the config): under environment, over settings.env_file
     layers: tuple[str, ...] = ()  # folders laid out as a layer's /opt (relative to the config; absolute once loaded)
+    debug: bool | Literal["wait"] = False  # a debugger may attach (docs/debugging.md); "wait": init waits for it
     concurrency: int = Field(4, ge=1, le=1000)
     async_: AsyncConfig = Field(AsyncConfig(), alias="async")
     logging: LoggingConfig = LoggingConfig()

@@ -30,13 +30,20 @@ _config_arg = click.argument(
               help=f"Let third-party libraries (botocore, moto, watchdog ...) log below WARNING too "
                    f"(also: {common.DEBUG_LIBRARIES_ENV}=1).")  # fmt: skip
 @click.option("--no-ui", is_flag=True, help="Do not serve the dashboard (settings.ui; docs/dashboard.md).")
+@click.option("--debug", "debug", multiple=True, metavar="FUNCTION",
+              help="Let a debugger attach to FUNCTION's worker (repeatable; docs/debugging.md).")
+@click.option("--debug-wait", is_flag=True, help="A debugged function's worker waits for the debugger before its init.")
 @user_errors
 def run_command(config_file: Path | None, config_path: Path | None, verbose: bool, debug_libraries: bool,
-                no_ui: bool) -> None:  # fmt: skip
+                no_ui: bool, debug: tuple[str, ...] = (), debug_wait: bool = False) -> None:  # fmt: skip
     """Run the daemon: serve every trigger of CONFIG until Ctrl-C / SIGTERM."""
     console = _Console()
     setup_logging(verbose, info=True, debug_libraries=debug_libraries, write=console)
     config = load(config_path, config_file)
+    if debug or debug_wait:
+        from ..runtimes.debug import with_debug
+
+        config = with_debug(config, debug, debug_wait)
     from ..app import run_daemon
 
     try:

@@ -25,6 +25,7 @@ from ..errors import InvocationError
 from ..invocation import encode_json
 from ..types import Reservation
 from .base import Outcome, RuntimeSpec
+from .debug import DEBUG_ALLOWANCE_MB, DebugTarget, assign
 from .logs import OnLog
 from .node import NodeRuntime
 from .node_sdk import SdkInstaller
@@ -59,16 +60,30 @@ class Runtimes:
         self.watcher = CodeWatcher(self._code_changed) if hot_reload else None
         self._release_callbacks: list[Callable[[], None]] = []
         self._sdk = SdkInstaller(config.settings.node)  # the AWS SDK for Node.js functions: one npm at a time
+        self.debug: dict[str, DebugTarget] = self._debug_targets(config, {})
         self._pools = {name: self._new_pool(fn) for name, fn in config.functions.items()}
         self._retired: list[FunctionPool] = []  # replaced by a config edit, finishing their invocations
         self._task: asyncio.Task[None] | None = None
 
+    def _debug_targets(self, config: Config, taken: dict[str, DebugTarget]) -> dict[str, DebugTarget]:
+        """The debugger ports of the debugged functions (router/runtimes/debug.py)."""
+        debugged = [f for f in config.functions.values() if f.debug]
+        node = self._specs["node"]
+        version = node.version_tuple() if any(f.is_node for f in debugged) and isinstance(node, NodeRuntime) else ()
+        return assign(config.functions, taken, version) if debugged else {}
+
     def _new_pool(self, fn: FunctionConfig) -> FunctionPool:
+        debug = self.debug.get(fn.name)
+        if debug is not None:  # a debugged function runs one worker
+            fn = fn.model_copy(update={"concurrency": 1})
         on_loaded = self.watcher.add if self.watcher is not None else None
         pool = FunctionPool(fn, self.config, self._specs["node" if fn.is_node else "python"], self._env,
                             self._on_log, on_loaded)  # fmt: skip
         pool.on_release.extend(self._release_callbacks)
         pool.sdk = self._sdk if fn.is_node else None
+        if debug is not None:
+            pool.debug = debug
+            pool.cap_kb += DEBUG_ALLOWANCE_MB * 1024
         return pool
 
     def update(self, config: Config) -> tuple[list[str], list[str], list[str]]:
@@ -77,6 +92,7 @@ class Runtimes:
         replaced pool finishes its invocations, then its workers go. (added, removed, changed)."""
         old, self.config = self.config, config
         self._specs = {"python": PythonRuntime(config), "node": NodeRuntime(config)}
+        self.debug = self._debug_targets(config, self.debug)
         added = [n for n in config.functions if n not in old.functions]
         removed = [n for n in old.functions if n not in config.functions]
         changed = [n for n, fn in config.functions.items() if n in old.functions and fn != old.functions[n]]

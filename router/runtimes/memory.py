@@ -80,3 +80,25 @@ def _field_kb(data: bytes, name: bytes) -> int:
         return 0
     end = data.find(b"kB", i)
     return int(data[i + len(name) : end]) if end > 0 else 0
+
+
+def tcp_client_on(pid: int | None, port: int) -> bool:
+    """A TCP connection established to ``port`` in the process tree of ``pid`` (a debugger
+    attached to a worker, or to its keeper's child: router/runtimes/debug.py)."""
+    import psutil
+
+    if pid is None:
+        return False
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return False
+    for proc in procs:
+        try:
+            for conn in proc.net_connections(kind="tcp"):
+                if conn.status == psutil.CONN_ESTABLISHED and conn.laddr and conn.laddr.port == port:
+                    return True
+        except psutil.Error:
+            continue
+    return False

@@ -10,6 +10,7 @@ import subprocess
 from ..config import Config, FunctionConfig
 from ..errors import StartupError
 from .base import CHILD_DIR
+from .debug import DebugTarget
 
 WORKER = CHILD_DIR / "node_worker.js"
 MIN_MAJOR = 18
@@ -45,9 +46,15 @@ class NodeRuntime:
             raise StartupError(f"{found} is Node.js {out or '(unknown version)'}; {hint}")
         self.version = out
 
-    def argv(self, fn: FunctionConfig, fd: int, arn: str) -> list[str]:
-        return [self.node, semi_space_flag(fn.memory), str(WORKER), str(fd), fn.handler,
+    def argv(self, fn: FunctionConfig, fd: int, arn: str, debug: DebugTarget | None = None) -> list[str]:
+        inspect = [debug.node_flag()] if debug is not None else []  # router/runtimes/debug.py
+        return [self.node, *inspect, semi_space_flag(fn.memory), str(WORKER), str(fd), fn.handler,
                 str(fn.code_dir), str(fn.runtime), arn]  # fmt: skip
+
+    def version_tuple(self) -> tuple[int, ...]:
+        """Node's version as numbers (checked first), e.g. (20, 15, 1)."""
+        self.check()
+        return tuple(int(p) for p in re.findall(r"\d+", self.version or "")[:3])
 
 
 def semi_space_flag(memory_mb: int) -> str:

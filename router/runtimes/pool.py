@@ -36,7 +36,9 @@ from .base import (
     timeout_error,
     worker_environment,
 )  # fmt: skip
+from .debug import INIT_WAIT_S, DebugTarget
 from .logs import LogSink, OnLog
+from .memory import tcp_client_on
 from .worker import Reply, Watchdog, Worker, invoke_frame
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,10 @@ log = logging.getLogger(__name__)
 # Lambda quotas: "Invocation payload (request and response): 6 MB each for synchronous";
 # Lambda's own error names the figure it enforces: 6291556 bytes (6 MiB + 100)
 RESPONSE_LIMIT = 6291556
+
+
+def debugger_attached(worker: Worker, port: int) -> bool:
+    return tcp_client_on(worker.pid or None, port)
 
 
 class FunctionPool:
@@ -59,6 +65,7 @@ class FunctionPool:
         self.env = env
         self.on_log = on_log
         self.on_loaded = on_loaded  # (function, files its worker loaded): hot reload
+        self.debug: DebugTarget | None = None  # a debugger may attach (set by Runtimes; router/runtimes/debug.py)
         self.cap_kb = (fn.memory + spec.allowance_mb) * 1024
         self.arn = function_arn(config, fn)
         self.platform = logs.PlatformLines(fn.logging.format, fn.logging.system_level, self.arn)
@@ -207,11 +214,13 @@ class FunctionPool:
         if self.sdk is not None:  # Lambda's NODE_PATH ends with the runtime's modules, the SDK among them
             env["NODE_PATH"] = os.pathsep.join(filter(None, (env.get("NODE_PATH"), node_sdk.node_path())))
         worker = Worker(
-            name=fn.name, argv=lambda fd: spec.argv(fn, fd, self.arn), env=env, cwd=fn.code_dir,
+            name=fn.name, argv=lambda fd: spec.argv(fn, fd, self.arn, self.debug), env=env, cwd=fn.code_dir,
             cap_kb=self.cap_kb, sink=LogSink(fn.name, self.on_log), on_exit=self._worker_exited,
             watchdog=self._watchdog, on_loaded=self._loaded if self.on_loaded is not None else None,
         )  # fmt: skip
         worker.generation = self.generation
+        if self.debug is not None:
+            worker.hold = partial(debugger_attached, worker, self.debug.port)
         self.workers.add(worker)
         return worker
 
@@ -220,8 +229,9 @@ class FunctionPool:
         worker = self._new_worker()
         started_at = time.time()
         t0 = time.perf_counter()
+        limit = INIT_WAIT_S if self.debug is not None and self.debug.wait else INIT_LIMIT_S + self.fn.timeout
         try:
-            reply = await worker.start(INIT_LIMIT_S + self.fn.timeout)
+            reply = await worker.start(limit)
         except BaseException:
             worker.kill()
             raise
@@ -326,6 +336,8 @@ class FunctionPool:
         for line in (*self.platform.end(request_id),
                      *self.platform.report(request_id, duration_ms, billed, fn.memory, peak_mb, init_ms,
                                            status, error_type)):  # fmt: skip
+            if worker.held and line.startswith("REPORT "):  # a debugger held the call past its timeout
+                line += f"\tTimeout: {fn.timeout:g} s not enforced (a debugger was attached)"
             sink.emit(line)
         text = "\n".join(sink.take()) + "\n"
         response = bytes(reply.payload) if status == "ok" else None

@@ -21,6 +21,7 @@ from collections import deque
 from ..config import Config, FunctionConfig
 from ..errors import StartupError
 from .base import CHILD_DIR
+from .debug import DebugTarget, debugpy_dir
 
 WORKER = CHILD_DIR / "python_worker.py"
 
@@ -48,10 +49,16 @@ class PythonRuntime:
             )
         self._checked = True
 
-    def argv(self, fn: FunctionConfig, fd: int, arn: str) -> list[str]:
-        layers = [json.dumps(list(fn.layers))] if fn.layers else []  # set_import_path puts them on sys.path
-        return [self.interpreter, "-u", str(WORKER), str(fd), fn.handler, str(fn.code_dir), arn,
-                import_environment(), *layers]  # fmt: skip
+    def argv(self, fn: FunctionConfig, fd: int, arn: str, debug: DebugTarget | None = None) -> list[str]:
+        extras: dict[str, object] = {}
+        if fn.layers:  # set_import_path puts them on sys.path
+            extras["layers"] = list(fn.layers)
+        if debug is not None:  # the worker starts debugpy (router/runtimes/debug.py)
+            extras["debug"] = {"port": debug.port, "wait": debug.wait, "path": debugpy_dir()}
+        # debugpy: "frozen modules ... may make the debugger miss breakpoints. Please pass -Xfrozen_modules=off"
+        frozen = ["-Xfrozen_modules=off"] if debug is not None else []
+        return [self.interpreter, *frozen, "-u", str(WORKER), str(fd), fn.handler, str(fn.code_dir), arn,
+                import_environment(), *([json.dumps(extras)] if extras else [])]  # fmt: skip
 
 
 # What the Lambda Python runtime includes: boto3 and botocore, with what they need ("Runtime

@@ -45,6 +45,7 @@ INVOKE = ord("I")
 MEMORY = ord("M")  # the worker's peak resident memory (kB), sent just before its reply
 LOADED = ord("L")  # files of user modules the worker loaded since it last said (a JSON list)
 SAMPLE_S = 0.05  # memory/deadline check interval while an invocation runs
+HOLD_RECHECK_S = 1.0  # a call held past its deadline by an attached debugger: looked at again this often
 EXIT_POLL_S = 0.01  # where no pidfd: how often to look for the exit once the channel closed
 DRAIN_READS = 64  # at most 4 MB of output read at once when a reply arrives
 REAPER = Path(__file__).with_name("reaper.py")
@@ -145,6 +146,9 @@ class Worker:
         self.loop = self._loop = asyncio.get_running_loop()
         self._watchdog = watchdog or Watchdog()
         self.deadline = 0.0  # of the call in progress (loop time)
+        # a debugged function's: True while a debugger is attached (the deadline is then not enforced)
+        self.hold: Callable[[], bool] | None = None
+        self.held = False  # the call in progress went past its deadline with a debugger attached
         self._proc: subprocess.Popen[bytes] | None = None
         self._transport: asyncio.Transport | None = None
         self._probe: MemoryProbe | None = None
@@ -225,6 +229,7 @@ class Worker:
         self._reply = fut
         self._reported_kb = None
         self.deadline = deadline
+        self.held = False
         if frame is not None:
             assert self._transport is not None
             self._transport.write(frame)
@@ -277,7 +282,10 @@ class Worker:
         cap, the worker is killed and the call answered; True when that happened."""
         if self._reply is None or self._reply.done():
             return True
-        if now >= self.deadline:
+        if now >= self.deadline and self.hold is not None and self.hold():
+            self.held = True  # paused in a debugger: not killed; looked at again a little later
+            self.deadline = now + HOLD_RECHECK_S
+        elif now >= self.deadline:
             self._resolve(Reply("timeout"))
             self.kill()
             return True

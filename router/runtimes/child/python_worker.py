@@ -365,6 +365,24 @@ def prepare(task_root, imports, layers=()):
     sys.stderr = lambda_logging.Unbuffered(sys.stderr)
 
 
+def start_debugger(debug):
+    """debugpy listening on 127.0.0.1 (router/runtimes/debug.py), its adapter in this process
+    (one process to watch and kill); with ``wait``, the init waits for the client. debugpy is
+    router's: imported from its folder, which leaves sys.path again."""
+    path = debug.get("path")
+    added = bool(path) and path not in sys.path
+    if added:
+        sys.path.append(path)
+    try:
+        import debugpy
+    finally:
+        if added:
+            sys.path.remove(path)
+    debugpy.listen(("127.0.0.1", debug["port"]), in_process_debug_adapter=True)
+    if debug.get("wait"):
+        debugpy.wait_for_client()
+
+
 def flush():
     """What the handler wrote reaches the pipe before the reply (it may have replaced sys.stdout)."""
     for stream in (sys.stdout, sys.stderr):
@@ -434,11 +452,13 @@ def main():
     global FUNCTION_ARN, ENVIRONMENT, LOADED_FILES
     fd, handler_name, task_root, FUNCTION_ARN = sys.argv[1:5]
     imports = json.loads(sys.argv[5]) if len(sys.argv) > 5 else None
-    layers = json.loads(sys.argv[6]) if len(sys.argv) > 6 else []
+    extras = json.loads(sys.argv[6]) if len(sys.argv) > 6 else {}  # layers, debug
     del sys.argv[1:]
     ENVIRONMENT = read_environment()
     channel = Channel(int(fd))
-    prepare(task_root, imports, layers)
+    prepare(task_root, imports, extras.get("layers", ()))
+    if extras.get("debug"):
+        start_debugger(extras["debug"])
     LOADED_FILES = loaded_files.LoadedFiles(task_root, HERE)
     lambda_logging.setup_logging()
     handler = initialise(channel, handler_name)

@@ -28,6 +28,8 @@ JS = '''exports.handler = async (event) => {
   return { greeting };
 };
 '''
+# every test loads all three, so each function gets the same port in every test (py 5678,
+# waits 5679, js 9229) and tests on two xdist workers never start two debuggers on one port
 CONFIG = """
 functions:
   py: {handler: py_fn.handler, debug: true, timeout: 1, concurrency: 5}

@@ -454,8 +454,15 @@ def _resolve(
         _check_trigger(config, t, i, issue, known)
 
     routes: dict[str, int] = {}
+    urls: dict[int, int] = {}
     for i, t in zip(where, triggers, strict=True):
-        if t.http is not None and t.enabled:
+        if t.http is not None and t.enabled and t.http.url is not None:  # a function URL: its own server
+            port = t.http.url.port
+            if port and (port in urls or port == config.settings.http.port):
+                at: tuple[str | int, ...] = ("triggers", i, "http", "url", "port")
+                issue(at, f"port {port} is taken by another HTTP server of this config")
+            urls.setdefault(port, i)
+        elif t.http is not None and t.enabled:
             # API Gateway refuses routes that differ only in their parameters' names
             key = f"{t.http.stage or ''}|" + re.sub(r"\{[^}/]*?(\+?)\}", r"{\1}", t.http.route)
             if key in routes:

@@ -525,6 +525,24 @@ class CorsConfig(_Model):
     allow_credentials: bool = False
 
 
+class FunctionUrl(_Model):
+    """A Lambda function URL (FunctionUrlConfig: AuthType NONE | AWS_IAM, Cors) on a port of its
+    own (0: a free one). Only AuthType NONE is emulated."""
+
+    port: int = Field(0, ge=0, le=65535)
+    auth: Literal["NONE"] = "NONE"
+    cors: CorsConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forms(cls, v: Any) -> Any:
+        if isinstance(v, dict) and v.get("auth") == "AWS_IAM":
+            raise ValueError("auth AWS_IAM (SigV4-signed requests) is not emulated: use auth: NONE")
+        if isinstance(v, dict) and isinstance(v.get("cors"), bool):
+            v = {**v, "cors": {} if v["cors"] else None}
+        return {} if v is True else v
+
+
 class HttpTrigger(_Source):
     SHORTHAND: ClassVar[str] = "route"
 
@@ -533,11 +551,17 @@ class HttpTrigger(_Source):
     stage: str | None = None
     cors: CorsConfig | None = None
     binary_media_types: tuple[str, ...] = ()
+    url: FunctionUrl | None = None  # a function URL: every method and path, on its own port
 
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, v: Any) -> Any:  # replaces _Source's: the forms of payload and cors too
         v = {"route": v} if isinstance(v, str) else v
+        if isinstance(v, dict) and v.get("url") not in (None, False):
+            extra = sorted(set(v) - {"url"})
+            if extra:
+                raise ValueError(f"a function URL takes every method and path: no {', '.join(extra)} beside url")
+            return {"route": "$default", "url": v["url"]}
         if isinstance(v, dict):
             if isinstance(v.get("payload"), float | int):
                 v = {**v, "payload": f"{float(v['payload']):.1f}"}

@@ -226,6 +226,8 @@ def _source_text(t: TriggerConfig) -> str:
         return f"{t.s3.dir} -> s3://{t.s3.bucket or Path(t.s3.dir).name}{filters}"
     if t.schedule is not None:
         return t.schedule.expression + (f" ({t.schedule.timezone})" if t.schedule.timezone != "UTC" else "")
+    if t.http is not None and t.http.url is not None:
+        return f"function URL (port {t.http.url.port or 'free'})"
     if t.http is not None:
         return f"{t.http.route} (payload {t.http.payload})"
     if t.sqs is not None:

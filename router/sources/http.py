@@ -25,6 +25,7 @@ documentation):
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import json
@@ -49,6 +50,7 @@ from ..events.http import (
 from ..events.routes import Match, Route, RouteSpec, RouteTable, api_id
 from ..invocation import Invocation, json_value
 from .base import SourceContext
+from .function_url import FunctionUrls
 from .http_server import Early, HttpServer
 
 log = logging.getLogger(__name__)
@@ -76,7 +78,7 @@ def http_routes(triggers: Iterable[TriggerConfig]) -> RouteTable:
     """The route table of ``triggers``' http routes (each route's target: an :class:`HttpTarget`)."""
     specs = []
     for t in triggers:
-        if t.http is not None:
+        if t.http is not None and t.http.url is None:  # a function URL has a server of its own
             target = HttpTarget(t, t.http.cors, tuple(t.http.binary_media_types))
             specs.append(RouteSpec(t.http.route, t.http.payload, t.http.stage, target))
     return RouteTable(specs)
@@ -96,6 +98,9 @@ class HttpSource:
         self.timeouts = dict(TIMEOUT)
         self.queue_factor = QUEUE_FACTOR
         self._server: HttpServer | None = None
+        self.function_urls = FunctionUrls(ctx, self.host, QUEUE_FACTOR)
+        self._url_triggers = [t for t in triggers if t.http is not None and t.http.url is not None]
+        self._url_edit: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, stack: AsyncExitStack) -> None:
@@ -112,14 +117,31 @@ class HttpSource:
         self._server = server
         self.port = server.port
         stack.push_async_callback(self._stop)
+        await self.function_urls.start(self._url_triggers)
         log.debug("http source listening on %s with %d route(s)", self.base_url, len(self.table))
 
     def update(self, triggers: list[TriggerConfig]) -> None:
         """New routes (a live edit of triggers.yaml), on the same server and port: requests
         from now on are matched against them."""
         self.table = http_routes(triggers)
+        urls = [t for t in triggers if t.http is not None and t.http.url is not None]
+        if urls != self._url_triggers:  # function URLs: their servers replaced (an unchanged one kept)
+            self._url_triggers = urls
+            previous = self._url_edit
+            self._url_edit = asyncio.get_running_loop().create_task(self._replace_urls(urls, previous))
+
+    async def _replace_urls(self, urls: list[TriggerConfig], previous: asyncio.Task[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            await self.function_urls.replace(urls, grace=self.drain_grace())
+        except StartupError as e:
+            log.error("%s", e)
 
     async def _stop(self) -> None:
+        if self._url_edit is not None:
+            await asyncio.wait([self._url_edit])
+        await self.function_urls.stop(grace=self.drain_grace())
         if self._server is not None:  # in-flight requests may run to their function's timeout
             await self._server.stop(grace=self.drain_grace())
 
@@ -145,7 +167,7 @@ class HttpSource:
             extra = f"payload {route.payload}" + (", cors" if route.target.cors else "")
             name = route.route_key if route.is_default else method
             lines.append(f"http            {name:<7} {url} -> {route.target.function} ({extra})")
-        return lines
+        return lines + self.function_urls.describe()
 
     # ------------------------------------------------------------------ requests
     async def handle(self, request: HttpRequest, early: Early) -> HttpResponse | None:
@@ -253,19 +275,23 @@ class HttpSource:
         route = self.table.for_preflight(want.strip().upper(), request.path)
         if route is None or route.target.cors is None:
             return None
-        cors = route.target.cors
-        headers = _allow_origin(cors, origin)
-        if headers:
-            asked = request.header("access-control-request-headers")
-            allow_headers = ",".join(cors.allow_headers)
-            if "*" in cors.allow_headers and asked:
-                allow_headers = asked
-            headers += [("Access-Control-Allow-Methods", ",".join(cors.allow_methods)),
-                        ("Access-Control-Allow-Headers", allow_headers)]  # fmt: skip
-            if cors.max_age is not None:
-                headers.append(("Access-Control-Max-Age", str(cors.max_age)))
         status = 204 if route.payload == "2.0" else 200
-        return HttpResponse(status, headers, b"")
+        return HttpResponse(status, preflight_headers(route.target.cors, request), b"")
+
+
+def preflight_headers(cors: CorsConfig, request: HttpRequest) -> list[tuple[str, str]]:
+    """The headers of a CORS preflight's answer for ``cors`` (none when the origin is not allowed)."""
+    headers = _allow_origin(cors, request.header("origin"))
+    if headers:
+        asked = request.header("access-control-request-headers")
+        allow_headers = ",".join(cors.allow_headers)
+        if "*" in cors.allow_headers and asked:
+            allow_headers = asked
+        headers += [("Access-Control-Allow-Methods", ",".join(cors.allow_methods)),
+                    ("Access-Control-Allow-Headers", allow_headers)]  # fmt: skip
+        if cors.max_age is not None:
+            headers.append(("Access-Control-Max-Age", str(cors.max_age)))
+    return headers
 
 
 def _allow_origin(cors: CorsConfig, origin: str | None) -> list[tuple[str, str]]:

@@ -61,9 +61,12 @@ def _schedule(x: _Export, t: TriggerConfig) -> dict[str, Any]:
     return {"Type": "ScheduleV2", "Properties": props}
 
 
-def _http(x: _Export, t: TriggerConfig) -> dict[str, Any]:
+def _http(x: _Export, t: TriggerConfig) -> dict[str, Any] | None:
     h = t.http
     assert h is not None
+    if h.url is not None:  # SAM: a function URL is the function's FunctionUrlConfig, not an event
+        x.skipped.append(f"trigger {t.name}: a function URL (set FunctionUrlConfig on the function; left out)")
+        return None
     props: dict[str, Any] = {}
     if h.route != "$default":
         method, path = h.route.split(" ", 1)

@@ -14,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
+from pathlib import Path
 from typing import Any
 
 from ..config import Config, FunctionConfig
@@ -199,4 +201,17 @@ class Runtimes:
         if pool is None or not pool.workers:
             return
         log.info("reloading %s: %s changed", function, path)
+        _forget_bytecode(path)
         pool.invalidate()
+
+
+def _forget_bytecode(path: str) -> None:
+    """Remove a changed module's cached bytecode (``__pycache__/NAME.*.pyc``, of any Python
+    version): CPython checks only the source's size and mtime in whole seconds, so a save in the
+    same second that keeps the size (``VALUE = 1`` -> ``VALUE = 2``) would load the old code."""
+    if not path.endswith(".py"):
+        return
+    folder, name = os.path.split(path)
+    for cached in Path(folder, "__pycache__").glob(name[:-3] + ".*.pyc"):
+        with contextlib.suppress(OSError):
+            cached.unlink()

@@ -98,9 +98,9 @@ def check_function(config: Config, fn: FunctionConfig) -> list[Problem]:
     if fn.handler_file.is_file():
         return []
     if runtime_inferred(fn):
-        tried = f"{_shown(config, py_file)} or {_shown(config, node_files[0].with_suffix(''))}.js/.mjs/.cjs"
+        tried = f"{_shown(config, py_file)} or {_shown(config, node_files[0].with_suffix(''))}.js/.mjs/.cjs/.ts/.mts"
     elif fn.is_node:
-        tried = f"{_shown(config, node_files[0].with_suffix(''))}.js/.mjs/.cjs ({fn.runtime})"
+        tried = f"{_shown(config, node_files[0].with_suffix(''))}.js/.mjs/.cjs/.ts/.mts ({fn.runtime})"
     else:
         tried = f"{_shown(config, py_file)} ({fn.runtime})"
     return [Problem("error", loc, f"handler file not found: {tried}; "
@@ -140,6 +140,8 @@ def _python_problems(config: Config) -> list[Problem]:
 
 
 def _node_problems(config: Config, set_keys: set[tuple[str | int, ...]]) -> list[Problem]:
+    from .runtimes.typescript import problem as ts_problem
+
     node_fns = [fn for fn in config.functions.values() if fn.is_node]
     if not node_fns:
         return []
@@ -158,6 +160,8 @@ def _node_problems(config: Config, set_keys: set[tuple[str | int, ...]]) -> list
         if (message := node_mismatch(fn, version)) is not None:
             key = "handler" if runtime_inferred(fn) else "runtime"
             problems.append(Problem("warning", ("functions", fn.name, key), message, functions=(fn.name,)))
+        if (message := ts_problem(fn, version)) is not None:
+            problems.append(Problem("error", ("functions", fn.name, "handler"), message, functions=(fn.name,)))
     return problems
 
 

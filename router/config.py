@@ -559,7 +559,7 @@ def _check_sqs(config: Config, q: SqsTrigger, i: int, issue: Any) -> None:
 def handler_files(code_dir: Path, handler: str) -> tuple[Path, list[Path]]:
     """The files a handler string may name: the Python module file (awslambdaric imports the
     module path before the last dot) and the Node.js candidates (aws-lambda-ric: the file name
-    before the first dot, with .js, .mjs or .cjs)."""
+    before the first dot, with .js, .mjs or .cjs; then TypeScript's .ts and .mts)."""
     folder, _, base = handler.rpartition("/")
     py_module = base.rsplit(".", 1)[0].replace(".", "/")
     node_module = base.split(".", 1)[0]

@@ -21,7 +21,7 @@ from .params import ParameterConfig, check_parameters, check_secrets
 PYTHON_RUNTIMES = ("python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14")
 NODE_RUNTIMES = ("nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x")
 RUNTIMES = PYTHON_RUNTIMES + NODE_RUNTIMES
-NODE_EXTENSIONS = (".js", ".mjs", ".cjs")
+NODE_EXTENSIONS = (".js", ".mjs", ".cjs", ".ts", ".mts")  # .ts/.mts: router/runtimes/typescript.py
 DEFAULT_NODE_RUNTIME = "nodejs22.x"  # callback handlers work up to 22.x (24.x removed them)
 
 # S3 bucket naming rules (docs: "General purpose bucket naming rules").

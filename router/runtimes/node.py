@@ -11,6 +11,7 @@ from ..config import Config, FunctionConfig
 from ..errors import StartupError
 from .base import CHILD_DIR
 from .debug import DebugTarget
+from .typescript import node_flags
 
 WORKER = CHILD_DIR / "node_worker.js"
 MIN_MAJOR = 18
@@ -48,7 +49,7 @@ class NodeRuntime:
 
     def argv(self, fn: FunctionConfig, fd: int, arn: str, debug: DebugTarget | None = None) -> list[str]:
         inspect = [debug.node_flag()] if debug is not None else []  # router/runtimes/debug.py
-        return [self.node, *inspect, semi_space_flag(fn.memory), str(WORKER), str(fd), fn.handler,
+        return [self.node, *inspect, *node_flags(fn), semi_space_flag(fn.memory), str(WORKER), str(fd), fn.handler,
                 str(fn.code_dir), str(fn.runtime), arn]  # fmt: skip
 
     def version_tuple(self) -> tuple[int, ...]:

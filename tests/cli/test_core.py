@@ -104,4 +104,4 @@ def test_list_notes_a_node_major_other_than_the_runtime(tmp_path: Path) -> None:
     out = CliRunner().invoke(main, ["list", str(tmp_path / "triggers.yaml")]).output
     a, b = [line for line in out.splitlines() if line.startswith(("a ", "b "))]
     assert a.endswith(f"runs on Node.js {major} ({version})")
-    assert b.endswith("handler file not found: gone.js/.mjs/.cjs (" + other + ")")
+    assert b.endswith("handler file not found: gone.js/.mjs/.cjs/.ts/.mts (" + other + ")")

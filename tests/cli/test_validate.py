@@ -55,7 +55,7 @@ def test_every_problem_at_once(project: Path) -> None:
     assert lines == [
         "2:18: functions.web.handler: ambiguous handler: both fns/web.py and fns/web.js exist; "
         f"set runtime: to choose one (for example python3.{sys.version_info.minor} or nodejs22.x)",
-        "3:20: functions.other.handler: handler file not found: fns/missing.py or fns/missing.js/.mjs/.cjs; "
+        "3:20: functions.other.handler: handler file not found: fns/missing.py or fns/missing.js/.mjs/.cjs/.ts/.mts; "
         "every invocation fails with Runtime.ImportModuleError",
         "5:31: triggers[0].schedule.expression: rate(1 minutes): the unit must be singular for 1; "
         "use rate(1 minute)",
@@ -79,7 +79,7 @@ def test_an_empty_file_is_an_error(project: Path) -> None:
                  "Runtime.MalformedHandlerName"),
      ("sys.handler", "the handler module 'sys' has the name of a built-in module; every invocation fails with "
                      "Runtime.BuiltInModuleConflict (rename it)"),
-     ("fns/nothing.handler", "handler file not found: fns/nothing.py or fns/nothing.js/.mjs/.cjs; every "
+     ("fns/nothing.handler", "handler file not found: fns/nothing.py or fns/nothing.js/.mjs/.cjs/.ts/.mts; every "
                              "invocation fails with Runtime.ImportModuleError")],
 )  # fmt: skip
 def test_handlers_that_cannot_load(project: Path, handler: str, message: str) -> None:
@@ -91,8 +91,8 @@ def test_handlers_that_cannot_load(project: Path, handler: str, message: str) ->
 def test_a_file_of_the_other_runtime_is_not_found(project: Path) -> None:
     result, lines = run(project, "functions:\n  f: {handler: fns/app.handler, runtime: nodejs20.x}\n", "validate")
     assert result.exit_code == 2
-    assert lines[0] == ("2:16: functions.f.handler: handler file not found: fns/app.js/.mjs/.cjs (nodejs20.x); "
-                        "every invocation fails with Runtime.ImportModuleError")  # fmt: skip
+    assert lines[0] == ("2:16: functions.f.handler: handler file not found: fns/app.js/.mjs/.cjs/.ts/.mts "
+                        "(nodejs20.x); every invocation fails with Runtime.ImportModuleError")  # fmt: skip
 
 
 def test_missing_interpreters(project: Path) -> None:
@@ -132,7 +132,7 @@ def test_ok(project: Path) -> None:
 def test_banner_warnings(project: Path) -> None:
     (project / "triggers.yaml").write_text("functions:\n  f: {handler: fns/gone.handler}\n  g: {handler: fns/app.h}\n")
     assert banner_warnings(load_config(project / "triggers.yaml")) == [
-        "warning: function f: handler file not found: fns/gone.py or fns/gone.js/.mjs/.cjs; every invocation "
+        "warning: function f: handler file not found: fns/gone.py or fns/gone.js/.mjs/.cjs/.ts/.mts; every invocation "
         "fails with Runtime.ImportModuleError"]  # fmt: skip
 
 

@@ -91,7 +91,8 @@ async function loadClassic(base, name, appRoot, moduleRoot) {
   if (js) return js;
   const loaded = (esm && await esImport(`${base}.js`)) ||
     (exists(`${base}.mjs`) && await esImport(`${base}.mjs`)) ||
-    (exists(`${base}.cjs`) ? require(`${base}.cjs`) : undefined);
+    (exists(`${base}.cjs`) ? require(`${base}.cjs`) : undefined) ||
+    await loadTypeScript(base, false);
   if (loaded) return loaded;
   return require(require.resolve(name, { paths: [appRoot, moduleRoot] }));
 }
@@ -103,7 +104,28 @@ async function loadModern(base, name, appRoot, moduleRoot) {
     const module = fs.existsSync(base + extension) ? await esImport(base + extension) : undefined;
     if (module) return module;
   }
+  const ts = await loadTypeScript(base, true);
+  if (ts) return ts;
   return require(require.resolve(name, { paths: [appRoot, path.join(appRoot, moduleRoot)] }));
+}
+
+/** Not Lambda's (its runtime loads JavaScript only): a .ts or .mts handler, after the JavaScript
+ * candidates (router/runtimes/typescript.py). Node decides a .ts file's module system as a .js
+ * file's (the nearest package.json's "type"), a .mts is always an ES module: so .ts is required
+ * unless "type": "module" (or on 4.x, which imports everything), .mts imported. Node runs them
+ * when router started the worker with tsx's loader (--import) or Node strips types itself. */
+async function loadTypeScript(base, modern) {
+  const file = ['.ts', '.mts'].map((ext) => base + ext).find((f) => fs.existsSync(f));
+  if (!file) return undefined;
+  const tsx = process.execArgv.some((arg) => arg.startsWith('--import='));
+  if (!tsx && !process.features.typescript) {
+    throw new ImportModuleError(`Error: Cannot load the TypeScript handler ${file}: Node.js ` +
+      `${process.version} does not run TypeScript and no tsx was found (node_modules/.bin from the ` +
+      'function\'s code folder up, or PATH). Install it: npm install --save-dev tsx ' +
+      '(or use Node.js 22.18+ / 23.6+, which strip types)');
+  }
+  const esm = modern || file.endsWith('.mts') || typeModule(path.dirname(file));
+  return esm ? esImport(file) : require(file);
 }
 
 /** 3.x src/UserFunction.js:64-68 walks any value; 4.x index.mjs:582-600 walks objects only

@@ -33,7 +33,7 @@ export async function load(url, context, next) {
 function isEsmHandler(taskRoot, handler, modern) {
   if (modern) return true; // 4.x loads every handler with import()
   const base = path.resolve(taskRoot, handler.slice(0, handler.lastIndexOf('.')));
-  if (base.endsWith('.mjs') || fs.existsSync(`${base}.mjs`)) return true;
+  if (base.endsWith('.mjs') || fs.existsSync(`${base}.mjs`) || fs.existsSync(`${base}.mts`)) return true;
   for (let dir = path.dirname(base); ; dir = path.dirname(dir)) {
     try {
       return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).type === 'module';

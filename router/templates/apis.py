@@ -18,7 +18,7 @@ def api_settings(kind: str, props: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"stage": str(props.get("StageName", DEFAULT_STAGE[kind]))}
     cors = props.get("Cors") if kind == "Api" else props.get("CorsConfiguration")
     if cors:
-        out["cors"] = _rest_cors(cors) if kind == "Api" else _http_cors(cors)
+        out["cors"] = _rest_cors(cors) if kind == "Api" else http_cors(cors)
     if kind == "Api" and props.get("BinaryMediaTypes"):
         # SAM writes '/' as '~1' in BinaryMediaTypes (JSON pointer escaping)
         out["binary_media_types"] = [str(t).replace("~1", "/") for t in props["BinaryMediaTypes"]]
@@ -44,7 +44,7 @@ def _rest_cors(cors: Any) -> dict[str, Any]:
     return out
 
 
-def _http_cors(cors: Any) -> dict[str, Any]:
+def http_cors(cors: Any) -> dict[str, Any]:
     if not isinstance(cors, dict):  # CorsConfiguration: true -- every origin, method and header
         return {}
     # an HTTP API's CORS configuration: a list not given allows nothing of its kind

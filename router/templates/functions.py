@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..schema import RUNTIMES
+from .apis import http_cors
 from .intrinsics import Context, Unresolvable, resolve
 from .resources import arn_target
 
@@ -122,3 +123,57 @@ def _write_inline(folder: Path, source: str, runtime: str, root: Path) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(source, encoding="utf-8")
     return os.path.relpath(folder, root)
+
+
+# ------------------------------------------------------------------------------ layers, function URLs
+
+LAYERS = ("AWS::Serverless::LayerVersion", "AWS::Lambda::LayerVersion")
+
+
+def declare_layer(ctx: Context, logical: str, kind: str, props: dict[str, Any],
+                  meta: dict[str, Any]) -> tuple[str, str | None, str | None]:  # fmt: skip
+    """(the layer version's ARN, its folder relative to the template's or None, why not / a note).
+    "AWS::Lambda::LayerVersion", Return values: Ref is the layer version's ARN
+    (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:1); SAM's LayerVersion refs the one it generates."""
+    name = resolve(props.get("LayerName"), ctx) or logical
+    arn = f"arn:aws:lambda:{ctx.region}:{ctx.account}:layer:{name}:1"
+    ctx.refs[logical] = arn
+    if kind == "AWS::Lambda::LayerVersion":
+        asset = meta.get("aws:asset:path")  # CDK: the asset folder beside the template
+        if isinstance(asset, str):
+            return arn, asset, None
+        return arn, None, "its content is not on this machine (an S3 location)"
+    uri = resolve(props.get("ContentUri"), ctx)
+    if not isinstance(uri, str) or uri.startswith("s3://"):
+        return arn, None, "its content is not on this machine (an S3 location)"
+    build = meta.get("BuildMethod")  # sam build's: it builds the layer's /opt layout from the folder
+    note = f"Metadata.BuildMethod {build} (ContentUri {uri} is used as it is, not built)" if build else None
+    return arn, uri, note
+
+
+def function_layers(ctx: Context, layers: Any, folders: dict[str, str | None]) -> tuple[list[str], list[str]]:
+    """A function's Layers (ARNs, a Ref to a layer resource each) as router's ``layers`` folders,
+    in their order (Lambda extracts them to /opt in the order given: "Packaging your layer
+    content"), and the layers it cannot give the function."""
+    out, missing = [], []
+    for arn in resolve(layers, ctx) if isinstance(layers, list) else []:
+        folder = folders.get(str(arn))
+        if folder is None:
+            missing.append(str(arn))
+        else:
+            out.append(folder)
+    return out, missing
+
+
+def url_trigger(function: str, cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A FunctionUrlConfig (SAM) / AWS::Lambda::Url as an http trigger's ``url``, and what of it is
+    not emulated. AuthType AWS_IAM (SigV4) is served without auth; Cors has the keys of an HTTP
+    API's CorsConfiguration ("AWS::Lambda::Url Cors": AllowCredentials, AllowHeaders,
+    AllowMethods, AllowOrigins, ExposeHeaders, MaxAge)."""
+    url: dict[str, Any] = {"auth": "NONE"}
+    notes = []
+    if str(cfg.get("AuthType", "NONE")) != "NONE":
+        notes.append(f"AuthType {cfg.get('AuthType')} (the URL serves unsigned requests)")
+    if isinstance(cfg.get("Cors"), dict):
+        url["cors"] = http_cors(cfg["Cors"])
+    return {"function": function, "http": {"url": url}}, notes

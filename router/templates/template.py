@@ -13,7 +13,7 @@ from .. import _yaml
 from ..errors import ConfigIssue
 from . import events as ev
 from .apis import api_settings
-from .functions import function_entry, invoke_config, merge_globals
+from .functions import LAYERS, declare_layer, function_entry, function_layers, invoke_config, merge_globals, url_trigger
 from .intrinsics import Context, Unresolvable, line_of, resolve
 from .parameters import given_values, problem, typed
 from .resources import FUNCTIONS, STORES, arn_target, declare, stack_name, store_entry
@@ -26,8 +26,8 @@ _QUIET = {"AWS::Lambda::Permission", "AWS::IAM::Role", "AWS::IAM::Policy", "AWS:
           "AWS::Serverless::Api", "AWS::Serverless::HttpApi", "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy",
           "AWS::S3::BucketPolicy", "AWS::Lambda::EventSourceMapping", "AWS::Events::Rule",
           "AWS::Scheduler::Schedule", "AWS::SNS::Subscription", "AWS::Lambda::EventInvokeConfig",
-          "AWS::Serverless::Connector", "Custom::S3BucketNotifications"}  # fmt: skip
-_HANDLED = (*STORES, *FUNCTIONS, "AWS::Serverless::Api", "AWS::Serverless::HttpApi")
+          "AWS::Serverless::Connector", "Custom::S3BucketNotifications", "AWS::Lambda::Url"}  # fmt: skip
+_HANDLED = (*STORES, *FUNCTIONS, *LAYERS, "AWS::Serverless::Api", "AWS::Serverless::HttpApi")
 
 
 @dataclass
@@ -83,6 +83,7 @@ class _T:
         self.data: dict[str, Any] = {"settings": {}, "functions": {}, "resources": {}, "triggers": []}
         self.resources: dict[str, Any] = {}
         self.apis: dict[str, Any] = {}
+        self.layers: dict[str, str | None] = {}  # layer version ARN -> its folder (None: not local)
 
     def issue(self, message: str, node: Any, fallback: Any = None, path: str = "") -> None:
         line, col = line_of(node)
@@ -166,13 +167,24 @@ class _T:
     def _declare(self) -> None:
         for logical, res in self.resources.items():
             try:
-                declare(self.ctx, logical, res["Type"], res.get("Properties") or {})
+                if res["Type"] in LAYERS:
+                    self._layer(logical, res)
+                else:
+                    declare(self.ctx, logical, res["Type"], res.get("Properties") or {})
             except Unresolvable as exc:
                 self.issue(str(exc), exc.node, res, f"Resources.{logical}")
             if res["Type"] in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"):
                 self._api(res["Type"].split("::")[-1], logical, res.get("Properties") or {}, res)
         for kind in ("Api", "HttpApi"):  # SAM's implicit APIs: Globals only
             self._api(kind, "", {}, self.t.get("Globals"))
+
+    def _layer(self, logical: str, res: dict[str, Any]) -> None:
+        arn, folder, note = declare_layer(self.ctx, logical, res["Type"], res.get("Properties") or {},
+                                          res.get("Metadata") or {})  # fmt: skip
+        self.layers[arn] = folder
+        if note:
+            self.out.notes.append(f"not emulated: {logical} {note}" if folder else
+                                  f"not emulated: {logical} ({res['Type']}: {note})")  # fmt: skip
 
     def _api(self, kind: str, logical: str, props: dict[str, Any], node: Any) -> None:
         glob = (self.t.get("Globals") or {}).get(kind) or {}
@@ -249,10 +261,16 @@ class _T:
             return
         self.data["functions"][logical] = entry
         self.out.positions[("functions", logical)] = line_of(res)
-        for key, what in (("Layers", "the function runs without them"), ("FunctionUrlConfig", "no function URL"),
-                          ("VpcConfig", "no network isolation")):  # fmt: skip
-            if props.get(key):
-                self.out.notes.append(f"not emulated: {logical} {key} ({what})")
+        if props.get("VpcConfig"):
+            self.out.notes.append(f"not emulated: {logical} VpcConfig (no network isolation)")
+        folders, missing = function_layers(self.ctx, props.get("Layers"), self.layers)
+        if folders:
+            entry["layers"] = folders
+        for arn in missing:
+            self.out.notes.append(f"not emulated: {logical} layer {arn} (not a layer of this template with its "
+                                  "content here: the function runs without it)")  # fmt: skip
+        if url := props.get("FunctionUrlConfig"):
+            self._url(f"{logical}Url", logical, resolve(url, self.ctx), url)
         for key in props:
             ours = _FUNCTION_KEYS.get(str(key))
             if ours:
@@ -277,6 +295,13 @@ class _T:
                                       "invokes the function directly)")  # fmt: skip
             # SAM's generated resources' ids: function id + event id (aws-sam-translator sam_resources.py)
             self._trigger(f"{logical}{name}", trigger, event)
+
+    def _url(self, name: str, function: str, cfg: Any, node: Any) -> None:
+        """A function URL: SAM names its AWS::Lambda::Url FUNCTIONUrl (aws-sam-translator,
+        sam_resources.py _construct_function_url); router's trigger takes the same name."""
+        trigger, notes = url_trigger(function, cfg if isinstance(cfg, dict) else {})
+        self.out.notes.extend(f"not emulated: {name} {note}" for note in notes)
+        self._trigger(name, trigger, node)
 
     def _trigger(self, name: str, trigger: dict[str, Any], node: Any) -> None:
         i = len(self.data["triggers"])
@@ -307,6 +332,8 @@ class _T:
             self._trigger(logical, {"function": arn_target(p["Endpoint"], res)[1], **sns}, res)
         elif kind == "Custom::S3BucketNotifications":
             self._cdk_notifications(logical, p, res)
+        elif kind == "AWS::Lambda::Url":
+            self._url(logical, arn_target(p["TargetFunctionArn"], res)[1], p, res)
         elif kind == "AWS::Lambda::EventInvokeConfig":
             fn = arn_target(p["FunctionName"], res)[1]
             if fn in self.data["functions"]:
@@ -344,7 +371,8 @@ class _T:
 # the function properties whose position a bad value is reported at
 _FUNCTION_KEYS = {"Handler": "handler", "Runtime": "runtime", "Timeout": "timeout", "MemorySize": "memory",
                   "Environment": "environment", "ReservedConcurrentExecutions": "concurrency",
-                  "CodeUri": "code", "EventInvokeConfig": "async", "LoggingConfig": "logging"}  # fmt: skip
+                  "CodeUri": "code", "EventInvokeConfig": "async", "LoggingConfig": "logging",
+                  "Layers": "layers"}  # fmt: skip
 
 
 def _providers(resources: dict[str, Any]) -> set[str]:

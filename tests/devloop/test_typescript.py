@@ -7,7 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,15 @@ enum Kind { Small = 'small', Large = 'large' }
 export const handler = async (event: { n: number }): Promise<string> =>
   `${basename('/x/mod.mts')}:${event.n > 10 ? Kind.Large : Kind.Small}`;
 """
+
+
+def _until(check: Callable[[], bool], timeout: float = 10) -> bool:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def _node_strips_types() -> bool:
@@ -97,6 +107,9 @@ def test_ts_and_mts_handlers_run_through_the_projects_tsx(tmp_path: Path, tsx_mo
         assert router.invoke("cjs", {"id": "o-1", "items": [1, 2, 3]}).result == {"id": "o-1", "total": 6}
         assert router.invoke("esm", {"n": 42}).result == "mod.mts:large"  # an enum: tsx compiles it
         out = router.invoke("fails", {"id": "o-2", "items": []})
+        # hot reload follows the .mts file the worker imported (tsx's loader, router's load hook)
+        (root / "src" / "mod.mts").write_text(MOD_MTS.replace("Kind.Large", "'edited'"))
+        assert _until(lambda: router.invoke("esm", {"n": 42}).result == "mod.mts:edited")
     assert out.error is not None and out.error["errorMessage"] == "order o-2 refused"
     # source maps: the stack names the .ts file's own line
     assert f"{root / 'src' / 'app.ts'}:15:" in "\n".join(out.error["trace"])

@@ -3,7 +3,6 @@ function, payload 2.0 in a function URL's shape (validated by aws-lambda-powerto
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

@@ -29,6 +29,7 @@ from .schema import (
     SOURCE_KINDS,
     TEMP_PATTERNS,
     AsyncConfig,
+    AuthorizerConfig,
     AwsSettings,
     Config,
     CorsConfig,
@@ -56,7 +57,8 @@ from .schema import (
 
 __all__ = [
     "DEFAULT_NODE_RUNTIME", "NODE_EXTENSIONS", "NODE_RUNTIMES", "PYTHON_RUNTIMES", "RUNTIMES", "SOURCE_KINDS",
-    "TEMP_PATTERNS", "AsyncConfig", "AwsSettings", "Config", "ConfigError", "CorsConfig", "Destination",
+    "TEMP_PATTERNS", "AsyncConfig", "AuthorizerConfig", "AwsSettings", "Config", "ConfigError", "CorsConfig",
+    "Destination",
     "DynamoDBTrigger", "EventBridgeTrigger", "SnsTrigger", "TopicConfig", "aws_topic_name", "declared_topic",
     "FunctionConfig", "HttpSettings", "HttpTrigger", "JournalSettings", "Resources",
     "QueueConfig", "SqsTrigger", "aws_queue_name", "declared_queue", "Inspection", "S3Trigger", "ScheduleTrigger",
@@ -494,11 +496,35 @@ def _check_trigger(config: Config, t: TriggerConfig, i: int, issue: Any, known: 
         if d.on_failure is not None and d.on_failure.queue is not None:
             where = ("triggers", i, "dynamodb", "on_failure", "queue")
             _check_queue(config, d.on_failure.queue, where, issue, standard=True)
+    if t.http is not None and t.http.authorizer is not None:
+        _check_authorizer(config, t.http, ("triggers", i, "http", "authorizer"), issue, known)
     if t.sqs is not None:
         _check_sqs(config, t.sqs, i, issue)
     if t.sns is not None or t.eventbridge is not None:
         _check_pubsub(config, t.sns.topic if t.sns else None, t.eventbridge.bus if t.eventbridge else None,
                       ("triggers", i, t.kind), issue)  # fmt: skip
+
+
+def _check_authorizer(config: Config, http: HttpTrigger, loc: tuple[str | int, ...], issue: Any,
+                      known: set[str]) -> None:  # fmt: skip
+    """An authorizer fits its API type: token authorizers are REST's, payload versions, simple responses
+    and JWT authorizers HTTP API's (API Gateway developer guide, "Use API Gateway Lambda authorizers" and
+    "Control access to HTTP APIs with JWT authorizers")."""
+    a = http.authorizer
+    assert a is not None
+    rest = http.payload == "1.0"
+    if http.url is not None:
+        issue(loc, "a function URL takes no authorizer (auth: NONE)")
+    if a.function is not None and a.function not in known:
+        issue((*loc, "function"), f"no function named {a.function!r}")
+    if rest and (a.payload is not None or a.simple_response):
+        issue(loc, "payload and simple_response are HTTP API (payload 2.0) authorizer settings, not REST's")
+    if not rest and a.type == "token":
+        issue((*loc, "type"), "token authorizers are REST's (payload 1.0); HTTP API authorizers are request ones")
+    if rest and a.jwt is not None:
+        issue((*loc, "jwt"), "JWT authorizers are HTTP API's (payload 2.0), not REST's")
+    if a.jwt is not None and not (config.root / a.jwt.jwks).is_file():
+        issue((*loc, "jwt", "jwks"), f"no JWKS file {config.root / a.jwt.jwks}")
 
 
 def declared_topic(config: Config, name: str) -> str | None:

@@ -543,6 +543,54 @@ class FunctionUrl(_Model):
         return {} if v is True else v
 
 
+class JwtAuthorizer(_Model):
+    """An HTTP API JWT authorizer: a Bearer token checked against a local JWKS file (RS256)."""
+
+    issuer: str
+    audience: tuple[str, ...] = Field(min_length=1)
+    jwks: str  # a JWKS file, relative to the config; the token: the Authorization header's
+
+    @field_validator("audience", mode="before")
+    @classmethod
+    def _one(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+
+class AuthorizerConfig(_Model):
+    """A route's authorizer: a Lambda authorizer (``function``) or a JWT authorizer (``jwt``)."""
+
+    function: str | None = None
+    jwt: JwtAuthorizer | None = None
+    type: Literal["request", "token"] = "request"
+    identity_source: tuple[str, ...] = ()
+    ttl: int = Field(300, ge=0, le=3600)  # REST and HTTP API: 0 (no cache) to 3600 seconds
+    payload: Literal["1.0", "2.0"] | None = None  # HTTP API's authorizerPayloadFormatVersion
+    simple_response: bool = False  # HTTP API, payload 2.0: {"isAuthorized": bool, "context": {...}}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _forms(cls, v: Any) -> Any:
+        if isinstance(v, dict) and isinstance(v.get("payload"), float | int):
+            v = {**v, "payload": f"{float(v['payload']):.1f}"}
+        if isinstance(v, dict) and isinstance(v.get("identity_source"), str):
+            v = {**v, "identity_source": [v["identity_source"]]}
+        return v
+
+    @model_validator(mode="after")
+    def _kind(self) -> AuthorizerConfig:
+        if (self.function is None) == (self.jwt is None):
+            raise ValueError("an authorizer has either 'function' (a Lambda authorizer) or 'jwt'")
+        if self.jwt is not None and (self.identity_source or self.simple_response or self.payload):
+            raise ValueError("a jwt authorizer takes no identity_source, payload or simple_response beside jwt")
+        if self.simple_response and self.payload == "1.0":
+            raise ValueError("simple_response needs payload 2.0 (as in HTTP API)")
+        for s in self.identity_source:
+            if not re.fullmatch(r"(\$request|method\.request)\.(header|querystring)\.[^.\s]+", s):
+                raise ValueError(f"identity_source {s!r}: expected '$request.header.NAME', "
+                                 "'$request.querystring.NAME' (or REST's 'method.request.header.NAME')")
+        return self
+
+
 class HttpTrigger(_Source):
     SHORTHAND: ClassVar[str] = "route"
 
@@ -552,6 +600,7 @@ class HttpTrigger(_Source):
     cors: CorsConfig | None = None
     binary_media_types: tuple[str, ...] = ()
     url: FunctionUrl | None = None  # a function URL: every method and path, on its own port
+    authorizer: AuthorizerConfig | None = None
 
     @model_validator(mode="before")
     @classmethod

@@ -39,6 +39,7 @@ HEAVY = {
     "apscheduler": ("router.sources.schedule",),  # and its driver module schedule_trigger
     "httptools": ("router.sources.http_server",),
     "psutil": ("router.runtimes.memory",),
+    "cryptography": ("router.sources.jwt_auth",),  # JWT authorizers' signatures
     "uvloop": ("router.loops",),
     "yaml": ("router._yaml", "router.serverless.loader",  # a serverless.yml's CloudFormation tags
              "router.templates.export"),  # router export sam writes YAML

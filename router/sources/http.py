@@ -49,6 +49,7 @@ from ..events.http import (
 )
 from ..events.routes import Match, Route, RouteSpec, RouteTable, api_id
 from ..invocation import Invocation, json_value
+from .authorize import Authorizers
 from .base import SourceContext
 from .function_url import FunctionUrls
 from .http_server import Early, HttpServer
@@ -101,6 +102,7 @@ class HttpSource:
         self.function_urls = FunctionUrls(ctx, self.host, QUEUE_FACTOR)
         self._url_triggers = [t for t in triggers if t.http is not None and t.http.url is not None]
         self._url_edit: asyncio.Task[None] | None = None
+        self.authorizers = Authorizers(ctx)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, stack: AsyncExitStack) -> None:
@@ -124,6 +126,7 @@ class HttpSource:
         """New routes (a live edit of triggers.yaml), on the same server and port: requests
         from now on are matched against them."""
         self.table = http_routes(triggers)
+        self.authorizers.clear()  # cached answers of the old authorizers
         urls = [t for t in triggers if t.http is not None and t.http.url is not None]
         if urls != self._url_triggers:  # function URLs: their servers replaced (an unchanged one kept)
             self._url_triggers = urls
@@ -188,6 +191,12 @@ class HttpSource:
         if found.path != request.path:
             request = dataclasses.replace(request, path=found.path)
         event = self._event(request, found)
+        authorized = await self.authorizers.check(request, route, lambda p: event if p == payload else
+                                                  self._event(request, found, p))  # fmt: skip
+        if isinstance(authorized, HttpResponse):
+            return authorized
+        if authorized is not None:  # the authorizer's context, in the shape of the route's payload version
+            event = {**event, "requestContext": {**event["requestContext"], "authorizer": authorized}}
         if len(request.body) > SYNC_PAYLOAD_LIMIT // 2 and _size(event) > SYNC_PAYLOAD_LIMIT:
             return self._gateway_error(route, "the event is over Lambda's 6 MB payload limit")
         cap = self.timeouts[payload]
@@ -207,11 +216,13 @@ class HttpSource:
             return None if answered else self._gateway_error(route, str(e))
         return None if answered else self._response(request, route, event, inv)
 
-    def _event(self, request: HttpRequest, found: Match) -> Any:
+    def _event(self, request: HttpRequest, found: Match, payload: str | None = None) -> Any:
+        """The integration event of ``request`` (in ``payload``'s format: the route's by default)."""
         route, matched = found.route, found.matched
         assert route is not None and matched is not None
+        payload = payload or route.payload
         time, account, api_id = self.ctx.clock.time(), self.account, self.api_ids[route.payload]
-        if route.payload == "1.0":
+        if payload == "1.0":
             return apigw.build_event(request, matched, binary_media_types=route.target.binary_media_types,
                                      request_id=self.ctx.ids.uuid(), time=time, account=account,
                                      api_id=api_id)  # fmt: skip

@@ -523,7 +523,8 @@ def _check_authorizer(config: Config, http: HttpTrigger, loc: tuple[str | int, .
         issue((*loc, "type"), "token authorizers are REST's (payload 1.0); HTTP API authorizers are request ones")
     if rest and a.jwt is not None:
         issue((*loc, "jwt"), "JWT authorizers are HTTP API's (payload 2.0), not REST's")
-    if a.jwt is not None and not (config.root / a.jwt.jwks).is_file():
+    jwks_file = a.jwt is not None and not a.jwt.jwks.startswith(("http://", "https://"))
+    if a.jwt is not None and jwks_file and not (config.root / a.jwt.jwks).is_file():
         issue((*loc, "jwt", "jwks"), f"no JWKS file {config.root / a.jwt.jwks}")
 
 

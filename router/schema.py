@@ -548,7 +548,8 @@ class JwtAuthorizer(_Model):
 
     issuer: str
     audience: tuple[str, ...] = Field(min_length=1)
-    jwks: str  # a JWKS file, relative to the config; the token: the Authorization header's
+    # a JWKS file, relative to the config, or an http(s) URL fetched once; the token: the Authorization header's
+    jwks: str
 
     @field_validator("audience", mode="before")
     @classmethod

@@ -9,6 +9,8 @@ import base64
 import binascii
 import json
 import logging
+import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,14 @@ from ..config import AuthorizerConfig
 
 log = logging.getLogger(__name__)
 
+FETCH_TIMEOUT_S = 5.0  # a JWKS URL is fetched once, on the first token (an issuer's .well-known/jwks.json)
+FETCH_RETRY_S = 30.0
+MAX_JWKS = 1024 * 1024
+
+
+def is_url(jwks: str) -> bool:
+    return jwks.startswith(("http://", "https://"))
+
 
 class JwtRejected(Exception):
     """The token is missing or not valid (API Gateway: 401)."""
@@ -32,17 +42,33 @@ class JwtVerifier:
     def __init__(self, config: AuthorizerConfig, root: Path) -> None:
         assert config.jwt is not None
         self.jwt = config.jwt
+        self.url = config.jwt.jwks if is_url(config.jwt.jwks) else None
         self.path = root / config.jwt.jwks
         self._keys: dict[str, RSAPublicKey] | None = None
+        self._failed_at = -FETCH_RETRY_S
 
     def keys(self) -> dict[str, RSAPublicKey]:
+        """The JWKS's RSA keys by kid: a file read, or a URL fetched, once (a failed fetch is
+        tried again after :data:`FETCH_RETRY_S`, not on every request)."""
         if self._keys is None:
+            where = self.url or str(self.path)
+            if self.url is not None and time.monotonic() - self._failed_at < FETCH_RETRY_S:
+                raise JwtRejected(f"JWKS {where} could not be fetched (tried again after {FETCH_RETRY_S:g} s)")
             try:
-                document = json.loads(self.path.read_text())
+                document = json.loads(self._read())
                 self._keys = {str(k.get("kid", "")): _rsa_key(k) for k in document["keys"] if k.get("kty") == "RSA"}
             except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
-                raise JwtRejected(f"JWKS {self.path} cannot be read: {e}") from None
+                self._failed_at = time.monotonic()
+                log.warning("JWT authorizer: JWKS %s cannot be read: %s", where, e)
+                raise JwtRejected(f"JWKS {where} cannot be read: {e}") from None
         return self._keys
+
+    def _read(self) -> bytes:
+        if self.url is None:
+            return self.path.read_bytes()
+        with urllib.request.urlopen(self.url, timeout=FETCH_TIMEOUT_S) as answer:  # noqa: S310 - the user's URL
+            data: bytes = answer.read(MAX_JWKS)
+            return data
 
     def claims(self, authorization: str | None, now: float) -> dict[str, Any]:
         """The claims of the token in ``authorization`` ("Bearer TOKEN" or the token), once verified."""

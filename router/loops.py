@@ -46,3 +46,17 @@ def run(main: Coroutine[Any, Any, T]) -> T:
         raise
     with asyncio.Runner(loop_factory=factory) as runner:
         return runner.run(main)
+
+
+async def wait_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for ``event``: True when it is set. A cancel is never
+    lost: on Python 3.11 ``asyncio.wait_for`` returns the inner result when the event fires
+    in the same turn as the cancel (gh-86296, fixed in 3.12), and a poller stopped that way
+    went on polling while ``Router.reset`` waited for it. ``asyncio.timeout`` runs the wait
+    in the caller's own task, so the cancel is delivered at its next await."""
+    try:
+        async with asyncio.timeout(timeout):
+            await event.wait()
+    except TimeoutError:
+        return event.is_set()
+    return True

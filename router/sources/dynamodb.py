@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from ..config import DynamoDBTrigger, TriggerConfig
 from ..errors import StartupError
+from ..loops import wait_event
 from ..types import StreamMapping
 from .base import SourceContext
 from .dynamodb_shards import Shard, aws_error_code
@@ -220,10 +221,7 @@ class Mapping:
 
     async def _discover_loop(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._rediscover.wait(), DISCOVER_EVERY)
-            except TimeoutError:
-                pass
+            await wait_event(self._rediscover, DISCOVER_EVERY)  # (never wait_for: router/loops.py)
             self._rediscover.clear()
             try:
                 for info in await self._list_shards():
@@ -275,4 +273,3 @@ def parents_first(shards: list[dict[str, Any]]) -> list[dict[str, Any]]:
             done.add(s["ShardId"])
             left.remove(s)
     return ordered
-

@@ -6,13 +6,13 @@ Part of :mod:`router.sources.dynamodb`; see there.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..events.dynamodb import normalize_record
+from ..loops import wait_event
 from ..types import StreamRecord
 
 if TYPE_CHECKING:
@@ -120,8 +120,7 @@ class Shard:
             if not raw:
                 # I/O cadence, not policy time: the real clock; a write through the embedded
                 # AWS wakes it at once (the longer cap is only a safety net there)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.written.wait(), delay)
+                await wait_event(self.written, delay)  # (never wait_for: router/loops.py)
                 self.written.clear()
                 delay = min(delay * 2, POLL_MAX_WATCHED if self.mapping.source.watched else POLL_MAX)
 

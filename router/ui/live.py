@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from ..invocation import Invocation
+from ..loops import wait_event
 from .queries import summary
 
 KEEP = 200  # rows a listener holds between two writes (the page shows the newest)
@@ -82,9 +83,7 @@ class LiveFeed:
         try:
             yield b"retry: 2000\n: connected\n\n"
             while True:
-                try:
-                    await asyncio.wait_for(listener.ready.wait(), HEARTBEAT)
-                except TimeoutError:
+                if not await wait_event(listener.ready, HEARTBEAT):  # (never wait_for: router/loops.py)
                     yield b": ping\n\n"
                     continue
                 listener.ready.clear()

@@ -200,7 +200,8 @@ class Server:
 
 async def _read_request(reader: asyncio.StreamReader) -> Request | Response | None:
     try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), IDLE)
+        async with asyncio.timeout(IDLE):  # (not wait_for: it can swallow a cancel on 3.11, gh-86296)
+            head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, TimeoutError):
         return None
     except asyncio.LimitOverrunError:

@@ -300,6 +300,16 @@ class Aws:
             return EmbeddedSqs(self.settings.account, self.settings.region)
         return self.client("sqs")
 
+    def streams_client(self) -> Any:
+        """What a DynamoDB stream mapping reads with (``describe_table``, ``describe_stream``,
+        ``get_shard_iterator``, ``get_records``): the embedded moto's backends called directly
+        (no HTTP round trip), else the boto3 clients (router/aws_streams.py)."""
+        from . import aws_streams
+
+        if self.mode == "embedded":
+            return aws_streams.EmbeddedStreams(self.settings.account, self.settings.region)
+        return aws_streams.BotoStreams(self.client)
+
     def object_writer(self) -> Any:
         """Something with boto3's ``put_object(Bucket=, Key=, Body=)`` and
         ``delete_object(Bucket=, Key=)``: the embedded moto's S3 backend called directly (no

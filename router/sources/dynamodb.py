@@ -46,11 +46,13 @@ class DynamoDBSource:
         self.watched = False  # the embedded AWS tells of each stream write (on_stream_write)
         self._executor: ThreadPoolExecutor | None = None
         self._calls: set[Future[Any]] = set()
+        self.streams: Any = None  # describe_table, describe_stream, get_shard_iterator, get_records
 
     async def start(self, stack: AsyncExitStack) -> None:
         self._executor = ThreadPoolExecutor(max_workers=32, thread_name_prefix="router-dynamodb")
         stack.callback(self._executor.shutdown, wait=True, cancel_futures=True)
         stack.push_async_callback(self._stop)
+        self.streams = self.ctx.aws.streams_client()  # the embedded moto's backends, without HTTP
         if self.ctx.aws.mode == "embedded":  # writes wake the pollers: no fast polling while idle
             loop = asyncio.get_running_loop()
 
@@ -165,7 +167,7 @@ class Mapping:
         table = self.spec.table
         where = self.ctx.aws.endpoint_url or "AWS"
         try:
-            described = await self.source.call(self.ctx.aws.client("dynamodb").describe_table, TableName=table)
+            described = await self.source.call(self.source.streams.describe_table, TableName=table)
         except Exception as exc:
             if aws_error_code(exc) == "ResourceNotFoundException":
                 raise StartupError(
@@ -185,7 +187,7 @@ class Mapping:
         self.hash_key = next((k["AttributeName"] for k in desc.get("KeySchema", []) if k["KeyType"] == "HASH"), "")
 
     async def _list_shards(self) -> list[dict[str, Any]]:
-        client = self.ctx.aws.client("dynamodbstreams")
+        client = self.source.streams
         shards: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"StreamArn": self.stream_arn}
         while True:

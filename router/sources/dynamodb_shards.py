@@ -66,7 +66,7 @@ class Shard:
         kwargs: dict[str, Any] = {"StreamArn": self.mapping.stream_arn, "ShardId": self.id, "ShardIteratorType": kind}
         if sequence_number is not None:
             kwargs["SequenceNumber"] = sequence_number
-        client = self.mapping.ctx.aws.client("dynamodbstreams")
+        client = self.mapping.source.streams
         try:
             answer = await self.mapping.source.call(client.get_shard_iterator, **kwargs)
         except Exception as exc:
@@ -102,7 +102,7 @@ class Shard:
 
     async def _poll_once(self) -> bool:
         """Read the shard until it is idle; True when it has closed (no next iterator)."""
-        client = self.mapping.ctx.aws.client("dynamodbstreams")
+        client = self.mapping.source.streams
         delay = POLL_MIN
         while True:
             self.polls += 1

@@ -95,6 +95,9 @@ class FakeAws:
     def client(self, name: str) -> FakeStreams:
         return self.api
 
+    def streams_client(self) -> FakeStreams:
+        return self.api
+
 
 async def run_source(tmp_path: Path, api: FakeStreams, body: Any, handler: Any = None) -> list[list[str]]:
     cfg = make_config("functions:\n  fn: {handler: h.handler}\ntriggers:\n"

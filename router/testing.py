@@ -22,6 +22,7 @@ Importing this module is cheap: router itself loads only when a fixture is used.
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -117,7 +118,10 @@ def _session_router(request: pytest.FixtureRequest, path: Path, overrides: dict[
         try:
             r.reset()
             return r
-        except Exception:  # noqa: BLE001 - a router that cannot reset is replaced
+        except Exception as exc:  # noqa: BLE001 - a router that cannot reset is replaced, and said so
+            warnings.warn(pytest.PytestWarning(
+                f"router: resetting the session's router of {path} failed ({type(exc).__name__}: {exc}); "
+                "a new router was started for this test"), stacklevel=1)  # fmt: skip
             routers.pop(key, None)
             try:
                 r.stop()

@@ -99,3 +99,24 @@ def test_under_xdist_each_worker_has_its_own_routers(pytester: pytest.Pytester) 
     tests = ["test_ports.py", "test_user.py::test_starts_clean_and_leaves_state"]
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-n", "2", *tests)
     result.assert_outcomes(passed=7)
+
+
+def test_a_router_that_cannot_reset_is_replaced_and_said_so(pytester: pytest.Pytester) -> None:
+    shutil.copytree(ROOT / "samples", pytester.path / "samples", ignore=shutil.ignore_patterns("tests"))
+    shutil.copy(ROOT / "triggers.yaml", pytester.path / "triggers.yaml")
+    pytester.makepyfile(test_user="""
+        FIRST = []
+
+        def test_breaks_its_router(router):
+            FIRST.append(router)
+            def broken(**kwargs):
+                raise RuntimeError("the reset hung")
+            router.reset = broken
+
+        def test_gets_a_new_one(router):
+            assert router is not FIRST[0] and router.invoke("greet", {}).ok
+        """)  # fmt: skip
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist")
+    result.assert_outcomes(passed=2, warnings=1)
+    result.stdout.fnmatch_lines(["*router: resetting the session's router of *triggers.yaml failed "
+                                 "(RuntimeError: the reset hung); a new router was started*"])  # fmt: skip

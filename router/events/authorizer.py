@@ -90,10 +90,11 @@ def _without_body(event: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")}
 
 
-def decide(result: Any, arn: str, *, simple: bool) -> Decision:
+def decide(result: Any, arn: str, *, simple: bool, flat_context: bool = True) -> Decision:
     """The decision in an authorizer's answer for the request on ``arn``: a simple response
     (``{"isAuthorized": bool, "context": {...}}``, HTTP API 2.0 with simple responses) or an IAM
-    policy (``principalId``, ``policyDocument``, ``context``). A malformed answer raises AuthorizerError."""
+    policy (``principalId``, ``policyDocument``, ``context``). ``flat_context`` (REST): the
+    context's values must be strings, numbers or booleans. A malformed answer raises AuthorizerError."""
     if not isinstance(result, dict):
         raise AuthorizerError(f"the authorizer returned a {type(result).__name__}, not an object")
     context = result.get("context") or {}
@@ -104,8 +105,10 @@ def decide(result: Any, arn: str, *, simple: bool) -> Decision:
         if not isinstance(allowed, bool):
             raise AuthorizerError("a simple response needs isAuthorized: true or false")
         return Decision(allowed, context=context)
-    # "Output from an API Gateway Lambda authorizer": context values are strings, numbers or booleans only
-    bad = sorted(k for k, v in context.items() if isinstance(v, dict | list))
+    # REST, "Output from an API Gateway Lambda authorizer": "You cannot set a JSON object or array as a
+    # valid value of any key in the context map"; HTTP API's own IAM policy example (payload 2.0) returns
+    # an arrayKey and a mapKey ("Working with AWS Lambda authorizers for HTTP APIs")
+    bad = sorted(k for k, v in context.items() if isinstance(v, dict | list)) if flat_context else []
     if bad:
         raise AuthorizerError(f"context value(s) {', '.join(bad)} are not a string, number or boolean")
     principal = result.get("principalId")

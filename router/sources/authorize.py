@@ -70,7 +70,8 @@ class Authorizers:
             if sources and config.ttl:
                 self._cache[key] = (time.monotonic() + config.ttl, result, latency)
         try:
-            decision = auth.decide(result, arn, simple=config.simple_response and version == "2.0")
+            simple = config.simple_response and version == "2.0"
+            decision = auth.decide(result, arn, simple=simple, flat_context=rest)
         except auth.AuthorizerError as e:
             log.warning("%s: authorizer %s: %s -> 500", route.route_key, config.function, e)
             return _refusal(500, rest)

@@ -50,3 +50,13 @@ def test_context_shapes() -> None:
     assert auth.jwt_context({"sub": "a", "scope": "r w"}) == {"jwt": {"claims": {"sub": "a", "scope": "r w"},
                                                                       "scopes": ["r", "w"]}}  # fmt: skip
     assert auth.jwt_context({"sub": "a"})["jwt"]["scopes"] is None
+
+
+def test_only_rest_requires_a_flat_context() -> None:
+    """REST refuses an object or array in the context; HTTP API's own IAM policy example returns both."""
+    allow = {"Effect": "Allow", "Action": "execute-api:Invoke", "Resource": ARN}
+    answer = {**_policy(allow), "context": {"arrayKey": ["a"], "mapKey": {"k": "v"}}}
+    with pytest.raises(auth.AuthorizerError, match="arrayKey, mapKey"):
+        auth.decide(answer, ARN, simple=False)
+    decision = auth.decide(answer, ARN, simple=False, flat_context=False)
+    assert decision.allowed and decision.context == {"arrayKey": ["a"], "mapKey": {"k": "v"}}

@@ -7,7 +7,8 @@ terminal cannot take (a lone surrogate) escaped; a Python handler's ``bytes`` ar
 they are, as ``aws lambda invoke`` writes its outfile. The event's JSON text reaches the
 handler unchanged (``1e400`` included). The invocation's log lines (START ... END, REPORT) go
 to stderr as they happen. Exit 0 when the function succeeded, 1 on a function error (error,
-timeout, crash), 2 on a usage or config error.
+timeout, crash), 2 on a usage or config error (an event over Lambda's 6 MB synchronous payload
+limit included: refused before anything starts, with the Invoke API's error).
 
     $ router invoke greet --event - <<< '{"pathParameters": {"name": "ann"}}'
 
@@ -53,6 +54,7 @@ def command(function: str, config_path: Path | None, event_path: str | None, cli
         known = ", ".join(sorted(config.functions)) or "none"
         fail(f"no function named {function!r} in {config.path.name} (functions: {known})")
     event, event_json = read_event(event_path)
+    check_size(function, event_json, event_path)
     context = json_object("--client-context", client_context, CLIENT_CONTEXT_LIMIT)
     who = json_object("--identity", identity)
     inv = loops.run(invoke(config, function, event, event_json, client_context=context, identity=who))
@@ -77,6 +79,20 @@ def read_event(path: str | None) -> tuple[Any, str]:
         return json.loads(text, parse_constant=_not_json), text.strip()
     except ValueError as exc:
         fail(f"--event: {where} is not JSON: {exc}")
+
+
+def check_size(function: str, event_json: str, path: str | None) -> None:
+    """Exit 2 before anything starts when the event is over Lambda's 6 MB synchronous payload
+    limit, with the error the Invoke API gives (413 RequestEntityTooLargeException)."""
+    from ..dispatch.async_ import PayloadTooLargeError
+    from ..dispatch.dispatcher import check_request_size
+
+    try:
+        check_request_size(function, event_json)
+    except PayloadTooLargeError as exc:
+        where = "stdin" if path == "-" else path
+        fail(f"--event: {where} is {exc.size} bytes, over Lambda's synchronous payload limit: "
+             f"{exc.error_type}: {exc.message}")  # fmt: skip
 
 
 def json_object(option: str, text: str | None, limit: int | None = None) -> dict[str, Any] | None:

@@ -55,11 +55,15 @@ ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 
 
 class PayloadTooLargeError(InvocationError):
-    """An asynchronous event over Lambda's payload limit: refused before it is queued."""
+    """An event over Lambda's payload limit for its invocation type, refused before it is queued
+    (Event) or run (RequestResponse, ``dispatcher.SYNC_PAYLOAD_LIMIT``): Invoke's 413
+    ``error_type`` with ``message``, AWS's text."""
 
-    def __init__(self, function: str, size: int) -> None:
-        super().__init__(f"{function}: {too_large_for_event(size)}")
-        self.size = size
+    error_type = "RequestEntityTooLargeException"
+
+    def __init__(self, function: str, size: int, message: str | None = None) -> None:
+        self.size, self.message = size, message or too_large_for_event(size)
+        super().__init__(f"{function}: {self.message}")
 
 
 def too_large_for_event(size: int) -> str:

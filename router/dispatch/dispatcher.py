@@ -25,7 +25,7 @@ from ..errors import InvocationError, StartupError
 from ..filters import RecordFilter
 from ..invocation import Invocation
 from ..store import Store
-from ..types import Ids, QueueIO, RandomIds
+from ..types import Ids, QueueIO, RandomIds, ResponseStream
 from . import event_queue, journal
 from .async_ import AsyncQueue
 from .base import RuntimesLike, to_invocation
@@ -141,7 +141,7 @@ class Dispatcher:
         extra: dict[str, Any] | None = None, attempt: int = 1, queue_limit: int | None = None,
         give_up_after: float | None = None, on_give_up: Callable[[], object] | None = None,
         event_json: str | None = None, identity: dict[str, Any] | None = None,
-        before_publish: Callable[[Invocation], object] | None = None,
+        before_publish: Callable[[Invocation], object] | None = None, stream: ResponseStream | None = None,
     ) -> Invocation:  # fmt: skip
         """One synchronous invocation, journaled (``before_publish(inv)`` may add to its
         ``extra`` first: what an event source mapping made of it). Admission is the pool's: ``wait=False``, or
@@ -151,7 +151,8 @@ class Dispatcher:
         worker or outlive the limit, not on every call (the HTTP hot path). ``event_json``:
         ``event`` as the caller's JSON text (the Invoke API's payload, ``--event``), sent to the
         worker unchanged. ``client_context`` and ``identity`` (a Cognito identity): the
-        handler's context, as Lambda's Invoke gives them."""
+        handler's context, as Lambda's Invoke gives them. ``stream``: where a streaming function's
+        response goes as it is written (:class:`router.types.ResponseStream`)."""
         self.check_function(function)
         request_id = self.ids.uuid()
         timer = None
@@ -164,7 +165,7 @@ class Dispatcher:
         try:
             outcome = await self.runtimes.invoke(function, event, request_id=request_id, wait=wait,
                                                  client_context=client_context, queue_limit=queue_limit,
-                                                 event_json=event_json, identity=identity)  # fmt: skip
+                                                 event_json=event_json, identity=identity, stream=stream)  # fmt: skip
         finally:
             self.lineage.end(function, request_id)
             if timer is not None:

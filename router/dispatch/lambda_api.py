@@ -32,17 +32,17 @@ from typing import Any
 from urllib.parse import unquote
 
 from ..errors import RouterError, ThrottledError
+from ..events.http import SYNC_PAYLOAD_LIMIT
 from . import lambda_stream
 from .async_ import ASYNC_PAYLOAD_LIMIT, PayloadTooLargeError, too_large_for_event
 from .destinations import function_arn
-from .dispatcher import Dispatcher
+from .dispatcher import Dispatcher, too_large_for_request_response
 
 log = logging.getLogger(__name__)
 
 Answer = tuple[int, dict[str, str], bytes]
 LambdaApi = Callable[[str, str, dict[str, str], bytes], Answer | None]
 
-SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024  # API_Invoke: 6 MB for synchronous invocations
 LOG_TAIL_BYTES = 4096  # LogType Tail: "the last 4 KB of the execution log"
 CLIENT_CONTEXT_LIMIT = 3583  # bytes of the ClientContext JSON
 ENQUEUE_WAIT = 30.0  # seconds an Event invoke waits for its commit
@@ -107,9 +107,8 @@ def _invoke(
     # reports show them, e.g. ASFHyP3/hyp3#2241 for Event, JupiterOne/sdk#565 for RequestResponse)
     if kind == "Event" and len(body) > ASYNC_PAYLOAD_LIMIT:
         raise ApiError(413, "RequestEntityTooLargeException", too_large_for_event(len(body)))
-    if len(body) > SYNC_PAYLOAD_LIMIT:
-        raise ApiError(413, "RequestEntityTooLargeException",
-                       f"Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation")
+    if len(body) > SYNC_PAYLOAD_LIMIT:  # (the message every path gives: dispatcher.check_request_size)
+        raise ApiError(413, "RequestEntityTooLargeException", too_large_for_request_response())
     event = _payload(body)
     if kind == "DryRun":
         return 204, {"x-amzn-RequestId": str(uuid.uuid4())}, b""

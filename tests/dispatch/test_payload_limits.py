@@ -1,6 +1,8 @@
 """Lambda's payload limits (issue 17): a synchronous result over 6 MB fails as Lambda fails it,
 through the Invoke API and through API Gateway; an asynchronous event over 1 MB is refused
-before it is queued, with AWS's error."""
+before it is queued, with AWS's error; a synchronous event over 6 MB is refused before it runs,
+with the same error on every path (issue 19: Dispatcher.invoke, Router.invoke, the Invoke API;
+``router invoke``: tests/runtimes/test_invoke_cli.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ import pytest
 from router import Router
 from router.clock import ManualClock
 from router.dispatch.async_ import ASYNC_PAYLOAD_LIMIT, PayloadTooLargeError
+from router.dispatch.dispatcher import SYNC_PAYLOAD_LIMIT
 from router.dispatch.fakes import FakeRuntime
 from router.dispatch.lambda_api import make_lambda_api
 
@@ -46,6 +49,31 @@ def test_an_async_event_over_1_mb_is_refused_before_it_is_queued(tmp_path: Path)
     asyncio.run(main())
 
 
+SYNC_MESSAGE = "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+
+
+def test_a_sync_event_over_6_mb_is_refused_before_it_runs(tmp_path: Path) -> None:
+    config = make_config(tmp_path, {"f": {}})
+    runtime = FakeRuntime(_echo)
+
+    async def main() -> None:
+        async with running(config, runtime, ManualClock()) as d:
+            seen: list[Any] = []
+            d.subscribe(seen.append)
+            big = {"data": "x" * SYNC_PAYLOAD_LIMIT}
+            with pytest.raises(PayloadTooLargeError, match=f"^f: {SYNC_MESSAGE}$") as info:
+                await d.invoke("f", big)
+            assert info.value.size == SYNC_PAYLOAD_LIMIT + len('{"data":""}')
+            assert info.value.error_type == "RequestEntityTooLargeException"
+            with pytest.raises(PayloadTooLargeError):  # the caller's own JSON text, counted in UTF-8 bytes
+                await d.invoke("f", None, event_json='"' + "é" * (SYNC_PAYLOAD_LIMIT // 2) + '"')
+            assert runtime.calls == [] and seen == []  # nothing ran, nothing journaled
+            fits = "x" * (SYNC_PAYLOAD_LIMIT - 2)  # its JSON: exactly 6 MB
+            assert (await d.invoke("f", fits)).result == fits
+
+    asyncio.run(main())
+
+
 def test_the_invoke_api_answers_aws_413s(tmp_path: Path) -> None:
     config = make_config(tmp_path, {"f": {}})
 
@@ -61,8 +89,7 @@ def test_the_invoke_api_answers_aws_413s(tmp_path: Path) -> None:
             sync = b'"' + b"x" * (6 * 1024 * 1024) + b'"'
             status, headers, body = await asyncio.to_thread(hook, "POST", PATH.format("f"), {}, sync)
             assert (status, headers["x-amzn-ErrorType"]) == (413, "RequestEntityTooLargeException")
-            message = "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
-            assert json.loads(body)["Message"] == message
+            assert json.loads(body)["Message"] == SYNC_MESSAGE
             assert d.pending() == 0
 
     asyncio.run(main())
@@ -105,6 +132,20 @@ def test_a_result_over_6_mb_fails_as_lambda_fails_it(router: Router) -> None:
     assert inv.status == "error" and inv.result is None
     fits = client.invoke(FunctionName="big", Payload=json.dumps({"size": 6291556 - 2}))
     assert "FunctionError" not in fits and len(fits["Payload"].read()) == 6291556
+
+
+@pytest.mark.slow
+def test_router_invoke_refuses_a_sync_event_over_6_mb(router: Router) -> None:
+    with pytest.raises(PayloadTooLargeError, match=f"^big: {SYNC_MESSAGE}$"):
+        router.invoke("big", {"size": 1, "pad": "x" * SYNC_PAYLOAD_LIMIT})
+    assert router.invocations("big") == []
+    status, body = 0, b""
+    try:
+        router.aws.client("lambda").invoke(FunctionName="big", Payload=json.dumps({"pad": "x" * SYNC_PAYLOAD_LIMIT}))
+    except Exception as exc:  # botocore's ClientError: the 413 as AWS sends it
+        status, body = exc.response["ResponseMetadata"]["HTTPStatusCode"], exc.response["Error"]  # type: ignore[attr-defined]
+    assert (status, body) == (413, {"Code": "RequestEntityTooLargeException", "Message": SYNC_MESSAGE})
+    assert router.invocations("big") == []
 
 
 @pytest.mark.slow

@@ -111,3 +111,20 @@ def test_embedded_aws_is_started_for_the_call(tmp_path: Path) -> None:
     code, out, _ = run("env", "-c", str(path))
     assert code == 0
     assert json.loads(out)["AWS_ENDPOINT_URL"].startswith("http://127.0.0.1:")
+
+
+def test_an_event_over_6_mb_is_refused_before_anything_runs(config: Path, tmp_path: Path) -> None:
+    """Lambda's synchronous payload limit (Invoke: "the maximum payload size is 6 MB"), with the
+    Invoke API's error, before the embedded AWS or a worker starts: nothing is journaled (issue 19)."""
+    event = tmp_path / "big.json"
+    event.write_text(json.dumps({"data": "x" * (6 * 1024 * 1024)}))
+    code, out, err = run("echo", "-c", str(config), "--event", str(event))
+    assert code == 2 and out == ""
+    size = event.stat().st_size
+    assert err == (f"router: --event: {event} is {size} bytes, over Lambda's synchronous payload limit: "
+                   "RequestEntityTooLargeException: Request must be smaller than 6291456 bytes for the "
+                   "InvokeFunction operation\n")  # fmt: skip
+    assert not (tmp_path / ".router").exists()  # nothing started, nothing journaled
+    fits = json.dumps("x" * (6 * 1024 * 1024 - 2))  # exactly 6291456 bytes: accepted
+    code, out, err = run("echo", "-c", str(config), "--event", "-", stdin=fits)
+    assert code == 0 and len(json.loads(out)) == 6 * 1024 * 1024 - 2, err[-2000:]

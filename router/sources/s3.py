@@ -25,6 +25,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -197,6 +198,7 @@ class S3Source:
         self.background_sync = False
         self._sync_lock = threading.Lock()
         self._sync_started = False
+        self._paused = False  # Router.reset: the worker paused (pause), not stopped
 
     async def start(self, stack: AsyncExitStack) -> None:
         self._loop = asyncio.get_running_loop()
@@ -261,19 +263,38 @@ class S3Source:
             self.syncer = None
 
     async def pause(self) -> None:
-        """Stop watching (``Router.reset``; :meth:`reset` watches again)."""
-        await asyncio.to_thread(self.stop)
+        """``Router.reset``: no more events until :meth:`reset` (bucket writes are not
+        listened to; the folders' worker finishes what it noticed, then ignores the folders).
+        The watcher keeps watching, so :meth:`reset` need not start it again; a worker not
+        running (a background sync not begun) is stopped and started again instead."""
+        if self._unlisten is not None:
+            self._unlisten()
+            self._unlisten = None
+        if self.syncer is not None and self.syncer.running and self.watcher is not None:
+            await asyncio.to_thread(self.syncer.pause)
+            self._paused = True
+        else:
+            await asyncio.to_thread(self.stop)
 
     async def reset(self, empty_under: Path | None = None) -> None:
         """After :meth:`pause`: empty the folders inside ``empty_under`` (a router's own
         temporary folder; the user's folders are never emptied), forget what was reported,
         and watch again as at start (files still there go into the fresh buckets quietly)."""
+        if self._paused and self.syncer is not None:
+            self._paused = False
+            if self.ctx.aws.mode == "embedded":
+                self._unlisten = self.ctx.aws.on_s3_write(self.notifier.written)
+            await asyncio.to_thread(self.syncer.restart, partial(self._empty, empty_under))
+            return
         await asyncio.to_thread(self._reset, empty_under)
 
-    def _reset(self, empty_under: Path | None) -> None:
+    def _empty(self, empty_under: Path | None) -> None:
         for target in self.targets.values():
             if empty_under is not None and target.root.is_relative_to(empty_under.resolve()):
                 _empty_folder(target.root, keep=target.private)
+
+    def _reset(self, empty_under: Path | None) -> None:
+        self._empty(empty_under)
         conn = self.ctx.store.connect()
         try:
             with conn:

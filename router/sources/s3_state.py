@@ -86,6 +86,17 @@ class State:
         self.conn.execute("DELETE FROM s3_objects WHERE trigger = ? AND key = ?", (trigger, key))
         self.rows[trigger].pop(key, None)
 
+    def clear(self) -> None:
+        """Forget every key and folder of these triggers (``Router.reset``): in memory and in
+        the file. Sequencers go on growing."""
+        marks = ",".join("?" * len(self.rows))
+        with self.conn:
+            self.conn.execute(f"DELETE FROM s3_objects WHERE trigger IN ({marks})", list(self.rows))
+            self.conn.execute(f"DELETE FROM s3_folders WHERE trigger IN ({marks})", list(self.rows))
+        for rows in self.rows.values():
+            rows.clear()
+        self.folders.clear()
+
     def next_seq(self, now: float) -> int:
         """Milliseconds in the high bits, a counter in the low 16: grows across restarts."""
         self.last_seq = max(self.last_seq + 1, int(now * 1000) << 16)

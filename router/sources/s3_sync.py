@@ -46,6 +46,16 @@ BATCH = 64  # changes of different files applied together
 POOL = 8  # threads applying them (bucket writes mostly wait on the embedded AWS)
 EDGE_SETTLE = 0.03  # seconds a closed file must stay unchanged before it is read
 _STOP = object()
+
+
+@dataclass
+class _Control:
+    """``Router.reset``'s pause and restart, handled in order with the hints."""
+
+    kind: str  # "pause" | "restart"
+    done: threading.Event
+    before: Callable[[], None] | None = None  # restart: run first, on the syncer's thread
+    error: BaseException | None = None
 Pairs = list[tuple["Target", str]]
 
 
@@ -80,6 +90,7 @@ class Syncer:
         self._handled: dict[str, int] = {}
         self._whole: set[str] = set()  # paths router's drop() is writing (see whole())
         self._handled_cond = threading.Condition()
+        self.paused = False  # Router.reset: the folders' changes are not news until restart()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -111,6 +122,52 @@ class Syncer:
             log.warning("s3: %d file change(s) were not notified before stopping (catch_up: "
                         "true notices them at the next start)", self.dropped)  # fmt: skip
 
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def pause(self, timeout: float = 30.0) -> None:
+        """``Router.reset``, before the buckets and the dispatcher are emptied: finish what was
+        noticed so far (its events are emitted now, as a stop would), then drop the folders'
+        changes and the settling files until :meth:`restart`. The watcher and this thread
+        keep running: restarting them cost a reset ~3 ms."""
+        self._control(_Control("pause", threading.Event()), timeout)
+
+    def restart(self, before: Callable[[], None], timeout: float = 30.0) -> None:
+        """After :meth:`pause` and the buckets' re-creation: run ``before`` (empty the
+        folders), forget every key and folder, and sync each folder as at start (files still
+        there go into the fresh buckets quietly). Changes after it are news again; the
+        deletes of the files ``before`` removed find nothing to report."""
+        self._control(_Control("restart", threading.Event(), before), timeout)
+
+    def _control(self, item: _Control, timeout: float) -> None:
+        self.queue.put(item)
+        if not item.done.wait(timeout):
+            raise TimeoutError(f"s3: the folder worker did not {item.kind} within {timeout:g} s")
+        if item.error is not None:
+            raise item.error
+
+    def _on_control(self, item: _Control) -> None:
+        try:
+            if item.kind == "pause":
+                self.paused = True
+                self.pending.clear()
+                self._timers.clear()
+            else:
+                if item.before is not None:
+                    item.before()
+                self.state.clear()
+                self.scanned.clear()
+                self._whole.clear()
+                self.started_ns = time.time_ns() - 20_000_000
+                self.paused = False
+                for root in self.roots:
+                    self.initial_sync(root)
+        except BaseException as exc:  # noqa: BLE001 - the caller raises it
+            item.error = exc
+        finally:
+            item.done.set()
+
     def _run(self) -> None:
         while True:
             try:
@@ -121,7 +178,9 @@ class Syncer:
                 item = None
             if item is _STOP:
                 break
-            if item is not None:
+            if isinstance(item, _Control):
+                self._on_control(item)
+            elif item is not None and not self.paused:
                 self._guard(item)
             self._fire_due(time.monotonic())
         self._fire_due(float("inf"))  # settle what is left now

@@ -73,6 +73,46 @@ def test_s3_folders_are_emptied_and_what_was_reported_forgotten(r: Router) -> No
     assert inv.ok and inv.event["Records"][0]["s3"]["object"]["key"] == "a/cat.jpg"
 
 
+def test_s3_watching_goes_on_through_a_reset_without_stray_events(r: Router) -> None:
+    source = r.app.source("s3")
+    watcher, syncer = source.watcher, source.syncer
+    folder = source.folder("uploads")
+    for n in range(5):
+        r.drop("uploads", f"old/{n}.txt", b"x")
+    for _ in range(5):
+        assert r.wait("thumbnail", timeout=20).ok
+    r.reset()
+    assert source.watcher is watcher and source.syncer is syncer  # paused, not restarted
+    (folder / "new.txt").write_bytes(b"written by another program")  # not router's drop(): settled first
+    inv = r.wait("thumbnail", timeout=20)
+    assert [rec["eventName"] for rec in inv.event["Records"]] == ["ObjectCreated:Put"]
+    assert inv.event["Records"][0]["s3"]["object"]["key"] == "new.txt"
+    with pytest.raises(WaitTimeout):  # the five emptied files: no ObjectRemoved after the reset
+        r.wait("thumbnail", timeout=1)
+    keys = [o["Key"] for o in r.aws.client("s3").list_objects_v2(Bucket="uploads").get("Contents", [])]
+    assert keys == ["new.txt"]
+
+
+def test_a_users_own_folder_is_kept_and_mirrored_quietly_after_a_reset(tmp_path: Path) -> None:
+    handler = "def handler(event, context):\n    return event['Records'][0]['s3']['object']['key']\n"
+    (tmp_path / "h.py").write_text(handler)
+    (tmp_path / "in").mkdir()
+    (tmp_path / "triggers.yaml").write_text(
+        "functions:\n  f: {handler: h.handler}\n"
+        "triggers:\n  - {name: up, function: f, s3: {dir: in, bucket: ups}}\n")  # fmt: skip
+    with Router(tmp_path / "triggers.yaml", isolated=False) as r:
+        r.drop("up", "kept.txt", b"mine")
+        assert r.wait("f", timeout=20).result == "kept.txt"
+        r.reset()
+        assert (tmp_path / "in" / "kept.txt").read_bytes() == b"mine"  # never emptied: the user's
+        body = r.aws.client("s3").get_object(Bucket="ups", Key="kept.txt")["Body"].read()
+        assert body == b"mine"  # in the fresh bucket again, quietly:
+        with pytest.raises(WaitTimeout):
+            r.wait("f", timeout=1)
+        r.drop("up", "next.txt", b"more")
+        assert r.wait("f", timeout=20).result == "next.txt"
+
+
 def test_queued_events_and_delayed_retries_are_dropped(failing: Router) -> None:
     failing.invoke_async("fails", {"n": 1})
     assert failing.wait("fails", timeout=20).status == "error"  # the retry waits 60 s (manual clock)

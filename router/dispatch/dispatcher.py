@@ -22,12 +22,13 @@ from .. import lineage
 from ..clock import Clock
 from ..config import Config, TriggerConfig
 from ..errors import InvocationError, StartupError
+from ..events.http import SYNC_PAYLOAD_LIMIT
 from ..filters import RecordFilter
-from ..invocation import Invocation
+from ..invocation import Invocation, encode_json
 from ..store import Store
-from ..types import Ids, QueueIO, RandomIds, ResponseStream
+from ..types import Ids, QueueIO, RandomIds
 from . import event_queue, journal
-from .async_ import AsyncQueue
+from .async_ import AsyncQueue, PayloadTooLargeError
 from .base import RuntimesLike, to_invocation
 from .journal_writer import JournalWriter
 from .queue_mapping import QueueConsumer, queue_filter, queue_settings
@@ -42,6 +43,22 @@ PRUNE_EVERY = 1000  # journal rows between two prunes
 PRUNE_INTERVAL = 3600.0  # seconds between two prunes at the latest (while recording)
 
 Subscriber = Callable[[Invocation], None]
+
+
+def too_large_for_request_response() -> str:
+    """AWS's message (413 RequestEntityTooLargeException) for a synchronous Invoke over the 6 MB
+    of SYNC_PAYLOAD_LIMIT (Lambda API reference, Invoke: "For synchronous invocations, the maximum
+    payload size is 6 MB"; the message as SDK error reports show it, e.g. awslabs/aws-athena-query-
+    federation#793: "Status Code: 413; Error Code: RequestEntityTooLargeException")."""
+    return f"Request must be smaller than {SYNC_PAYLOAD_LIMIT} bytes for the InvokeFunction operation"
+
+
+def check_request_size(function: str, event_json: str) -> None:
+    """Raise PayloadTooLargeError when ``event_json`` (a RequestResponse payload) is over 6 MB."""
+    if len(event_json) * 4 > SYNC_PAYLOAD_LIMIT:  # (a character is at most 4 UTF-8 bytes: counted only then)
+        size = len(event_json) if event_json.isascii() else len(event_json.encode())
+        if size > SYNC_PAYLOAD_LIMIT:
+            raise PayloadTooLargeError(function, size, too_large_for_request_response())
 
 
 class Dispatcher:
@@ -141,7 +158,7 @@ class Dispatcher:
         extra: dict[str, Any] | None = None, attempt: int = 1, queue_limit: int | None = None,
         give_up_after: float | None = None, on_give_up: Callable[[], object] | None = None,
         event_json: str | None = None, identity: dict[str, Any] | None = None,
-        before_publish: Callable[[Invocation], object] | None = None, stream: ResponseStream | None = None,
+        before_publish: Callable[[Invocation], object] | None = None,
     ) -> Invocation:  # fmt: skip
         """One synchronous invocation, journaled (``before_publish(inv)`` may add to its
         ``extra`` first: what an event source mapping made of it). Admission is the pool's: ``wait=False``, or
@@ -151,9 +168,15 @@ class Dispatcher:
         worker or outlive the limit, not on every call (the HTTP hot path). ``event_json``:
         ``event`` as the caller's JSON text (the Invoke API's payload, ``--event``), sent to the
         worker unchanged. ``client_context`` and ``identity`` (a Cognito identity): the
-        handler's context, as Lambda's Invoke gives them. ``stream``: where a streaming function's
-        response goes as it is written (:class:`router.types.ResponseStream`)."""
+        handler's context, as Lambda's Invoke gives them."""
         self.check_function(function)
+        if event_json is None:
+            try:  # encoded once, here: the worker gets this text
+                event_json = encode_json(event)
+            except (TypeError, ValueError):
+                pass  # the runtime says what is wrong with it
+        if event_json is not None:  # Lambda's 6 MB: refused before anything runs (PayloadTooLargeError)
+            check_request_size(function, event_json)
         request_id = self.ids.uuid()
         timer = None
         if on_give_up is not None and give_up_after is not None and not (
@@ -165,7 +188,7 @@ class Dispatcher:
         try:
             outcome = await self.runtimes.invoke(function, event, request_id=request_id, wait=wait,
                                                  client_context=client_context, queue_limit=queue_limit,
-                                                 event_json=event_json, identity=identity, stream=stream)  # fmt: skip
+                                                 event_json=event_json, identity=identity)  # fmt: skip
         finally:
             self.lineage.end(function, request_id)
             if timer is not None:

@@ -27,6 +27,7 @@ from ..events.sqs import filter_view
 from ..filters import RecordFilter
 from ..invocation import Invocation
 from ..types import QueueIO, QueueMessage
+from .stream_failures import UnreadableResponse, response_json
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,11 @@ def failed_ids(result: Any, ids: list[str]) -> set[str] | None:
     an empty EventResponse, a null EventResponse", and "as a complete failure if ... an empty
     string itemIdentifier, a null itemIdentifier, an itemIdentifier with a bad key name, an
     itemIdentifier value with a message ID that doesn't exist" (Handling errors for an SQS event
-    source in Lambda)."""
+    source in Lambda). A Python handler's bytes are read as JSON first (``response_json``)."""
+    try:
+        result = response_json(result)
+    except UnreadableResponse:
+        return None  # "an invalid JSON response"
     if result is None or result == "" or (isinstance(result, dict) and not result):
         return set()
     if not isinstance(result, dict):

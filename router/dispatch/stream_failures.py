@@ -2,7 +2,8 @@
 destination (pure functions).
 
 - ``partial_failure_index``: the ``batchItemFailures`` answer of a function whose mapping has
-  ``ReportBatchItemFailures`` ("Configuring partial batch response with DynamoDB and Lambda").
+  ``ReportBatchItemFailures`` ("Configuring partial batch response with DynamoDB and Lambda");
+  ``response_json``: the answer as the mapping reads it (a Python handler's bytes parsed).
 - ``discard_report``: the record Lambda sends to a stream mapping's on-failure destination
   ("Retain discarded records for a DynamoDB event source in Lambda"; the shape of powertools'
   ``DynamoDBStreamLambdaOnFailureDestinationModel``).
@@ -10,6 +11,7 @@ destination (pure functions).
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,14 +37,40 @@ class Discard:
     last: Invocation | None  # the last failed attempt, None if the records never reached the function
 
 
+class UnreadableResponse(ValueError):
+    """A function's response payload that is not JSON (a Python handler's bytes)."""
+
+
+def response_json(result: Any) -> Any:
+    """A function's answer as an event source mapping reads it: its response payload as JSON. A
+    Python handler's ``bytes`` are that payload as they are, so they are parsed (empty: no
+    response, None); bytes that are not JSON raise UnreadableResponse. Any other value is the
+    JSON the worker sent, already read."""
+    if not isinstance(result, bytes):
+        return result
+    if not result.strip():
+        return None
+    try:
+        return json.loads(result)
+    except ValueError as exc:  # (UnicodeDecodeError included)
+        raise UnreadableResponse(f"the response is not JSON: {exc}") from None
+
+
 def partial_failure_index(result: Any, sequence_numbers: list[str]) -> int | None:
     """Read a ``{"batchItemFailures": [{"itemIdentifier": SequenceNumber}]}`` answer.
 
     None (or an empty or null list, or an empty or null response) means every record
     succeeded; otherwise the index of the lowest failed sequence number, from which the
     batch is retried. An empty, null or unknown identifier or a bad key name fails the
-    whole batch (:data:`WHOLE_BATCH`), as Lambda does.
+    whole batch (:data:`WHOLE_BATCH`), as Lambda does; so does a response that is not JSON
+    (bytes): the mapping reads the response payload as JSON, and a batch that is not
+    "a complete success" is "a complete failure" ("Configuring partial batch response with
+    DynamoDB and Lambda"; the SQS page lists "an invalid JSON response" among them).
     """
+    try:
+        result = response_json(result)
+    except UnreadableResponse:
+        return WHOLE_BATCH
     if not isinstance(result, dict):
         return None
     failures = result.get("batchItemFailures")

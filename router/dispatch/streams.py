@@ -26,7 +26,7 @@ from ..errors import RouterError
 from ..filters import RecordFilter
 from ..invocation import Invocation
 from ..types import StreamRecord
-from .stream_failures import WHOLE_BATCH, Discard, partial_failure_index
+from .stream_failures import WHOLE_BATCH, Discard, partial_failure_index, response_json
 
 log = logging.getLogger(__name__)
 
@@ -325,7 +325,8 @@ class ShardConsumer:
         if failed_from == WHOLE_BATCH:
             note["failed"] = "all"
         else:
-            note["failed"] = [f.get("itemIdentifier") for f in inv.result["batchItemFailures"]][:100]
+            failures = response_json(inv.result)["batchItemFailures"]  # (read before: a Python handler's bytes too)
+            note["failed"] = [f.get("itemIdentifier") for f in failures][:100]
             note["delivered"], records = failed_from, records[failed_from:]
         if self._bisects(failed_from, seg):
             note["bisected"] = [len(records) // 2, len(records) - len(records) // 2]

@@ -180,10 +180,36 @@ S = [f"{n:021d}" for n in range(1, 4)]
         ({"batchItemFailures": [{"itemIdentifier": 2}]}, WHOLE_BATCH),
         ({"batchItemFailures": [S[1]]}, WHOLE_BATCH),
         ({"batchItemFailures": "all"}, WHOLE_BATCH),
+        # a Python handler's bytes are the response payload as they are: read as JSON (issue 19)
+        (b'{"batchItemFailures": [{"itemIdentifier": "%s"}]}' % S[1].encode(), 1),
+        (b'{"batchItemFailures": []}', None),
+        (b"", None),  # an empty response
+        (b"null", None),
+        (b"not json", WHOLE_BATCH),  # unreadable: not a complete success
+        (b"\xff\xfe\xfd", WHOLE_BATCH),
     ],
 )
 def test_reading_batch_item_failures(result: Any, expected: int | None) -> None:
     assert partial_failure_index(result, S) == expected
+
+
+def test_a_bytes_answer_is_read_as_json() -> None:
+    """A Python handler returning bytes (issue 19): partial failures in them are honoured, and bytes
+    that are not JSON fail the whole batch (they were "no failures")."""
+
+    async def main() -> None:
+        answers = iter([b'{"batchItemFailures": [{"itemIdentifier": "%s"}]}' % f"{2:021d}".encode(),
+                        b"not json", b"{}"])  # fmt: skip
+        fn = FakeFunction(lambda b: next(answers))
+        async with Harness(fn, batch_size=3, report_batch_item_failures=True) as h:
+            await h.put(rec(1), rec(2), rec(3))
+            await h.idle()
+            assert fn.calls == [[1, 2, 3], [2, 3], [2, 3]]
+            assert h.checkpoints == [1, 3]
+            assert fn.invocations[0].extra["batch"]["failed"] == [f"{2:021d}"]
+            assert fn.invocations[1].extra["batch"]["failed"] == "all"
+
+    run(main())
 
 
 def test_a_malformed_answer_fails_the_whole_batch() -> None:

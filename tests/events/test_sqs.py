@@ -72,6 +72,9 @@ IDS = ["a", "b", "c"]
         ({"batchItemFailures": [{"itemIdentifier": "zzz"}]}, None),  # an unknown id
         ({"batchItemFailures": [{"ItemIdentifier": "a"}]}, None),  # a bad key name
         ({"batchItemFailures": "a"}, None), ([1, 2], None), ("not json", None),  # not the shape
+        # a Python handler's bytes: the response payload as it is, read as JSON (issue 19)
+        (b'{"batchItemFailures": [{"itemIdentifier": "b"}]}', {"b"}), (b"", set()), (b"{}", set()),
+        (b"not json", None), (b"\xff", None),  # "an invalid JSON response": all failed
     ],
 )
 def test_partial_batch_response_rules(answer: Any, expected: set[str] | None) -> None:

@@ -33,7 +33,8 @@ def partial(event, context):
     for r in event["Records"]:
         body = json.loads(r["body"])
         if "answer" in body:
-            return body["answer"]
+            answer = body["answer"]
+            return answer["bytes"].encode() if isinstance(answer, dict) and "bytes" in answer else answer
     return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]
                                   if json.loads(r["body"]).get("fail")]}
 
@@ -192,6 +193,8 @@ def test_failures_come_back_after_the_visibility_timeout_then_go_to_the_dead_let
         ({"batchItemFailures": [{"itemIdentifier": "nope"}]}, {"a", "b", "c"}),  # unknown id: all fail
         ({"batchItemFailures": [{"itemIdentifier": ""}]}, {"a", "b", "c"}),  # empty id: all fail
         ({"batchItemFailures": [{"id": "x"}]}, {"a", "b", "c"}),  # a bad key name: all fail
+        ({"bytes": '{"batchItemFailures": []}'}, set()),  # a Python handler's bytes, read as JSON (issue 19)
+        ({"bytes": "not json"}, {"a", "b", "c"}),  # "an invalid JSON response": all fail
     ],
 )
 def test_partial_batch_response_rules(project: Path, answer: Any, returned: set[str]) -> None:

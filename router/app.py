@@ -263,16 +263,19 @@ async def run_daemon(
             try:
                 await app.start(stack)
                 await control.serve(config.state_dir, control.app_handler(app), stack)  # router fire
-                dashboard = await _dashboard(app, stack) if ui and config.settings.ui.enabled else []
             finally:
                 lines = await warnings
-            for line in app.banner() + dashboard + lines:
+            for line in app.banner() + lines:
                 console(line)
             console(f"router ready in {app.started_at * 1000:.0f} ms (Ctrl-C to stop)")
+            _flush(console)  # not held for the console's next write (CONSOLE_INTERVAL)
             # what start-up made lives as long as the daemon: out of the cyclic GC's reach, its
             # collections do not walk it again, and the exit does not spend ~300 ms on it
             gc.freeze()
             gc.enable()
+            if ui and config.settings.ui.enabled:  # for people, not for triggers: after ready (~10 ms)
+                for line in await _dashboard(app, stack):
+                    console(line)
             if ready is not None:
                 ready(app)
             from .config import load_config
@@ -294,6 +297,12 @@ async def run_daemon(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
     return 0
+
+
+def _flush(console: Console) -> None:
+    flush = getattr(console, "flush", None)
+    if callable(flush):
+        flush()
 
 
 async def _dashboard(app: App, stack: AsyncExitStack) -> list[str]:

@@ -6,6 +6,7 @@ moto, watchdog, apscheduler or the HTTP server). User errors exit 2, without a t
 
 from __future__ import annotations
 
+import gc
 import importlib
 from typing import Any
 
@@ -28,6 +29,16 @@ COMMANDS = {
 
 
 class LazyGroup(click.Group):
+    _gc_off = False  # get_command turned the cyclic GC off for `router run`
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        finally:
+            if self._gc_off:
+                self._gc_off = False
+                gc.enable()
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # static help texts: listing the commands imports none of them
         with formatter.section("Commands"):
@@ -39,6 +50,12 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
+        if cmd_name == "run" and not self._gc_off:
+            # start-up allocates much and frees little: the cyclic GC would walk the imports'
+            # objects over and over (~30 ms of router run's start). run_daemon turns it back on
+            # at ready (after gc.freeze()); invoke() below when run returns or fails earlier.
+            self._gc_off = gc.isenabled()
+            gc.disable()
         module = COMMANDS[cmd_name][0]
         mod = importlib.import_module(f"router.cli.{module}")
         found = getattr(mod, f"{cmd_name}_command", None) or getattr(mod, "command", None)

@@ -97,17 +97,12 @@ class Aws:
     def _start_embedded(self) -> None:
         global _embedded_running
         from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
-        from werkzeug.serving import WSGIRequestHandler, make_server
+        from werkzeug.serving import make_server
 
         from . import aws_sqs
+        from .aws_server import KeepAliveHandler
 
         aws_sqs.install()  # the embedded SQS as SQS behaves (FIFO order, sequence numbers)
-
-        class QuietHandler(WSGIRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive: boto3 reuses its connections
-
-            def log_request(self, *args: Any, **kwargs: Any) -> None:
-                pass
 
         aws_notify.install()  # S3 writes through this server notify (on_s3_write)
         guard: list[Guard] = []  # bound once the port is known
@@ -127,7 +122,7 @@ class Aws:
             ) from None
         try:
             self._server = make_server(
-                host, sock.getsockname()[1], app, threaded=True, request_handler=QuietHandler, fd=sock.fileno()
+                host, sock.getsockname()[1], app, threaded=True, request_handler=KeepAliveHandler, fd=sock.fileno()
             )
         finally:
             sock.close()  # the server holds its own duplicate of the socket
@@ -248,6 +243,9 @@ class Aws:
             return
         _shutdown_promptly(self._server)
         self._server.server_close()
+        from .aws_server import close_connections
+
+        close_connections(self._server)  # the kept-alive ones (router/aws_server.py)
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = None

@@ -42,7 +42,8 @@ DUMMY_CREDENTIALS = {
 }
 
 S3Listener = Callable[[aws_notify.S3Write, "lineage.Cause | None"], None]
-LambdaApi = Callable[[str, str, dict[str, str], bytes], "tuple[int, dict[str, str], bytes] | None"]
+# the answer's body: bytes, or an iterator of them (InvokeWithResponseStream's event stream, as it comes)
+LambdaApi = Callable[[str, str, dict[str, str], bytes], "tuple[int, dict[str, str], bytes | Iterable[bytes]] | None"]
 
 # moto keeps its state per process: routers embedded in one process share it. Count the
 # running embedded servers so the last one to stop resets moto for the next.
@@ -150,7 +151,7 @@ class Aws:
                 if not refused:
                     pairs = guard[0].response_headers(environ, pairs)
                 start_response(f"{status} {_reason(status)}", pairs)
-                return [body]
+                return [body] if isinstance(body, bytes) else body  # (werkzeug writes each piece as it comes)
 
             def filtered(status: str, headers: list[tuple[str, str]], *exc: Any) -> Any:
                 return start_response(status, guard[0].response_headers(environ, headers), *exc)
@@ -207,7 +208,7 @@ class Aws:
         if cause is not None:
             self.lineage.note_stream(table, sequence_number, cause)
 
-    def _serve_lambda(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes] | None:
+    def _serve_lambda(self, environ: dict[str, Any]) -> tuple[int, dict[str, str], bytes | Iterable[bytes]] | None:
         """Lambda API requests: Invoke through router's dispatch (``lambda_api``), the control
         plane from the config (``aws_lambda``); None for every other service (moto's)."""
         path = environ.get("PATH_INFO", "")

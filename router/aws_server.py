@@ -120,7 +120,9 @@ class KeepAliveHandler(WSGIRequestHandler):
         names = {k.lower() for k, _ in headers}
         bodyless = environ["REQUEST_METHOD"] == "HEAD" or code in NO_BODY or 100 <= code < 200
         chunked = False
-        if "content-length" not in names and not bodyless:
+        if "transfer-encoding" in names and not bodyless:  # the app streams and says so (InvokeWithResponseStream):
+            chunked = True  # each piece as it comes, not after a look at the second
+        elif "content-length" not in names and not bodyless:
             if isinstance(result, list | tuple):  # the whole body is known: its length
                 first += b"".join(chunks)
                 rest = None

@@ -199,6 +199,24 @@ class QueueMapping(Protocol):
         ...
 
 
+class ResponseStream(Protocol):
+    """Where a streaming function's response goes as the function writes it (a Node.js handler
+    wrapped by ``awslambda.streamifyResponse``), for a caller that streams it on: the Invoke
+    API's ``InvokeWithResponseStream``, a function URL in ``RESPONSE_STREAM`` mode, a REST route
+    whose transfer mode is ``STREAM``. Called on the event loop, in order; neither may block or
+    raise. Nothing is called for a function that does not stream (its whole response is the
+    :class:`Invocation`'s), nor after the invocation failed; the invocation's return ends it."""
+
+    def start(self, content_type: str, request_id: str) -> None:
+        """The stream opened (its first write, or its end when nothing was written)."""
+        ...
+
+    def write(self, chunk: bytes) -> None:
+        """Bytes the function wrote, in order (the first of an ``HttpResponseStream`` are its
+        JSON prelude and 8 NUL bytes)."""
+        ...
+
+
 class Dispatch(Protocol):
     """What every source is handed: see the module docstring."""
 
@@ -215,11 +233,13 @@ class Dispatch(Protocol):
     async def invoke(
         self, trigger: TriggerConfig, event: Any, *, give_up_after: float | None = None,
         on_give_up: Callable[[], bool] | None = None, queue_factor: int | None = None,
+        stream: ResponseStream | None = None,
     ) -> Invocation:  # fmt: skip
         """A synchronous invocation, journaled. ``give_up_after`` seconds without an answer
         call ``on_give_up()`` once (the invocation runs on, as behind API Gateway);
         ``queue_factor``: at most that many times the function's concurrency may wait for a
-        worker, beyond that ``ThrottledError``."""
+        worker, beyond that ``ThrottledError``. ``stream``: a streaming function's response
+        goes there as it is written (Lambda's streamed-response limits apply)."""
         ...
 
     async def open_stream(self, trigger: TriggerConfig, source_arn: str) -> StreamMapping:

@@ -51,6 +51,7 @@ class RuntimesLike(Protocol):
         reservation: Any = None,
         event_json: str | None = None,
         identity: dict[str, Any] | None = None,
+        stream: Any = None,  # a router.types.ResponseStream
     ) -> OutcomeLike: ...
 
     def free_slots(self, function: str) -> int: ...

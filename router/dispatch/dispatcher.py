@@ -26,7 +26,7 @@ from ..events.http import SYNC_PAYLOAD_LIMIT
 from ..filters import RecordFilter
 from ..invocation import Invocation, encode_json
 from ..store import Store
-from ..types import Ids, QueueIO, RandomIds
+from ..types import Ids, QueueIO, RandomIds, ResponseStream
 from . import event_queue, journal
 from .async_ import AsyncQueue, PayloadTooLargeError
 from .base import RuntimesLike, to_invocation
@@ -158,7 +158,7 @@ class Dispatcher:
         extra: dict[str, Any] | None = None, attempt: int = 1, queue_limit: int | None = None,
         give_up_after: float | None = None, on_give_up: Callable[[], object] | None = None,
         event_json: str | None = None, identity: dict[str, Any] | None = None,
-        before_publish: Callable[[Invocation], object] | None = None,
+        before_publish: Callable[[Invocation], object] | None = None, stream: ResponseStream | None = None,
     ) -> Invocation:  # fmt: skip
         """One synchronous invocation, journaled (``before_publish(inv)`` may add to its
         ``extra`` first: what an event source mapping made of it). Admission is the pool's: ``wait=False``, or
@@ -168,7 +168,8 @@ class Dispatcher:
         worker or outlive the limit, not on every call (the HTTP hot path). ``event_json``:
         ``event`` as the caller's JSON text (the Invoke API's payload, ``--event``), sent to the
         worker unchanged. ``client_context`` and ``identity`` (a Cognito identity): the
-        handler's context, as Lambda's Invoke gives them."""
+        handler's context, as Lambda's Invoke gives them. ``stream``: where a streaming function's
+        response goes as it is written (:class:`router.types.ResponseStream`)."""
         self.check_function(function)
         if event_json is None:
             try:  # encoded once, here: the worker gets this text
@@ -188,7 +189,7 @@ class Dispatcher:
         try:
             outcome = await self.runtimes.invoke(function, event, request_id=request_id, wait=wait,
                                                  client_context=client_context, queue_limit=queue_limit,
-                                                 event_json=event_json, identity=identity)  # fmt: skip
+                                                 event_json=event_json, identity=identity, stream=stream)  # fmt: skip
         finally:
             self.lineage.end(function, request_id)
             if timer is not None:

@@ -144,6 +144,7 @@ class FakeRuntime:
         reservation: Reservation | None = None,
         event_json: str | None = None,
         identity: dict[str, Any] | None = None,
+        stream: Any = None,  # a fake function never streams: its answer is the whole response
     ) -> FakeOutcome:
         if self._freed is None:
             self._freed = asyncio.Condition()
@@ -284,7 +285,7 @@ class FakeDispatch:
     async def invoke(
         self, trigger: Any, event: Any, *, give_up_after: float | None = None,
         on_give_up: Callable[[], bool] | None = None, queue_factor: int | None = None,
-        attempt: int = 1,
+        attempt: int = 1, stream: Any = None,
     ) -> Any:  # fmt: skip
         if self._invoke is None:
             raise AssertionError("this FakeDispatch answers no synchronous invocation")

@@ -9,7 +9,8 @@ works unchanged, from tests and from inside handlers (functions calling function
 - ``Event``: 202, queued under the function's async rules (retries, age, destinations).
 - ``DryRun``: 204, nothing runs.
 - ``POST /2021-11-15/functions/{FunctionName}/response-streaming-invocations``
-  (InvokeWithResponseStream): the same, answered as an event stream (:mod:`.lambda_stream`).
+  (InvokeWithResponseStream): the same, answered as an event stream (:mod:`.lambda_stream`), a
+  streaming function's writes as they happen.
 
 Errors are AWS's: 404 ResourceNotFoundException, 400 InvalidRequestContentException,
 413 RequestEntityTooLargeException (6 MB sync, 1 MB async: the messages AWS gives), 429 TooManyRequestsException when
@@ -26,13 +27,17 @@ import binascii
 import json
 import logging
 import re
+import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from functools import partial
 from typing import Any
 from urllib.parse import unquote
 
 from ..errors import RouterError, ThrottledError
 from ..events.http import SYNC_PAYLOAD_LIMIT
+from ..invocation import Invocation
 from . import lambda_stream
 from .async_ import ASYNC_PAYLOAD_LIMIT, PayloadTooLargeError, too_large_for_event
 from .destinations import function_arn
@@ -40,7 +45,7 @@ from .dispatcher import Dispatcher, too_large_for_request_response
 
 log = logging.getLogger(__name__)
 
-Answer = tuple[int, dict[str, str], bytes]
+Answer = tuple[int, dict[str, str], bytes | Iterator[bytes]]  # an iterator: an event stream as it comes
 LambdaApi = Callable[[str, str, dict[str, str], bytes], Answer | None]
 
 LOG_TAIL_BYTES = 4096  # LogType Tail: "the last 4 KB of the execution log"
@@ -79,7 +84,7 @@ def make_lambda_api(dispatcher: Dispatcher, loop: asyncio.AbstractEventLoop) -> 
         name, lowered = unquote(match["name"]), {k.lower(): v for k, v in headers.items()}
         try:
             if streaming:  # InvokeWithResponseStream: Invoke's answer as an event stream
-                return lambda_stream.wrap(lambda h: _invoke(dispatcher, loop, name, h, body), lowered)
+                return lambda_stream.refused(lowered) or _invoke(dispatcher, loop, name, lowered, body, streaming=True)
             return _invoke(dispatcher, loop, name, lowered, body)
         except ApiError as exc:
             return exc.answer()
@@ -91,7 +96,8 @@ def make_lambda_api(dispatcher: Dispatcher, loop: asyncio.AbstractEventLoop) -> 
 
 
 def _invoke(
-    dispatcher: Dispatcher, loop: asyncio.AbstractEventLoop, ref: str, headers: dict[str, str], body: bytes
+    dispatcher: Dispatcher, loop: asyncio.AbstractEventLoop, ref: str, headers: dict[str, str], body: bytes,
+    streaming: bool = False,
 ) -> Answer:
     if _on_loop(loop):  # waiting here would block the loop that must do the work
         raise ApiError(500, "ServiceException", "the Invoke API was called on the dispatcher's own loop")
@@ -122,21 +128,43 @@ def _invoke(
     context = _client_context(headers.get("x-amz-client-context"))
     timeout = dispatcher.config.functions[name].timeout + 60
     event_json = body.decode() if body.strip() else "{}"  # the payload's JSON text goes to the worker unchanged
+    feed = lambda_stream.Feed() if streaming else None  # a streaming function's writes, as they happen
     coro = dispatcher.invoke(name, event, source="lambda-api", client_context=context, wait=False,
-                             event_json=event_json)  # fmt: skip
+                             event_json=event_json, stream=feed)  # fmt: skip
+    running = asyncio.run_coroutine_threadsafe(coro, loop)
+    if feed is not None:
+        running.add_done_callback(feed.done)
+        deadline = time.monotonic() + timeout
+        kind, value = feed.get(deadline)  # it started streaming, or it ended (did not stream, failed first)
+        if kind == "start":
+            return lambda_stream.live(feed, value, deadline, partial(_log_tail, log_type))
+    answer = _answer(_result(running, timeout), log_type)
+    return lambda_stream.streamed(answer) if streaming else answer
+
+
+def _result(future: Future[Invocation], timeout: float) -> Invocation:
     try:
-        inv = asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)
+        return future.result(timeout)
     except ThrottledError:
         raise ApiError(429, "TooManyRequestsException", "Rate Exceeded.",
                        Reason="ReservedFunctionConcurrentInvocationLimitExceeded") from None  # fmt: skip
     except RouterError as exc:
         raise ApiError(500, "ServiceException", str(exc)) from None
+
+
+def _log_tail(log_type: str, inv: Invocation) -> str | None:
+    """X-Amz-Log-Result (LogType Tail): the last 4 KB of the log, base64."""
+    return base64.b64encode(inv.logs.encode()[-LOG_TAIL_BYTES:]).decode() if log_type == "Tail" else None
+
+
+def _answer(inv: Invocation, log_type: str) -> Answer:
+    """Invoke's 200: the response payload as the function returned it."""
     out = {"Content-Type": inv.content_type or "application/json", "X-Amz-Executed-Version": "$LATEST",
            "x-amzn-RequestId": inv.id}  # (a streaming handler's content type, its response buffered)
     if not inv.ok:
         out["X-Amz-Function-Error"] = "Unhandled"
-    if log_type == "Tail":
-        out["X-Amz-Log-Result"] = base64.b64encode(inv.logs.encode()[-LOG_TAIL_BYTES:]).decode()
+    if (tail := _log_tail(log_type, inv)) is not None:
+        out["X-Amz-Log-Result"] = tail
     return 200, out, inv.payload  # as the function returned it: every digit, bytes as they are
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import TriggerConfig
 from ..invocation import Invocation
-from ..types import QueueIO, QueueMapping, StreamMapping
+from ..types import QueueIO, QueueMapping, ResponseStream, StreamMapping
 
 if TYPE_CHECKING:
     from .dispatcher import Dispatcher
@@ -33,12 +33,14 @@ class SourceDispatch:
     async def invoke(
         self, trigger: TriggerConfig, event: Any, *, give_up_after: float | None = None,
         on_give_up: Callable[[], bool] | None = None, queue_factor: int | None = None,
+        stream: ResponseStream | None = None,
     ) -> Invocation:  # fmt: skip
         limit = None
         if queue_factor is not None:
             limit = queue_factor * self._d.config.functions[trigger.function].concurrency
         return await self._d.invoke(trigger.function, event, trigger=trigger.name, source=trigger.kind,
-                                    queue_limit=limit, give_up_after=give_up_after, on_give_up=on_give_up)  # fmt: skip
+                                    queue_limit=limit, give_up_after=give_up_after, on_give_up=on_give_up,
+                                    stream=stream)  # fmt: skip
 
     async def open_stream(self, trigger: TriggerConfig, source_arn: str) -> StreamMapping:
         return await self._d.open_stream(trigger, source_arn)

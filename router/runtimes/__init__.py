@@ -25,7 +25,7 @@ from typing import Any
 from ..config import Config, FunctionConfig
 from ..errors import InvocationError
 from ..invocation import encode_json
-from ..types import Reservation
+from ..types import Reservation, ResponseStream
 from .base import Outcome, RuntimeSpec
 from .debug import DEBUG_ALLOWANCE_MB, DebugTarget, assign
 from .logs import OnLog
@@ -142,12 +142,15 @@ class Runtimes:
         self, function: str, event: Any, *, request_id: str | None = None, wait: bool = True,
         client_context: dict[str, Any] | None = None, queue_limit: int | None = None,
         reservation: Reservation | None = None, event_json: str | None = None,
-        identity: dict[str, Any] | None = None,
+        identity: dict[str, Any] | None = None, stream: ResponseStream | None = None,
     ) -> Outcome:  # fmt: skip
         """Run one invocation of ``function`` in a warm (or new) worker. ``event_json``: the
         event already encoded (the async queue keeps it, or the caller's own JSON text), sent
         as it is. ``client_context`` and ``identity`` (``{"cognitoIdentityId": …,
-        "cognitoIdentityPoolId": …}``) reach the handler's context as in Lambda."""
+        "cognitoIdentityPoolId": …}``) reach the handler's context as in Lambda. ``stream``: a
+        streaming (Node.js) handler's response goes there as it is written
+        (:mod:`.streaming`); Python handlers do not stream (Lambda streams only on its Node.js
+        runtimes), their response is the Outcome's."""
         pool = self._pool(function)
         try:
             if event_json is None:
@@ -157,7 +160,7 @@ class Runtimes:
         except (TypeError, ValueError) as exc:
             raise InvocationError(f"the event for {function!r} is not JSON-serializable: {exc}") from None
         return await pool.invoke(request_id or str(uuid.uuid4()), event_json, context_json, wait,
-                                 queue_limit, reservation, identity_json)  # fmt: skip
+                                 queue_limit, reservation, identity_json, stream)  # fmt: skip
 
     def free_slots(self, function: str) -> int:
         """How many more invocations of ``function`` could start now."""

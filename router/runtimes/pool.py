@@ -39,13 +39,12 @@ from .base import (
 from .debug import INIT_WAIT_S, DebugTarget
 from .logs import LogSink, OnLog
 from .memory import tcp_client_on
+from .streaming import KEEP_LIMIT, StreamedResponse
 from .worker import Reply, Watchdog, Worker, invoke_frame
 
 log = logging.getLogger(__name__)
 
-# Lambda quotas: "Invocation payload (request and response): 6 MB each for synchronous";
-# Lambda's own error names the figure it enforces: 6291556 bytes (6 MiB + 100)
-RESPONSE_LIMIT = 6291556
+RESPONSE_LIMIT = KEEP_LIMIT  # Lambda's 6 MB for a buffered response (router/runtimes/streaming.py)
 
 
 def debugger_attached(worker: Worker, port: int) -> bool:
@@ -190,7 +189,7 @@ class FunctionPool:
 
     async def invoke(self, request_id: str, event_json: str, client_context_json: str, wait: bool,
                      queue_limit: int | None = None, reservation: Reservation | None = None,
-                     identity_json: str | None = None) -> Outcome:  # fmt: skip
+                     identity_json: str | None = None, stream: Any = None) -> Outcome:  # fmt: skip
         if reservation is not None and reservation.take():
             worker = self._take_idle()
         else:
@@ -204,7 +203,7 @@ class FunctionPool:
                     return failure
                 init_ms, init_lines = worker.init_ms, worker.sink.take()
             return await self._run(worker, request_id, event_json, client_context_json,
-                                   init_ms, init_lines, identity_json)  # fmt: skip
+                                   init_ms, init_lines, identity_json, stream)  # fmt: skip
         finally:
             self._release(worker)
 
@@ -291,6 +290,7 @@ class FunctionPool:
     async def _run(
         self, worker: Worker, request_id: str, event_json: str, client_context_json: str,
         init_ms: float | None, init_lines: list[str], identity_json: str | None = None,
+        stream: Any = None,
     ) -> Outcome:  # fmt: skip
         fn, sink, loop = self.fn, worker.sink, worker.loop
         started_at = time.time()
@@ -303,22 +303,31 @@ class FunctionPool:
         for line in self.platform.start(request_id):
             sink.emit(line)
         sink.lines += idle_lines
+        # a Node.js streaming handler's response arrives as it is written (router/runtimes/streaming.py)
+        streamed = worker.on_stream = StreamedResponse(request_id, stream) if fn.is_node else None
         t0 = time.perf_counter()  # (not loop.time(): uvloop's counts whole milliseconds)
-        reply = await worker.call(invoke_frame(payload.encode()), loop.time() + fn.timeout)
+        try:
+            reply = await worker.call(invoke_frame(payload.encode()), loop.time() + fn.timeout)
+        finally:
+            worker.on_stream = None
         duration_ms = (time.perf_counter() - t0) * 1000.0
         status: Any = "ok"
         result: Any = None
         error: dict[str, Any] | None = None
-        content_type = None
-        if reply.kind == "S":  # a Node.js streaming handler's response (buffered): "TYPE\nbytes"
-            head, _, body = bytes(reply.payload).partition(b"\n")
-            reply, content_type = Reply("B", body), head.decode("utf-8", "replace")
-        if reply.kind in ("O", "B") and len(reply.payload) > RESPONSE_LIMIT:
+        content_type = response = None
+        if reply.kind == "E" and streamed is not None:  # the stream ended
+            content_type = streamed.end(reply.payload)
+            if streamed.over:
+                status, error = "error", response_too_large(streamed.size, streamed.limit)
+            else:  # (None: streamed on, too large to keep)
+                result = response = streamed.body()
+        elif reply.kind in ("O", "B") and len(reply.payload) > RESPONSE_LIMIT:
             status, error = "error", response_too_large(len(reply.payload))
         elif reply.kind == "O":  # the JSON text is kept as is too (Outcome.payload: every digit)
             result = json.loads(reply.payload)
+            response = bytes(reply.payload)
         elif reply.kind == "B":  # a Python handler's bytes: Lambda returns them as they are
-            result = bytes(reply.payload)
+            result = response = bytes(reply.payload)
         else:
             status, error, _ = self._failure(worker, request_id, reply)
             if self.sdk is not None and error is not None and (package := node_sdk.missing_package(error)):
@@ -340,14 +349,15 @@ class FunctionPool:
                 line += f"\tTimeout: {fn.timeout:g} s not enforced (a debugger was attached)"
             sink.emit(line)
         text = "\n".join(sink.take()) + "\n"
-        response = bytes(reply.payload) if status == "ok" else None
-        return Outcome(request_id, status, result, error, text, started_at, duration_ms, billed,
-                       init_ms, peak_mb, event_json, response, content_type)  # fmt: skip
+        return Outcome(request_id, status, result, error, text, started_at, duration_ms, billed, init_ms, peak_mb,
+                       event_json, response if status == "ok" else None, content_type)  # fmt: skip
 
 
-def response_too_large(size: int) -> dict[str, Any]:
+def response_too_large(size: int, limit: int = RESPONSE_LIMIT) -> dict[str, Any]:
     """Lambda's error for a result over :data:`RESPONSE_LIMIT` (Invoke answers it as a function
     error; API Gateway as an integration failure): "Response payload size (9706999 bytes)
-    exceeded maximum allowed payload size (6291556 bytes)." ``Function.ResponseSizeTooLarge``."""
+    exceeded maximum allowed payload size (6291556 bytes)." ``Function.ResponseSizeTooLarge``.
+    A streamed response over its limit (``streaming.STREAM_LIMIT``) fails with the same
+    error, naming that limit (router's assumption: AWS documents no other for it)."""
     return {"errorMessage": f"Response payload size ({size} bytes) exceeded maximum allowed payload size "
-                            f"({RESPONSE_LIMIT} bytes).", "errorType": "Function.ResponseSizeTooLarge"}  # fmt: skip
+                            f"({limit} bytes).", "errorType": "Function.ResponseSizeTooLarge"}  # fmt: skip

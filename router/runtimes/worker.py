@@ -44,6 +44,8 @@ HEADER = struct.Struct("!IB")
 INVOKE = ord("I")
 MEMORY = ord("M")  # the worker's peak resident memory (kB), sent just before its reply
 LOADED = ord("L")  # files of user modules the worker loaded since it last said (a JSON list)
+OPENED = ord("P")  # a streaming handler's response opened: its content type (child/node_stream.js)
+PIECE = ord("C")  # a piece of it, as written; the reply E (or F) ends it
 SAMPLE_S = 0.05  # memory/deadline check interval while an invocation runs
 HOLD_RECHECK_S = 1.0  # a call held past its deadline by an attached debugger: looked at again this often
 EXIT_POLL_S = 0.01  # where no pidfd: how often to look for the exit once the channel closed
@@ -53,7 +55,7 @@ KEEPER = sys.platform == "linux" and REAPER.is_file()  # prctl: PR_SET_PDEATHSIG
 
 
 class Reply(NamedTuple):
-    """A frame from the worker (kind R, N, O, B, F), or what happened instead:
+    """A frame from the worker (kind R, N, O, B, E, F), or what happened instead:
     ``timeout``, ``oom`` (killed over its memory cap) or ``exit`` (with ``returncode``)."""
 
     kind: str
@@ -149,6 +151,8 @@ class Worker:
         # a debugged function's: True while a debugger is attached (the deadline is then not enforced)
         self.hold: Callable[[], bool] | None = None
         self.held = False  # the call in progress went past its deadline with a debugger attached
+        # the call in progress's streamed response: (kind, payload) of each P and C frame, as they arrive
+        self.on_stream: Callable[[int, bytes], None] | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._transport: asyncio.Transport | None = None
         self._probe: MemoryProbe | None = None
@@ -254,6 +258,10 @@ class Worker:
             return
         if kind == LOADED:
             self._loaded(payload)
+            return
+        if kind == PIECE or kind == OPENED:
+            if self.on_stream is not None and self._reply is not None and not self._reply.done():
+                self.on_stream(kind, payload)
             return
         fut = self._reply
         if fut is not None and not fut.done():

@@ -2,8 +2,9 @@
 /*
  * Response streaming, as AWS's Node.js runtime interface client offers it, for node_worker.js:
  * the `awslambda` global (streamifyResponse, HttpResponseStream) and the response stream a
- * streaming handler writes to. Router's callers are buffered (the Invoke API, router invoke,
- * HTTP triggers), so the stream is collected and answered whole when it ends. Citations as in
+ * streaming handler writes to. What the handler writes goes to router as it is written
+ * (node_worker.js sends each piece as a frame), as the clients send it to the Runtime API in
+ * a chunked request; router streams it on or buffers it for its caller. Citations as in
  * node_loader.js: "3.x src/X.js:N" (v3.3.0), "4.x index.mjs:N" (aws-lambda-ric@4.0.2).
  */
 
@@ -58,17 +59,26 @@ function isStreaming(handler, MalformedStreamingHandler) {
 
 /** The stream a handler writes to (3.x src/ResponseStream.js:123-262): a non-buffer chunk is
  * JSON.stringify'd, `_onBeforeFirstWrite` runs before the first write, the content type can
- * be set until then. `done` settles when the stream finished or was destroyed. */
-function responseStream(InvalidStreamingOperation) {
-  const chunks = [];
+ * be set until then. `emit.open(contentType)` runs once, before the first piece;
+ * `emit.piece(buffer, callback)` sends one and calls back when the channel took it (so a
+ * handler that respects write()'s return value waits for router, as for the Runtime API's
+ * socket). `done` settles when the stream finished or was destroyed; `contentType()` is the
+ * final one. */
+function responseStream(InvalidStreamingOperation, emit, highWaterMark) {
   let contentType = DEFAULT_CONTENT_TYPE;
   let written = false;
-  const sink = new Writable({
+  let opened = false;
+  const options = {
     write(chunk, encoding, callback) {
-      chunks.push(chunk);
-      callback();
+      if (!opened) {
+        opened = true;
+        emit.open(contentType);
+      }
+      emit.piece(chunk, callback);
     },
-  });
+  };
+  if (typeof highWaterMark === 'number' && highWaterMark > 0) options.highWaterMark = highWaterMark;
+  const sink = new Writable(options);
   const origWrite = sink.write.bind(sink);
   sink.setContentType = (type) => {
     if (written) throw new InvalidStreamingOperation('Cannot set content-type, too late.');
@@ -89,12 +99,12 @@ function responseStream(InvalidStreamingOperation) {
     sink.on('close', resolve);
     sink.on('error', () => resolve());
   });
-  return {
-    sink,
-    done,
-    /** The answer's payload: the content type, a newline, then the bytes written. */
-    payload: () => Buffer.concat([Buffer.from(`${contentType}\n`), ...chunks.map((c) => Buffer.from(c))]),
-  };
+  return { sink, done, contentType: () => contentType };
 }
 
-module.exports = { setupGlobal, isStreaming, responseStream };
+/** The highWaterMark a handler asked for in streamifyResponse's options, if any. */
+function highWaterMarkOf(handler) {
+  return handler[HANDLER_HIGHWATERMARK];
+}
+
+module.exports = { setupGlobal, isStreaming, responseStream, highWaterMarkOf };

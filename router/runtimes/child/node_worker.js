@@ -11,10 +11,12 @@
  * A frame is a 4-byte big-endian payload length, a type byte, then the payload. Router sends
  * `I` (invoke: the JSON array [requestId, deadlineMs, clientContext, event, traceId?, identity?]); the
  * worker answers `R` (initialised), `N` (init failed: [error, log]; it then exits), `O` (the
- * result as JSON), `S` (a streaming handler's response: its content type, a newline, the bytes
- * written; node_stream.js) or `F` (a function error: [error, log, fatal]; after a fatal one it exits).
- * The `O` and non-fatal `F` replies come right after an `M` frame in the same write: the
- * process's peak resident memory in kB (VmHWM), for Max Memory Used.
+ * result as JSON), `E` (a streaming handler's response ended: its content type) or `F` (a
+ * function error: [error, log, fatal]; after a fatal one it exits). The `O`, `E` and non-fatal
+ * `F` replies come right after an `M` frame in the same write: the process's peak resident
+ * memory in kB (VmHWM), for Max Memory Used. A streaming handler's response travels before its
+ * `E` (or `F`) as it is written (node_stream.js): `P` (the stream opened: its content type) at
+ * the first write, then one `C` frame per piece written, its bytes.
  *
  * The semantics are those of AWS's Node.js runtime interface client: aws-lambda-ric 3.x for
  * nodejs18.x-22.x ("classic": callbacks, context.succeed/fail/done, the client catches
@@ -38,7 +40,8 @@ const net = require('net');
 const [FD, HANDLER, TASK_ROOT, RUNTIME, FUNCTION_ARN] = process.argv.slice(2);
 const MODERN = parseInt(RUNTIME.replace(/^nodejs/, ''), 10) >= 24; // aws-lambda-ric 4.x
 const INVOKE = 0x49, READY = 0x52, INIT_FAILED = 0x4e, RESULT = 0x4f, FAILED = 0x46;
-const MEMORY = 0x4d, LOADED = 0x4c, STREAMED = 0x53; // S: a streamed response, "type\nbytes"
+const MEMORY = 0x4d, LOADED = 0x4c;
+const OPENED = 0x50, PIECE = 0x43, ENDED = 0x45; // a streamed response: P type, C bytes..., E type
 const ENV = process.env;
 const log = require('./node_console.js').create(MODERN, ENV);
 
@@ -63,14 +66,15 @@ function send(type, text, then) {
   channel.write(frame, then);
 }
 
-/** A frame whose payload is bytes (a streamed response), after the M frame when there is one. */
-function sendBytes(type, bytes) {
-  const peak = peakMemory();
-  if (peak !== null) send(MEMORY, peak);
+/** One piece of a streamed response (frame C); `then` runs once the channel took it, at once
+ * unless its buffer is full (then at 'drain'): the handler's writes wait for router. */
+function sendPiece(bytes, then) {
   const head = Buffer.allocUnsafe(5);
   head.writeUInt32BE(bytes.length, 0);
-  head[4] = type;
-  channel.write(Buffer.concat([head, bytes]));
+  head[4] = PIECE;
+  channel.write(head);
+  if (channel.write(bytes)) then();
+  else channel.once('drain', () => then());
 }
 
 // VmHWM from /proc/self/status, read synchronously (an fd, not a handle: it never keeps the
@@ -130,7 +134,7 @@ channel.on('error', () => process.exit(0));
 // ------------------------------------------------------------------------------ answering
 
 // called as a method named handler, as the clients call this.handler(...): stacks read "[as handler]"
-const user = { handler: null, streaming: false };
+const user = { handler: null, streaming: false, highWaterMark: undefined };
 let current = null; // the invocation in progress
 
 function finish(inv) {
@@ -154,11 +158,11 @@ function answer(inv, body) {
   finish(inv);
 }
 
-function answerStream(inv, payload) {
+function answerStream(inv, contentType) {
   if (inv.replied) return;
   inv.replied = true;
   reportLoaded();
-  sendBytes(STREAMED, payload);
+  reply(ENDED, contentType);
   finish(inv);
 }
 
@@ -312,9 +316,14 @@ async function runModern(inv, event, data) {
  * src/StreamingContext.js:32-82, 4.x index.mjs:1113-1141. A handler that returns no promise
  * fails; a return value is ignored with a warning; once the promise settled the answer waits
  * for the stream to end (a stream never ended runs into the timeout, as on Lambda); a stream
- * destroyed before it finished fails. Errors are logged as "Invoke Error" and answered. */
+ * destroyed before it finished fails. Errors are logged as "Invoke Error" and answered. What the
+ * handler writes is sent as it is written (frames P, C), until the invocation has been answered. */
 async function runStreaming(inv, event, data) {
-  const out = stream.responseStream(InvalidStreamingOperation);
+  const emit = {
+    open: (contentType) => { if (!inv.replied) send(OPENED, contentType); },
+    piece: (bytes, then) => (inv.replied ? then() : sendPiece(bytes, then)),
+  };
+  const out = stream.responseStream(InvalidStreamingOperation, emit, user.highWaterMark);
   let waits = true;
   const context = MODERN ? data : Object.assign({
     get callbackWaitsForEmptyEventLoop() { return waits; },
@@ -327,7 +336,7 @@ async function runStreaming(inv, event, data) {
     if (await result !== undefined) console.warn('Streaming handlers ignore return values.');
     await out.done;
     if (!out.sink.writableFinished) throw fail('Response stream is not finished.');
-    answerStream(inv, out.payload());
+    answerStream(inv, out.contentType());
   } catch (err) {
     answerError(inv, log.formatError(err), log.errorLog('Invoke Error', err));
   }
@@ -395,6 +404,7 @@ async function main() {
   stream.setupGlobal(ENV);
   const fn = await loadHandler(TASK_ROOT, HANDLER);
   user.streaming = stream.isStreaming(fn, MalformedStreamingHandler);
+  user.highWaterMark = user.streaming ? stream.highWaterMarkOf(fn) : undefined;
   // 4.x index.mjs:605-617: three declared parameters is a callback handler, refused (not a streaming one)
   if (MODERN && fn.length >= 3 && !user.streaming) throw new CallbackHandlerDeprecated(CALLBACK_DEPRECATED);
   user.handler = fn;

@@ -41,19 +41,58 @@ class Read(NamedTuple):
 
 
 class State:
-    """What each trigger last reported per key, in memory and in ``s3_objects``."""
+    """What each trigger last reported per key, in memory and in ``s3_objects``.
+
+    Read from the file at first use, not when made: the source makes it before ``router
+    ready`` and its worker first uses it in the start-up sync, after ready (10,000 keys take
+    ~30 ms to read)."""
 
     def __init__(self, conn: sqlite3.Connection, triggers: list[str]) -> None:
         self.conn = conn
-        self.rows: dict[str, dict[str, Row]] = {t: {} for t in triggers}
+        self._triggers = list(triggers)
+        self._rows: dict[str, dict[str, Row]] | None = None
+        self._folders: dict[str, str] = {}
+        self._last_seq = 0
+
+    @property
+    def loaded(self) -> bool:
+        return self._rows is not None
+
+    def _load(self) -> dict[str, dict[str, Row]]:
+        triggers = self._triggers
+        rows: dict[str, dict[str, Row]] = {t: {} for t in triggers}
         marks = ",".join("?" * len(triggers))
         query = "SELECT trigger, key, size, mtime_ns, etag, sequencer FROM s3_objects"
-        for r in conn.execute(f"{query} WHERE trigger IN ({marks})", triggers):
-            self.rows[r[0]][r[1]] = Row(Ident(r[2], r[3], r[4]), r[5])
-        top = conn.execute("SELECT MAX(sequencer) FROM s3_objects").fetchone()[0]
-        self.last_seq = int(top or 0)
+        for r in self.conn.execute(f"{query} WHERE trigger IN ({marks})", triggers):
+            rows[r[0]][r[1]] = Row(Ident(r[2], r[3], r[4]), r[5])
+        top = self.conn.execute("SELECT MAX(sequencer) FROM s3_objects").fetchone()[0]
+        self._last_seq = int(top or 0)
         query = f"SELECT trigger, folder FROM s3_folders WHERE trigger IN ({marks})"
-        self.folders: dict[str, str] = {r[0]: r[1] for r in conn.execute(query, triggers)}
+        self._folders = {r[0]: r[1] for r in self.conn.execute(query, triggers)}
+        self._rows = rows
+        return rows
+
+    @property
+    def rows(self) -> dict[str, dict[str, Row]]:
+        return self._rows if self._rows is not None else self._load()
+
+    @property
+    def folders(self) -> dict[str, str]:
+        if self._rows is None:
+            self._load()
+        return self._folders
+
+    @property
+    def last_seq(self) -> int:
+        if self._rows is None:
+            self._load()
+        return self._last_seq
+
+    @last_seq.setter
+    def last_seq(self, value: int) -> None:
+        if self._rows is None:
+            self._load()
+        self._last_seq = value
 
     def first_watch(self, trigger: str, folder: str) -> bool:
         """Whether ``trigger`` has never watched ``folder`` before (a folder recorded before

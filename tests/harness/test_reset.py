@@ -197,3 +197,45 @@ def test_beside_another_router_only_the_configs_resources_are_reset(r: Router) -
         assert "left" not in {i["pk"]["S"] for i in ddb.scan(TableName="orders")["Items"]}
         assert "theirs" in ddb.list_tables()["TableNames"]
         assert s3.list_objects_v2(Bucket="uploads").get("KeyCount") == 0
+
+
+MESSAGING = """
+version: 1
+functions:
+  echo: {handler: h.echo}
+resources:
+  queues: {jobs: {}, parked: {}}
+  topics: {news: {}}
+  buses: [shop-bus]
+triggers:
+  - {name: jobs, function: echo, sqs: jobs}
+  - {name: news, function: echo, sns: news}
+  - {name: placed, function: echo, eventbridge: {bus: shop-bus, pattern: {source: [shop]}}}
+"""
+
+
+def test_queues_topics_and_buses_are_emptied_and_their_triggers_still_fire(tmp_path: Path) -> None:
+    (tmp_path / "h.py").write_text("def echo(event, context):\n    return event\n")
+    with Router.from_text(MESSAGING, tmp_path) as r:
+        sqs = r.aws.client("sqs")
+        parked = sqs.get_queue_url(QueueName="parked")["QueueUrl"]
+        sqs.send_message(QueueUrl=parked, MessageBody="left over")  # a queue without a trigger
+        sqs.create_queue(QueueName="made-by-a-handler")
+        r.send("jobs", {"n": 1})
+        assert r.wait("echo", timeout=20).event["Records"][0]["eventSource"] == "aws:sqs"
+        r.reset()
+        attrs = sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName="parked")["QueueUrl"],
+                                         AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]  # fmt: skip
+        assert attrs["ApproximateNumberOfMessages"] == "0"
+        names = [u.rsplit("/", 1)[-1] for u in sqs.list_queues().get("QueueUrls", [])]
+        assert sorted(n for n in names if n in ("jobs", "parked", "made-by-a-handler")) == (
+            ["jobs", "parked"] if aws._embedded_alone() else ["jobs", "made-by-a-handler", "parked"])  # fmt: skip
+        assert r.invocations() == []
+        r.send("jobs", {"n": 2})  # each trigger fires on the re-created resources
+        assert r.wait("echo", timeout=20).event["Records"][0]["body"] == '{"n": 2}'
+        r.publish("news", "hello")
+        assert r.wait("echo", timeout=20).event["Records"][0]["Sns"]["Message"] == "hello"
+        r.put_event("shop", "placed", {"id": 7}, bus="shop-bus")
+        assert r.wait("echo", timeout=20).event["detail"] == {"id": 7}
+        with pytest.raises(WaitTimeout):  # nothing from before the reset comes back
+            r.wait("echo", timeout=1)

@@ -90,7 +90,10 @@ class App:
         self.scratch: Path | None = None  # a folder the router owns: reset() empties s3 folders inside it
         self.reset_at = 0.0  # seconds the last reset() took
         self._catch_up: asyncio.Task[None] | None = None
-        self._ready = asyncio.Event()  # set when start() is done
+        self._ready = asyncio.Event()  # set when start() is done (and the daemon said so: hold_sync)
+        # router run: the folders' sync waits until the banner and the ready line are out (else
+        # it takes the GIL from printing them); run_daemon calls begin_sync()
+        self.hold_sync = False
 
     async def start(self, stack: AsyncExitStack) -> None:
         from .dispatch import Dispatcher
@@ -131,6 +134,11 @@ class App:
             if s3 is None or not s3.background_sync:  # else once the folders synced (_sync_after)
                 self.dispatcher.run_queue()
         self.started_at = time.perf_counter() - t0
+        if not self.hold_sync:
+            self._ready.set()
+
+    def begin_sync(self) -> None:
+        """Let the folders' start-up sync begin (``hold_sync``: the daemon has said ready)."""
         self._ready.set()
 
     async def _sync_after(self, s3: Any) -> None:
@@ -255,6 +263,7 @@ async def run_daemon(
     raise_fd_limit()  # many connections, pipes and watches: not "Too many open files" at 1024
     warnings = asyncio.ensure_future(asyncio.to_thread(banner_warnings, config))  # beside the start
     app = App(config, console=console)
+    app.hold_sync = True
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, _on_stop_signal, app, stop, console)
     gc.disable()  # start-up allocates much and frees little: the cyclic GC would walk it over and over
@@ -269,6 +278,7 @@ async def run_daemon(
                 console(line)
             console(f"router ready in {app.started_at * 1000:.0f} ms (Ctrl-C to stop)")
             _flush(console)  # not held for the console's next write (CONSOLE_INTERVAL)
+            app.begin_sync()
             # what start-up made lives as long as the daemon: out of the cyclic GC's reach, its
             # collections do not walk it again, and the exit does not spend ~300 ms on it
             gc.freeze()

@@ -526,12 +526,15 @@ class CorsConfig(_Model):
 
 
 class FunctionUrl(_Model):
-    """A Lambda function URL (FunctionUrlConfig: AuthType NONE | AWS_IAM, Cors) on a port of its
-    own (0: a free one). Only AuthType NONE is emulated."""
+    """A Lambda function URL (FunctionUrlConfig: AuthType NONE | AWS_IAM, Cors, InvokeMode) on a
+    port of its own (0: a free one). Only AuthType NONE is emulated. ``invoke_mode``: BUFFERED
+    (Invoke, 6 MB) or RESPONSE_STREAM (InvokeWithResponseStream: the function's writes as they
+    happen, 200 MB; "Invoking a response streaming enabled function using Lambda function URLs")."""
 
     port: int = Field(0, ge=0, le=65535)
     auth: Literal["NONE"] = "NONE"
     cors: CorsConfig | None = None
+    invoke_mode: Literal["BUFFERED", "RESPONSE_STREAM"] = "BUFFERED"
 
     @model_validator(mode="before")
     @classmethod
@@ -602,6 +605,8 @@ class HttpTrigger(_Source):
     binary_media_types: tuple[str, ...] = ()
     url: FunctionUrl | None = None  # a function URL: every method and path, on its own port
     authorizer: AuthorizerConfig | None = None
+    # REST (payload 1.0) integration's responseTransferMode: STREAM answers as the function writes
+    response_transfer_mode: Literal["BUFFERED", "STREAM"] = "BUFFERED"
 
     @model_validator(mode="before")
     @classmethod
@@ -643,6 +648,16 @@ class HttpTrigger(_Source):
                 if seg.endswith("+}") and i != len(segments) - 1:
                     raise ValueError("a greedy parameter {name+} must be the last path segment")
         return f"{method} {path}"
+
+    @model_validator(mode="after")
+    def _streams(self) -> HttpTrigger:
+        # API Gateway: "Response streaming is only supported for REST APIs" ("Stream the integration
+        # response for your proxy integrations in API Gateway"); a function URL has its invoke_mode
+        if self.response_transfer_mode == "STREAM" and (self.url is not None or self.payload != "1.0"):
+            raise ValueError("response_transfer_mode STREAM needs payload 1.0: API Gateway streams responses only "
+                             "for REST APIs, not HTTP APIs (a function URL streams with url: {invoke_mode: "
+                             "RESPONSE_STREAM})")
+        return self
 
 
 class _Filtered(_Source):

@@ -2,7 +2,8 @@
 method and path to its function (:mod:`router.events.function_url` builds the event; the
 response is mapped by payload 2.0's rules, as Lambda maps a URL's: "Invoking Lambda function
 URLs", "Response payload format"). CORS, when configured, as the URL's Cors: a preflight is
-answered by the URL itself and the configured headers replace the function's.
+answered by the URL itself and the configured headers replace the function's. A URL whose
+``invoke_mode`` is ``RESPONSE_STREAM`` answers as its function writes (:mod:`.http_stream`).
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ import logging
 import random
 from functools import partial
 
-from ..config import TriggerConfig
+from ..config import CorsConfig, TriggerConfig
 from ..errors import RouterError, StartupError
 from ..events import function_url, http_api
 from ..events.http import REST_MAX_BODY, HttpRequest, HttpResponse, json_response
 from ..invocation import json_value
 from .base import SourceContext
 from .http_server import Early, HttpServer
+from .http_stream import HttpStream
 
 log = logging.getLogger(__name__)
 
@@ -82,23 +84,43 @@ class FunctionUrls:
         request_id = base64.b64encode(random.getrandbits(88).to_bytes(11, "big")).decode()
         event = function_url.build_event(request, request_id=request_id, time=self.ctx.clock.time(),
                                          url=self._id(t), region=self.ctx.config.settings.region)  # fmt: skip
+        stream = None
+        if t.http.url.invoke_mode == "RESPONSE_STREAM":  # InvokeWithResponseStream: answered as it is written
+            stream = HttpStream(early, rest=False, error=_stream_error,
+                                decorate=partial(self._decorate, cors, request))  # fmt: skip
         try:
-            inv = await self.ctx.dispatch.invoke(t, event, queue_factor=self.queue_factor)
+            inv = await self.ctx.dispatch.invoke(t, event, queue_factor=self.queue_factor, stream=stream)
         except RouterError as e:
             log.warning("function URL of %s -> 500: %s", t.function, e)
             return json_response(500, http_api.INTERNAL_ERROR)
         error = None if inv.ok else (inv.error or {"errorType": inv.status})
+        if stream is not None and (stream.started or error is None):
+            if stream.started:
+                return stream.finish(inv.ok)
+            # not a streaming function: its whole response, as the function returned it
+            resp = HttpResponse(200, [("Content-Type", inv.content_type or "application/json")], inv.payload)
+            return self._decorate(cors, request, resp, inv.id)
         if error is None and inv.content_type == http_api.STREAM_PRELUDE_TYPE:
             resp = http_api.map_stream(inv.result)
         else:
             resp = http_api.map_response(json_value(inv.result) if error is None else None, error)
+        if resp.error:
+            log.warning("function URL %s %s -> %d: %s", request.method, request.path, resp.status, resp.error)
+        return self._decorate(cors, request, resp, inv.id)
+
+    @staticmethod
+    def _decorate(cors: CorsConfig | None, request: HttpRequest, resp: HttpResponse, request_id: str) -> HttpResponse:
+        """The URL's own headers on an answer: the configured CORS ones, the request id."""
         if cors is not None:
             from .http import _with_cors
 
             resp = _with_cors(resp, cors, request.header("origin"))
-        if resp.error:
-            log.warning("function URL %s %s -> %d: %s", request.method, request.path, resp.status, resp.error)
-        resp.headers.append(("x-amzn-RequestId", inv.id))
+        resp.headers.append(("x-amzn-RequestId", request_id))
         return resp
+
+
+def _stream_error(reason: str) -> HttpResponse:
+    """A streaming URL's answer for a function that failed before it wrote (payload 2.0's rule)."""
+    return json_response(500, http_api.INTERNAL_ERROR, error=reason)
 
 

@@ -21,6 +21,11 @@ documentation):
   ``{"message":"Service Unavailable"}``; the invocation runs on, as in AWS.
 - a request body over 10 MB: 413 (REQUEST_TOO_LARGE); an event over Lambda's 6 MB
   synchronous payload limit: the invocation is rejected, so 500 as above.
+- a REST route whose ``response_transfer_mode`` is ``STREAM`` answers as its function writes
+  (:mod:`.http_stream`), with no integration timeout ("Exceed API Gateway's 29 second timeout
+  limit"; the function's own timeout ends it, at most 15 minutes as a stream may last). HTTP
+  APIs do not stream ("Response streaming is only supported for REST APIs"): a streaming
+  function's response is buffered there and read from its prelude.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ from .authorize import Authorizers
 from .base import SourceContext
 from .function_url import FunctionUrls
 from .http_server import Early, HttpServer
+from .http_stream import HttpStream
 
 log = logging.getLogger(__name__)
 
@@ -199,6 +205,8 @@ class HttpSource:
             event = {**event, "requestContext": {**event["requestContext"], "authorizer": authorized}}
         if len(request.body) > SYNC_PAYLOAD_LIMIT // 2 and _size(event) > SYNC_PAYLOAD_LIMIT:
             return self._gateway_error(route, "the event is over Lambda's 6 MB payload limit")
+        if route.target.trigger.http is not None and route.target.trigger.http.response_transfer_mode == "STREAM":
+            return await self._invoke_streaming(request, route, event, early)
         cap = self.timeouts[payload]
         answered = False
 
@@ -215,6 +223,32 @@ class HttpSource:
         except RouterError as e:  # router could not invoke at all (ThrottledError, ...)
             return None if answered else self._gateway_error(route, str(e))
         return None if answered else self._response(request, route, event, inv)
+
+    async def _invoke_streaming(self, request: HttpRequest, route: Route, event: Any,
+                                early: Early) -> HttpResponse | None:  # fmt: skip
+        """A REST route in STREAM mode: answered as the function writes (:mod:`.http_stream`)."""
+        request_id = event["requestContext"]["requestId"]
+
+        def decorate(resp: HttpResponse, _: str) -> HttpResponse:
+            resp.headers.append(("x-amzn-RequestId", request_id))
+            return resp
+
+        def error(reason: str) -> HttpResponse:
+            log.warning("%s %s -> 502: %s", request.method, request.path, reason)
+            return apigw.map_response(None, {"errorType": "Streaming", "errorMessage": reason})
+
+        stream = HttpStream(early, rest=True, error=error, decorate=decorate)
+        try:
+            inv = await self.ctx.dispatch.invoke(route.target.trigger, event, queue_factor=self.queue_factor,
+                                                 stream=stream)  # fmt: skip
+        except RouterError as e:  # router could not invoke at all (ThrottledError, ...)
+            return self._gateway_error(route, str(e))
+        if inv.status == "throttled":
+            return self._gateway_error(route, f"function {route.target.function!r} is throttled")
+        if not stream.started and not inv.ok:  # failed before it wrote: REST's answer to a function error
+            return decorate(apigw.map_response(None, inv.error or {"errorType": inv.status}), "")
+        resp = stream.finish(inv.ok)
+        return None if resp is None else decorate(resp, "")
 
     def _event(self, request: HttpRequest, found: Match, payload: str | None = None) -> Any:
         """The integration event of ``request`` (in ``payload``'s format: the route's by default)."""

@@ -10,6 +10,11 @@ handler it was given, and writes the :class:`~router.events.http.HttpResponse` b
 - a body over ``max_body`` bytes gets a 413 (from Content-Length before reading it, or as
   it streams in) and the connection closes; a malformed request gets a 400 and closes;
 - ``Expect: 100-continue`` is answered, so clients that ask do not stall;
+- a handler may stream its answer (``early.stream(status, headers)``: a :class:`StreamWriter`):
+  the head goes at once with ``Transfer-Encoding: chunked`` (an HTTP/1.0 client gets the bytes
+  as they come and the connection closes at the end), each ``write`` is a chunk as it comes,
+  ``end`` writes the last chunk, ``abort`` closes the connection without it (the client sees
+  an incomplete response); the next request on the connection waits for the end;
 - no thread, no blocking call: one task per request, on the loop.
 
 Bounded under abuse (API Gateway's quotas where it has one, router's guards elsewhere):
@@ -37,9 +42,8 @@ import time
 from collections import deque
 from collections.abc import Callable, Coroutine
 from email.utils import formatdate
-from functools import partial
 from http import HTTPStatus
-from typing import cast
+from typing import Protocol, cast
 
 import httptools
 
@@ -47,9 +51,19 @@ from ..events.http import HttpRequest, HttpResponse, json_response
 
 log = logging.getLogger(__name__)
 
-Early = Callable[[HttpResponse], bool]
-# a handler gets the request and ``early``: calling ``early(response)`` answers the request now
-# (API Gateway's integration timeout) while the handler runs on; it then returns None
+
+
+class Early(Protocol):
+    """What a handler gets with its request: ``early(response)`` answers the request now (API
+    Gateway's integration timeout) while the handler runs on, and it then returns None; False
+    when it was answered already. ``early.stream(status, headers)`` starts a streamed answer
+    (None when the request was answered already); the handler then returns None."""
+
+    def __call__(self, resp: HttpResponse) -> bool: ...
+
+    def stream(self, status: int, headers: list[tuple[str, str]]) -> StreamWriter | None: ...
+
+
 Handler = Callable[[HttpRequest, Early], Coroutine[object, object, HttpResponse | None]]
 ErrorResponse = Callable[[int, str], HttpResponse]
 
@@ -102,8 +116,20 @@ def encode_response(resp: HttpResponse, *, keep_alive: bool, head: bool = False,
     """The response on the wire. Hop-by-hop headers from ``resp`` are replaced by ours;
     a header with a line break in its name or value is dropped (no response splitting).
     An HTTP/1.0 client that asked for keep-alive is told it got it."""
-    out = [status_line(resp.status)]
-    for name, value in resp.headers:
+    out = _head(resp.status, resp.headers, keep_alive=keep_alive, http10=http10)
+    no_body = resp.status in (204, 304) or 100 <= resp.status < 200
+    if not no_body:
+        out.append(b"Content-Length: %d\r\n" % len(resp.body))
+    out.append(b"\r\n")
+    if not (head or no_body):
+        out.append(resp.body)
+    return b"".join(out)
+
+
+def _head(status: int, headers: list[tuple[str, str]], *, keep_alive: bool, http10: bool) -> list[bytes]:
+    """The status line and headers, without the length and the blank line."""
+    out = [status_line(status)]
+    for name, value in headers:
         if name.lower() in _HOP:
             continue
         if "\n" in value or "\r" in value or "\n" in name or "\r" in name or ":" in name:
@@ -115,13 +141,57 @@ def encode_response(resp: HttpResponse, *, keep_alive: bool, head: bool = False,
         out.append(b"Connection: close\r\n")
     elif http10:
         out.append(b"Connection: keep-alive\r\n")
-    no_body = resp.status in (204, 304) or 100 <= resp.status < 200
-    if not no_body:
-        out.append(b"Content-Length: %d\r\n" % len(resp.body))
-    out.append(b"\r\n")
-    if not (head or no_body):
-        out.append(resp.body)
-    return b"".join(out)
+    return out
+
+
+class StreamWriter:
+    """A streamed answer on one connection (see the module docstring)."""
+
+    def __init__(self, conn: HttpProtocol, *, chunked: bool, body: bool) -> None:
+        self._conn = conn
+        self.chunked = chunked  # HTTP/1.1: chunked transfer encoding; HTTP/1.0: raw bytes, then close
+        self.body = body  # False for HEAD and bodyless statuses: nothing but the head is sent
+        self.ended = False
+        self.aborted = False
+
+    def write(self, data: bytes) -> None:
+        transport = self._conn.transport
+        if self.ended or not data or not self.body or transport is None or transport.is_closing():
+            return
+        transport.write(b"%x\r\n%s\r\n" % (len(data), data) if self.chunked else data)
+        self._conn.last_active = self._conn.server.loop.time()
+
+    def end(self) -> None:
+        """The answer is complete."""
+        if self.ended:
+            return
+        self.ended = True
+        transport = self._conn.transport
+        if self.chunked and self.body and transport is not None and not transport.is_closing():
+            transport.write(b"0\r\n\r\n")
+
+    def abort(self) -> None:
+        """The answer broke off: the connection closes without the last chunk."""
+        if self.ended:
+            return
+        self.ended = self.aborted = True
+        if self._conn.transport is not None:
+            self._conn.transport.close()
+
+
+class _Answer:
+    """The :class:`Early` of one request on one connection."""
+
+    __slots__ = ("_conn", "_request")
+
+    def __init__(self, conn: HttpProtocol, request: HttpRequest) -> None:
+        self._conn, self._request = conn, request
+
+    def __call__(self, resp: HttpResponse) -> bool:
+        return self._conn._early(self._request, resp)
+
+    def stream(self, status: int, headers: list[tuple[str, str]]) -> StreamWriter | None:
+        return self._conn._stream(self._request, status, headers)
 
 
 def _decode(raw: bytes) -> str:
@@ -162,6 +232,7 @@ class HttpProtocol(asyncio.Protocol):
         self.waiting: deque[tuple[HttpRequest | HttpResponse, bool]] = deque()
         self.task: asyncio.Task[HttpResponse | None] | None = None
         self.current: HttpRequest | None = None
+        self.streaming: StreamWriter | None = None  # the current request's streamed answer, once started
         self.current_keep_alive = True
         self.current_head = False
         self.current_http10 = False
@@ -341,7 +412,7 @@ class HttpProtocol(asyncio.Protocol):
             self.current_keep_alive = keep_alive
             self.current_head = item.method == "HEAD"
             self.current_http10 = item.protocol == "HTTP/1.0"
-            task = self.server.loop.create_task(self.server.handle(item, partial(self._early, item)))
+            task = self.server.loop.create_task(self.server.handle(item, _Answer(self, item)))
             self.task, self.current = task, item
             task.add_done_callback(self._done)
             return
@@ -353,14 +424,56 @@ class HttpProtocol(asyncio.Protocol):
         """Answer ``request`` now, if it is still the one in progress; its task runs on,
         detached from the connection (the server waits for it when it stops)."""
         task = self.task
-        if task is None or self.current is not request or task.done():
+        if task is None or self.current is not request or task.done() or self.streaming is not None:
             return False
         task.remove_done_callback(self._done)
         self.server.detach(task)
         self._answer(resp)
         return True
 
+    def _stream(self, request: HttpRequest, status: int, headers: list[tuple[str, str]]) -> StreamWriter | None:
+        """Start the streamed answer of ``request``, if it is still the one in progress."""
+        task, transport = self.task, self.transport
+        if (task is None or self.current is not request or task.done() or self.streaming is not None
+                or transport is None or transport.is_closing()):  # fmt: skip
+            return None
+        http10 = self.current_http10
+        keep_alive = self.current_keep_alive and not self.server.stopping and not http10
+        if self.peer_done and not self.waiting:
+            keep_alive = False
+        self.current_keep_alive = keep_alive
+        body = not (self.current_head or status in (204, 304) or 100 <= status < 200)
+        out = _head(status, headers, keep_alive=keep_alive, http10=False)
+        if body and not http10:
+            out.append(b"Transfer-Encoding: chunked\r\n")
+        out.append(b"\r\n")
+        transport.write(b"".join(out))
+        self.streaming = StreamWriter(self, chunked=not http10, body=body)
+        return self.streaming
+
+    def _stream_done(self, task: asyncio.Task[HttpResponse | None], writer: StreamWriter) -> None:
+        """The handler of a streamed answer returned: the answer ends (breaks off when the
+        handler failed), then the next request on the connection."""
+        self.streaming = None
+        self.task = None
+        self.current = None
+        if task.cancelled() or task.exception() is not None:
+            if not task.cancelled():
+                log.error("HTTP handler failed while streaming", exc_info=task.exception())
+            writer.abort()
+        writer.end()
+        self.last_active = self.server.loop.time()
+        if writer.aborted or not self.current_keep_alive or self.transport is None or self.transport.is_closing():
+            self.closing = True
+            if self.transport is not None:
+                self.transport.close()
+            return
+        self._next()
+
     def _done(self, task: asyncio.Task[HttpResponse | None]) -> None:
+        if self.streaming is not None:
+            self._stream_done(task, self.streaming)
+            return
         if task.cancelled():
             resp: HttpResponse | None = self.server.error_response(503, "Service Unavailable")
         elif (exc := task.exception()) is not None:

@@ -167,7 +167,8 @@ def function_layers(ctx: Context, layers: Any, folders: dict[str, str | None]) -
 
 def url_trigger(function: str, cfg: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A FunctionUrlConfig (SAM) / AWS::Lambda::Url as an http trigger's ``url``, and what of it is
-    not emulated. AuthType AWS_IAM (SigV4) is served without auth; Cors has the keys of an HTTP
+    not emulated. AuthType AWS_IAM (SigV4) is served without auth; InvokeMode is the URL's
+    invoke_mode; Cors has the keys of an HTTP
     API's CorsConfiguration ("AWS::Lambda::Url Cors": AllowCredentials, AllowHeaders,
     AllowMethods, AllowOrigins, ExposeHeaders, MaxAge)."""
     url: dict[str, Any] = {"auth": "NONE"}
@@ -176,4 +177,6 @@ def url_trigger(function: str, cfg: dict[str, Any]) -> tuple[dict[str, Any], lis
         notes.append(f"AuthType {cfg.get('AuthType')} (the URL serves unsigned requests)")
     if isinstance(cfg.get("Cors"), dict):
         url["cors"] = http_cors(cfg["Cors"])
+    if cfg.get("InvokeMode") in ("BUFFERED", "RESPONSE_STREAM"):  # "AWS::Lambda::Url InvokeMode"
+        url["invoke_mode"] = cfg["InvokeMode"]
     return {"function": function, "http": {"url": url}}, notes

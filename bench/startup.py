@@ -2,6 +2,10 @@
 
 1. ``router run triggers.yaml`` (the demo, on free ports, in a temporary folder) to its
    ``router ready`` line, and from SIGINT to its exit: median of ``--runs`` warm runs.
+   ``--module`` also runs ``python -m router run`` (no console script); ``--against DIR``
+   also runs another checkout (a ``git worktree`` of an earlier commit) with ``python -m
+   router``, beside this one's ``python -m router``: the variants alternate round by round,
+   so a busy machine slows them alike.
 2. The same with ``--files`` files (10,000) in the watched folder ``drop/uploads``:
    what they add to ready.
 3. ``Router(...).start()``, ``stop()`` and ``reset()`` in this process: medians.
@@ -9,7 +13,8 @@
    (npm install serverless@3 serverless-offline@13, as bench/http.py does; ``--sls-dir``
    reuses an install) and ``sam local start-api`` (needs Docker: said so when absent).
 
-Usage: ``.venv/bin/python bench/startup.py [--runs 10] [--files 10000] [--skip-sls] [--sls-dir DIR]``.
+Usage: ``.venv/bin/python bench/startup.py [--runs 10] [--files 10000] [--skip-sls] [--sls-dir DIR]
+[--module] [--against DIR]``.
 Prints the figures; writes nothing outside a temporary folder (and ``--sls-dir``).
 """
 
@@ -66,11 +71,23 @@ def demo_copy(folder: Path, files: int = 0) -> Path:
     return folder / "triggers.yaml"
 
 
-def run_once(config: Path) -> tuple[float, float, str]:
+# how router is started: (label, argv before "run", extra environment)
+Variant = tuple[str, list[str], dict[str, str]]
+SCRIPT: Variant = ("router", [ROUTER], {})
+
+
+def module_variant(tree: Path, label: str = "python -m router") -> Variant:
+    """``python -m router`` with ``tree``'s package first on the path (before the editable install)."""
+    return (label, [sys.executable, "-m", "router"], {"PYTHONPATH": str(tree)})
+
+
+def run_once(config: Path, variant: Variant = SCRIPT) -> tuple[float, float, str]:
     """(ms to the ready line, ms from SIGINT to exit, the ready line)."""
+    _, argv, extra = variant
     t0 = time.perf_counter()
-    proc = subprocess.Popen([ROUTER, "run", str(config)], cwd=config.parent, env=ENV, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen([*argv, "run", str(config)], cwd=config.parent, env={**ENV, **extra},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            start_new_session=True)  # fmt: skip
     assert proc.stdout is not None
     line = ""
     for line in proc.stdout:
@@ -91,17 +108,28 @@ def median_of(runs: int, fn: Callable[[], float]) -> tuple[float, list[float]]:
     return statistics.median(values), values
 
 
-def bench_router_run(tmp: Path, runs: int, files: int) -> dict[str, float]:
+def bench_router_run(tmp: Path, runs: int, files: int, variants: list[Variant]) -> dict[str, float]:
+    """Keys ``ready demo``, ``exit demo``, ``ready demo + N files`` ... for the first variant,
+    the same prefixed with ``<label>: `` for the others."""
     out: dict[str, float] = {}
     for label, count in (("demo", 0), (f"demo + {files:,} files", files)):
         config = demo_copy(tmp / f"run-{count}", count)
-        run_once(config)  # warm: imports compiled, page cache
-        results = [run_once(config) for _ in range(runs if count == 0 else max(3, runs // 2))]
-        ready = statistics.median(r[0] for r in results)
-        stop = statistics.median(r[1] for r in results)
-        print(f"router run {label:<22} ready {ready:7.0f} ms (median of {len(results)}; router's own line: "
-              f"{results[-1][2].split(' (')[0]})   SIGINT to exit {stop:5.0f} ms")  # fmt: skip
-        out[f"ready {label}"], out[f"exit {label}"] = ready, stop
+        for variant in variants:
+            run_once(config, variant)  # warm: imports compiled, page cache
+        rounds = runs if count == 0 else max(3, runs // 2)
+        results: dict[str, list[tuple[float, float, str]]] = {v[0]: [] for v in variants}
+        for _ in range(rounds):  # alternating: a busy moment slows every variant alike
+            for variant in variants:
+                results[variant[0]].append(run_once(config, variant))
+        for i, variant in enumerate(variants):
+            got = results[variant[0]]
+            ready = statistics.median(r[0] for r in got)
+            stop = statistics.median(r[1] for r in got)
+            own = statistics.median(float(r[2].split(" in ")[1].split()[0]) for r in got)
+            print(f"{variant[0]:<28} run {label:<22} ready {ready:7.0f} ms (median of {len(got)}; router's own "
+                  f"line: {own:.0f} ms)   SIGINT to exit {stop:5.0f} ms")  # fmt: skip
+            prefix = "" if i == 0 else f"{variant[0]}: "
+            out[f"{prefix}ready {label}"], out[f"{prefix}exit {label}"] = ready, stop
     return out
 
 
@@ -193,9 +221,17 @@ def main() -> int:
     parser.add_argument("--files", type=int, default=10_000)
     parser.add_argument("--skip-sls", action="store_true")
     parser.add_argument("--sls-dir")
+    parser.add_argument("--module", action="store_true", help="also python -m router (no console script)")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="also another checkout of router (a git worktree), with python -m router")  # fmt: skip
     args = parser.parse_args()
+    variants = [SCRIPT]
+    if args.module or args.against:
+        variants.append(module_variant(ROOT))
+    if args.against:
+        variants.append(module_variant(args.against.resolve(), f"python -m router ({args.against.name})"))
     with tempfile.TemporaryDirectory(prefix="router-bench-startup-") as tmp:
-        run = bench_router_run(Path(tmp), args.runs, args.files)
+        run = bench_router_run(Path(tmp), args.runs, args.files, variants)
         api = bench_api(args.runs)
         sls = None
         if not args.skip_sls:
@@ -209,6 +245,9 @@ def main() -> int:
     print("\ntargets: ready < 500 ms, start < 300 ms, stop < 100 ms, 10,000 files add < 100 ms")
     print(f"  ready {run['ready demo']:.0f} ms; start {api['start']:.0f} ms; stop {api['stop']:.0f} ms; "
           f"files add {added:.0f} ms; reset {api['reset']:.1f} ms")  # fmt: skip
+    for label, _, _ in variants[1:]:
+        ready, files_ready = run[f"{label}: ready demo"], run[f"{label}: {files_key}"]
+        print(f"  {label}: ready {ready:.0f} ms; files add {files_ready - ready:.0f} ms")
     if sls:
         print(f"  serverless-offline ready / router ready: {sls / run['ready demo']:.1f}x")
     return 0

@@ -42,6 +42,7 @@ ENV = {
     "AWS_SESSION_TOKEN": "testing", "AWS_EC2_METADATA_DISABLED": "true",
 }  # fmt: skip
 ENV.pop("PYTHONDONTWRITEBYTECODE", None)  # warm caches: compiled modules are kept, as after a pip install
+ENV["PYTHONPATH"] = str(ROOT)  # this checkout's router, also when the venv's editable install is another one
 
 
 def _peer_tools() -> object:

@@ -91,6 +91,7 @@ class Syncer:
         self._whole: set[str] = set()  # paths router's drop() is writing (see whole())
         self._handled_cond = threading.Condition()
         self.paused = False  # Router.reset: the folders' changes are not news until restart()
+        self.stopping = False  # stop() was called: a start-up sync under way is given up
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -111,6 +112,7 @@ class Syncer:
         if self._thread is None:
             return
         self.deadline = time.monotonic() + drain
+        self.stopping = True
         self.queue.put(_STOP)
         self._thread.join()
         self._thread = None
@@ -320,10 +322,13 @@ class Syncer:
         seqs = [self.state.next_seq(self.now()) for _ in targets]
         return Change(event, path, targets, seqs, **kw)
 
-    def apply(self, plans: Iterable[Change | None]) -> None:
-        """Apply the changes (in parallel when several), then record and count them."""
+    def apply(self, plans: Iterable[Change | None], give_up: Callable[[], bool] | None = None) -> bool:
+        """Apply the changes (in parallel when several), then record and count them. False
+        when ``give_up()`` said so between two batches (the rest not applied)."""
         todo = [c for c in plans if c is not None]
         for start in range(0, len(todo), BATCH):
+            if give_up is not None and give_up():
+                return False
             chunk = todo[start : start + BATCH]
             if len(chunk) > 1 and self._pool is not None:
                 list(self._pool.map(self.applier.apply, chunk))
@@ -332,6 +337,7 @@ class Syncer:
                     self.applier.apply(c)
             for c in chunk:
                 self._record(c)
+        return True
 
     def _record(self, c: Change) -> None:
         stamp = time.monotonic()
@@ -417,10 +423,23 @@ class Syncer:
         folder are the files already there recorded quietly, unless ``catch_up`` asks for them
         (a file that changed since watching began is news even then)."""
         first = {t.name: self.state.first_watch(t.name, str(t.root)) for t in self.roots[root]}
-        self.apply(self._plan_start(root, path, first) for path, _ in walk_files(root))
+        plans = []
+        for path, _ in walk_files(root):
+            if self.stopping:
+                return self._sync_given_up(root)
+            plans.append(self._plan_start(root, path, first))
+        if not self.apply(plans, give_up=lambda: self.stopping):
+            return self._sync_given_up(root)
         self.removed_under(root, root, first=first)
         for t in self.roots[root]:
             self.state.watched(t.name, str(t.root), self.now())
+
+    def _sync_given_up(self, root: str) -> None:
+        """Stopping during the start-up sync (a Ctrl-C right after ready in a folder of 10,000
+        files waited ~1 s for it): what it did is recorded, the rest is left to the next start,
+        which finds it as it would after any stop. Nothing is deleted for files not seen yet,
+        and a first watch stays a first watch (the files not recorded yet stay quiet news)."""
+        log.info("s3: stopping during the start-up sync of %s: the next start finishes it", root)
 
     def _plan_start(self, root: str, path: str, first: dict[str, bool]) -> Change | None:
         keyed = self._keyed(root, path)

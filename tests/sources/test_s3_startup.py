@@ -5,6 +5,7 @@ changes in a folder while that scan runs is reported once, whichever side of the
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,3 +120,78 @@ def test_a_file_written_during_the_post_ready_scan_is_reported_once(
         ]  # fmt: skip
         h.idle()
         assert h.count() == 3
+
+
+def _folder_of(tmp_path: Path, files: int = 40) -> Path:
+    folder = tmp_path / "drop" / "up"
+    for n in range(files):
+        path = folder / f"d{n % 4}" / f"f{n}.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"there before router %d" % n)
+        os.utime(path, ns=(OLD_NS, OLD_NS))
+    return folder
+
+
+def _stop_during_scan(monkeypatch: pytest.MonkeyPatch, h: AfterReady) -> list[bool]:
+    """stop() called while the start-up sync walks the folder (as a Ctrl-C right after ready)."""
+
+    def stop_called() -> None:
+        assert h.source is not None and h.source.syncer is not None
+        h.source.syncer.stopping = True
+
+    return during_scan(monkeypatch, stop_called)
+
+
+def test_a_stop_during_the_start_up_sync_leaves_the_rest_to_the_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Changes made while router was stopped are reported once over the start that was stopped
+    during its sync and the next one, whichever of the two finds them."""
+    caplog.set_level(logging.INFO, logger="router.sources.s3_sync")
+    cfg = make_config(trigger("up", f"{{dir: drop/up, bucket: uploads, events: {BOTH}}}"), tmp_path,
+                      state=tmp_path / "state")  # fmt: skip
+    folder = _folder_of(tmp_path)
+    with Harness(cfg) as h:  # type: ignore[arg-type]  # the first watch: recorded quietly
+        h.idle(0.2)
+        assert h.count() == 0
+    (folder / "d0" / "f0.txt").write_bytes(b"changed while stopped")
+    (folder / "d1" / "f1.txt").unlink()
+    (folder / "d2" / "new.txt").write_bytes(b"new while stopped")
+    (folder / "d3" / "new.txt").write_bytes(b"new while stopped")
+    expected = ["ObjectCreated:Put uploads/d0/f0.txt", "ObjectCreated:Put uploads/d2/new.txt",
+                "ObjectCreated:Put uploads/d3/new.txt", "ObjectRemoved:Delete uploads/d1/f1.txt"]  # fmt: skip
+    seen = []
+    with AfterReady(cfg) as h:  # type: ignore[arg-type]
+        done = _stop_during_scan(monkeypatch, h)
+        h.catch_up()
+        assert done
+    seen += [summary(e) for _, e in h.received]  # (what the stop settled)
+    assert "stopping during the start-up sync" in caplog.text
+    monkeypatch.undo()
+    with Harness(cfg) as h:  # type: ignore[arg-type]
+        h.events(len(expected) - len(seen))
+        h.idle()
+        seen += [summary(e) for _, e in h.received]
+    assert sorted(seen) == expected  # each once
+    with Harness(cfg) as h:  # type: ignore[arg-type]
+        h.idle()
+        assert h.count() == 0  # nothing left over
+
+
+def test_a_first_watch_stopped_during_its_sync_is_a_first_watch_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = make_config(trigger("up", f"{{dir: drop/up, bucket: uploads, events: {BOTH}}}"), tmp_path,
+                      state=tmp_path / "state")  # fmt: skip
+    _folder_of(tmp_path)
+    with AfterReady(cfg) as h:  # type: ignore[arg-type]
+        done = _stop_during_scan(monkeypatch, h)
+        h.catch_up()
+        assert done
+    assert h.count() == 0
+    monkeypatch.undo()
+    with Harness(cfg) as h:  # type: ignore[arg-type]
+        h.idle()
+        assert h.count() == 0  # the files there before the first watch stay quiet
+        listed = h.s3.list_objects_v2(Bucket="uploads").get("Contents", [])
+        assert len(listed) == 40  # and all are in the bucket now

@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 from .apis import api_settings
+from .auth import route_authorizer
 from .functions import destination
 from .intrinsics import Context, Unresolvable, resolve
 from .resources import arn_target
@@ -29,10 +30,15 @@ def sam_event(ctx: Context, fn: str, kind: str, props: dict[str, Any], apis: dic
 
 def _api(ctx: Context, p: dict[str, Any], node: Any, apis: dict[str, Any]) -> dict[str, Any]:
     # an Api event without RestApiId joins SAM's implicit API (Globals.Api; stage "Prod")
-    api = apis.get(f"Api:{p.get('RestApiId', '')}") or api_settings("Api", {})
+    api = dict(apis.get(f"Api:{p.get('RestApiId', '')}") or api_settings("Api", {}))
+    auth = api.pop("auth", None)
     method = str(p.get("Method", "ANY")).upper()
     method = "ANY" if method == "X-AMAZON-APIGATEWAY-ANY-METHOD" else method
-    return {"http": {"route": f"{method} {p['Path']}", "payload": "1.0", **api}}
+    http = {"route": f"{method} {p['Path']}", "payload": "1.0", **api}
+    if p.get("ResponseTransferMode") == "RESPONSE_STREAM":  # SAM's Api event: the integration streams
+        http["response_transfer_mode"] = "STREAM"
+    notes = route_authorizer(http, p.get("Auth"), auth, "Api")
+    return {"http": http, **({"notes": notes} if notes else {})}
 
 
 def _http_api(ctx: Context, p: dict[str, Any], node: Any, apis: dict[str, Any]) -> dict[str, Any]:
@@ -40,11 +46,13 @@ def _http_api(ctx: Context, p: dict[str, Any], node: Any, apis: dict[str, Any]) 
     route = f"{str(p.get('Method', 'ANY')).upper()} {p['Path']}" if "Path" in p else "$default"
     out: dict[str, Any] = {"route": route, "payload": str(p.get("PayloadFormatVersion", "2.0"))}
     api = dict(apis.get(f"HttpApi:{p.get('ApiId', '')}") or api_settings("HttpApi", {}))
+    auth = api.pop("auth", None)
     stage = api.pop("stage")
     if stage != "$default":  # the $default stage has no path prefix
         out["stage"] = stage
     out.update(api)
-    return {"http": out}
+    notes = route_authorizer(out, p.get("Auth"), auth, "HttpApi")
+    return {"http": out, **({"notes": notes} if notes else {})}
 
 
 def key_filter(s3: dict[str, Any], f: Any) -> None:

@@ -42,6 +42,8 @@ class _Export:
         self.resources: dict[str, Any] = {}
         self.skipped: list[str] = []
         self.ids: dict[tuple[str, str], str] = {}  # (kind, router name) -> logical id
+        self.functions: dict[str, dict[str, Any]] = {}  # router name -> its function's Properties
+        self.urls: dict[str, str] = {}  # router name of a function -> the trigger that gave it its URL
 
     def add(self, kind: str, name: str, suffix: str, resource: dict[str, Any], *, named: bool = True) -> str:
         """The logical id of the resource of ``kind`` keyed ``name``, declared on first use (its id
@@ -156,7 +158,7 @@ def export_sam(config: Config, out_dir: Path) -> tuple[dict[str, Any], list[str]
     for name in config.functions:  # the functions' ids first: the other resources' ids avoid them
         x.add("function", name, "", {})
     x.stores()
-    functions: dict[str, dict[str, Any]] = {}
+    functions = x.functions
     for name, f in config.functions.items():
         try:
             functions[name] = x.function(f)

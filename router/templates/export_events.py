@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..schema import TEMP_PATTERNS, TriggerConfig, aws_topic_name
 from .apis import http_cors_property, rest_cors_property
 from .export import _arn, as_json_text
+from .export_auth import route_auth
 
 if TYPE_CHECKING:
     from .export import _Export
@@ -15,11 +16,14 @@ if TYPE_CHECKING:
 
 def event(x: _Export, t: TriggerConfig) -> dict[str, Any] | None:
     kind = t.kind
+    if kind == "http" and not t.enabled and t.http is not None and t.http.url is None:
+        x.skipped.append(f"trigger {t.name}: SAM has no disabled http event (left out)")
+        return None  # before its API and authorizer are declared
     out = _KINDS[kind](x, t)
     if out is None:
         return None
     if not t.enabled:
-        if kind in ("s3", "http"):
+        if kind == "s3":
             x.skipped.append(f"trigger {t.name}: SAM has no disabled {kind} event (left out)")
             return None
         if kind in ("dynamodb", "sqs"):
@@ -65,17 +69,28 @@ def _http(x: _Export, t: TriggerConfig) -> dict[str, Any] | None:
     h = t.http
     assert h is not None
     if h.url is not None:  # SAM: a function URL is the function's FunctionUrlConfig, not an event
-        x.skipped.append(f"trigger {t.name}: a function URL (set FunctionUrlConfig on the function; left out)")
+        _url(x, t)
         return None
     props: dict[str, Any] = {}
     if h.route != "$default":
         method, path = h.route.split(" ", 1)
         props = {"Path": path, "Method": method.lower() if method != "ANY" else "any"}
     if h.payload == "1.0" and h.stage is not None:  # a REST API: the stage in its StageName
-        return {"Type": "Api", "Properties": {**props, "RestApiId": {"Ref": _rest_api(x, t)}}}
+        props["RestApiId"] = {"Ref": (rest_api := _rest_api(x, t))}
+        if h.response_transfer_mode == "STREAM":
+            # SAM's Api event ResponseTransferMode RESPONSE_STREAM: the integration's responseTransferMode
+            # STREAM, invoked through InvokeWithResponseStream (AWS SAM specification, "Api")
+            props["ResponseTransferMode"] = "RESPONSE_STREAM"
+        if h.authorizer is not None and (auth := route_auth(x, t, rest_api, rest=True)) is None:
+            return None
+        if h.authorizer is not None:
+            props["Auth"] = auth
+        return {"Type": "Api", "Properties": props}
     # an HTTP API's $default stage has no path prefix: payload 1.0 without a stage is an HttpApi event too
     if h.payload == "1.0":
         props["PayloadFormatVersion"] = "1.0"
+        if not _rest_only(x, t):
+            return None
     if h.binary_media_types:
         x.skipped.append(f"trigger {t.name}: an HTTP API has no binary media types (it base64-encodes "
                          "binary bodies itself): binary_media_types left out")  # fmt: skip
@@ -84,11 +99,84 @@ def _http(x: _Export, t: TriggerConfig) -> dict[str, Any] | None:
         api["StageName"] = h.stage
     if h.cors is not None:
         api["CorsConfiguration"] = http_cors_property(h.cors)
-    if api:
+    if api or _authorized_default(x):  # SAM's implicit HttpApi takes no Auth of its own: an explicit one
         key = as_json_text(api)
         resource = {"Type": "AWS::Serverless::HttpApi", "Properties": api}
-        props["ApiId"] = {"Ref": x.add("http-api", key, f"{h.stage or 'Default'}HttpApi", resource, named=False)}
+        lid = x.add("http-api", key, f"{h.stage or 'Default'}HttpApi", resource, named=False)
+        props["ApiId"] = {"Ref": lid}
+        if h.authorizer is not None:
+            if (auth := route_auth(x, t, lid, rest=False)) is None:
+                return None
+            props["Auth"] = auth
     return {"Type": "HttpApi", "Properties": props}
+
+
+def _authorized_default(x: _Export) -> bool:
+    """A route without a stage or cors has an authorizer: such routes share an explicit HttpApi
+    (the implicit one has no Auth of its own), one API as router serves them."""
+    return any(t.http is not None and t.http.url is None and t.http.authorizer is not None and t.enabled
+               and t.http.stage is None and t.http.cors is None and t.http.payload == "2.0"
+               for t in x.config.triggers)  # fmt: skip
+
+
+def _rest_only(x: _Export, t: TriggerConfig) -> bool:
+    """What router runs as REST on a payload 1.0 route without a stage, which is exported as an
+    HTTP API: its authorizer (the route left out: False) and streaming (left buffered)."""
+    h = t.http
+    assert h is not None
+    why = "give the trigger a stage to export it as a REST API"
+    if h.response_transfer_mode == "STREAM":
+        x.skipped.append(f"trigger {t.name}: response_transfer_mode STREAM: a payload 1.0 route without a stage "
+                         f"is exported as an HTTP API, which does not stream (left buffered; {why})")  # fmt: skip
+    if h.authorizer is not None:
+        x.skipped.append(f"trigger {t.name}: router runs its authorizer as a REST API's, but a payload 1.0 route "
+                         f"without a stage is exported as an HTTP API (the route left out; {why})")  # fmt: skip
+        return False
+    return True
+
+
+def _url(x: _Export, t: TriggerConfig) -> None:
+    """The trigger's function URL as its function's FunctionUrlConfig ("AWS::Serverless::Function
+    FunctionUrlConfig": AuthType, Cors, InvokeMode; Lambda: one URL per function or alias)."""
+    h = t.http
+    assert h is not None and h.url is not None
+    props = x.functions[t.function]
+    if not t.enabled:
+        x.skipped.append(f"trigger {t.name}: a function URL cannot be disabled (left out)")
+        return
+    if "FunctionUrlConfig" in props:
+        x.skipped.append(f"trigger {t.name}: function {t.function} has a URL already (trigger "
+                         f"{x.urls[t.function]}): Lambda gives a function one URL (left out)")  # fmt: skip
+        return
+    u = h.url
+    cfg: dict[str, Any] = {"AuthType": u.auth}
+    if u.cors is not None:
+        cfg["Cors"] = _url_cors(x, t.name, http_cors_property(u.cors))
+    if u.invoke_mode != "BUFFERED":
+        cfg["InvokeMode"] = u.invoke_mode
+    if u.port:
+        x.skipped.append(f"trigger {t.name}: url.port {u.port} is local (a URL's address is AWS's)")
+    props["FunctionUrlConfig"] = cfg
+    x.urls[t.function] = t.name
+
+
+# AWS::Lambda::Url Cors.AllowMethods' values; MaxAge: 0 to 86400 (CloudFormation resource schema)
+_URL_METHODS = ("GET", "PUT", "HEAD", "POST", "PATCH", "DELETE", "*")
+
+
+def _url_cors(x: _Export, name: str, cors: dict[str, Any]) -> dict[str, Any]:
+    """An HttpApi CorsConfiguration as a URL's Cors: the same keys; a list may not be empty (a list
+    not given allows nothing of its kind, as router's empty one)."""
+    methods = [m for m in cors["AllowMethods"] if m in _URL_METHODS]
+    if len(methods) != len(cors["AllowMethods"]):
+        dropped = sorted(set(cors["AllowMethods"]) - set(methods))
+        x.skipped.append(f"trigger {name}: a function URL's Cors allows only {', '.join(_URL_METHODS)} "
+                         f"({', '.join(dropped)} left out)")  # fmt: skip
+    cors = {**cors, "AllowMethods": methods}
+    if cors.get("MaxAge", 0) > 86400:
+        x.skipped.append(f"trigger {name}: a function URL's Cors MaxAge is at most 86400 (86400 written)")
+        cors["MaxAge"] = 86400
+    return {k: v for k, v in cors.items() if v != []}
 
 
 def _rest_api(x: _Export, t: TriggerConfig) -> str:

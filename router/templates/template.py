@@ -13,6 +13,7 @@ from .. import _yaml
 from ..errors import ConfigIssue
 from . import events as ev
 from .apis import api_settings
+from .auth import api_auth, unrun
 from .functions import LAYERS, declare_layer, function_entry, function_layers, invoke_config, merge_globals, url_trigger
 from .intrinsics import Context, Unresolvable, line_of, resolve
 from .parameters import given_values, problem, typed
@@ -119,6 +120,7 @@ class _T:
                     self.resources[logical] = res
         self._declare()
         self._read()
+        self.out.notes.extend(unrun(self.data["triggers"], self.data["functions"]))
         self.out.data = {k: v for k, v in self.data.items() if v}
 
     def _settings(self) -> None:
@@ -173,6 +175,7 @@ class _T:
                     declare(self.ctx, logical, res["Type"], res.get("Properties") or {})
             except Unresolvable as exc:
                 self.issue(str(exc), exc.node, res, f"Resources.{logical}")
+        for logical, res in self.resources.items():  # after every declaration: Auth names functions
             if res["Type"] in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi"):
                 self._api(res["Type"].split("::")[-1], logical, res.get("Properties") or {}, res)
         for kind in ("Api", "HttpApi"):  # SAM's implicit APIs: Globals only
@@ -189,7 +192,9 @@ class _T:
     def _api(self, kind: str, logical: str, props: dict[str, Any], node: Any) -> None:
         glob = (self.t.get("Globals") or {}).get(kind) or {}
         try:
-            self.apis[f"{kind}:{logical}"] = api_settings(kind, resolve(merge_globals(props, glob), self.ctx))
+            resolved = resolve(merge_globals(props, glob), self.ctx)
+            meta = node.get("Metadata") if logical and isinstance(node, dict) else None
+            self.apis[f"{kind}:{logical}"] = {**api_settings(kind, resolved), "auth": api_auth(kind, resolved, meta)}
         except Unresolvable as exc:
             self.issue(str(exc), exc.node, node, f"Resources.{logical}" if logical else f"Globals.{kind}")
         except (TypeError, ValueError, AttributeError) as exc:
@@ -288,8 +293,8 @@ class _T:
             except KeyError as exc:
                 self.issue(f"a {etype} event needs {exc}", event, None, f"Resources.{logical}.Events.{name}")
                 continue
-            if (event.get("Properties") or {}).get("Auth"):
-                self.out.notes.append(f"not emulated: {logical}.Events.{name} Auth (requests are not authorized)")
+            for note in trigger.pop("notes", []):  # an Auth router does not run
+                self.out.notes.append(f"not emulated: {logical}.Events.{name} {note}")
             if (event.get("Properties") or {}).get("SqsSubscription"):
                 self.out.notes.append(f"not emulated: {logical}.Events.{name} SqsSubscription (the topic "
                                       "invokes the function directly)")  # fmt: skip

@@ -156,7 +156,7 @@ def test_every_knob_round_trip_and_cfn_lint(tmp_path: Path) -> None:
 
 
 def _lint_errors(text: str) -> list[str]:
-    from cfnlint.api import lint_all  # cfn-lint with its SAM transform (aws-sam-translator)
+    from cfnlint.api import lint_all  # cfn-lint checks a SAM template against SAM's schemas (no transform)
 
     return [str(m) for m in lint_all(text) if m.rule.id.startswith("E")]
 

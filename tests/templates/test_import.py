@@ -169,7 +169,7 @@ def test_not_emulated_is_listed_by_validate_and_never_fatal(sam: Path) -> None:
     notes = [line.split(": ", 1)[1] for line in result.stderr.splitlines() if "not emulated" in line]
     assert notes == ["not emulated: Machine (AWS::StepFunctions::StateMachine)",
                      "not emulated: Orders index byPk projection KEYS_ONLY (every attribute is projected)",
-                     "not emulated: Web.Events.Secured Auth (requests are not authorized)",
+                     "not emulated: Web.Events.Secured Auth AWS_IAM (requests are not authorized)",
                      "not emulated: Worker.Events.Kin (Kinesis)"]  # fmt: skip
     assert "ok (2 functions, 14 triggers)" in result.stdout
     bad = CliRunner().invoke(main, ["validate", str(sam), "--param", "Stage=test"])

@@ -125,20 +125,25 @@ def median_of(runs: int, fn: Callable[[], float]) -> tuple[float, list[float]]:
 
 
 def bench_router_run(tmp: Path, runs: int, files: int, variants: list[Variant]) -> dict[str, float]:
-    """Keys ``ready demo``, ``exit demo``, ``ready demo + N files`` ... for the first variant,
-    the same prefixed with ``<label>: `` for the others."""
+    """Keys ``ready demo``, ``exit demo``, ``cpu demo``, ``ready demo + N files`` ... for the
+    first variant, the same prefixed with ``<label>: `` for the others. Every round runs each
+    variant on each config, so a busy moment slows them alike (and what the files add is
+    measured within the rounds, not between two series)."""
     out: dict[str, float] = {}
-    for label, count in (("demo", 0), (f"demo + {files:,} files", files)):
-        config = demo_copy(tmp / f"run-{count}", count)
+    configs = [("demo", demo_copy(tmp / "run-0", 0)),
+               (f"demo + {files:,} files", demo_copy(tmp / f"run-{files}", files))]  # fmt: skip
+    results: dict[tuple[str, str], list[tuple[float, float, str, float]]] = {}
+    for label, config in configs:
         for variant in variants:
             run_once(config, variant)  # warm: imports compiled, page cache
-        rounds = runs
-        results: dict[str, list[tuple[float, float, str, float]]] = {v[0]: [] for v in variants}
-        for _ in range(rounds):  # alternating: a busy moment slows every variant alike
+            results[(label, variant[0])] = []
+    for _ in range(runs):
+        for label, config in configs:
             for variant in variants:
-                results[variant[0]].append(run_once(config, variant))
+                results[(label, variant[0])].append(run_once(config, variant))
+    for label, _ in configs:
         for i, variant in enumerate(variants):
-            got = results[variant[0]]
+            got = results[(label, variant[0])]
             ready = statistics.median(r[0] for r in got)
             stop = statistics.median(r[1] for r in got)
             own = statistics.median(float(r[2].split(" in ")[1].split()[0]) for r in got)

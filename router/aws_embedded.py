@@ -10,8 +10,13 @@ they raise and :class:`router.aws.Aws` uses the clients instead (same result, sl
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
+import sys
+import types
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,8 +41,9 @@ def create(config: Config, buckets: list[str]) -> None:
         if name in ddb.tables:
             ddb.delete_table(name)
         ddb.create_table(name, **_table_args(table))
-        for item in items:  # CreateTable's stream sees them, as it sees a batch write's
-            ddb.put_item(name, to_attribute_value(item)["M"])
+        with _mappings_import_deferred():
+            for item in items:  # CreateTable's stream sees them, as it sees a batch write's
+                ddb.put_item(name, to_attribute_value(item)["M"])
     s3 = s3_backends[s.account]["aws"]
     for bucket in buckets:
         if bucket not in s3.buckets:
@@ -65,6 +71,45 @@ def empty(config: Config, buckets: list[str]) -> None:
             raise ValueError(f"bucket {name} is versioned")
         for key in list(bucket.keys.keys()):
             s3.delete_object(name, key)
+
+
+LAMBDA_UTILS = "moto.awslambda.utils"
+
+
+@contextmanager
+def _mappings_import_deferred() -> Iterator[None]:
+    """moto hands each stream record to the table's Lambda event source mappings, and imports
+    moto.awslambda to do so even when there are none (with moto.iam and cryptography: ~45 ms,
+    a tenth of ``router run``'s start, paid by the first seed item). Router's tables never have
+    any: router answers the Lambda API itself and runs the mappings. While the seed items are
+    written, a stand-in answers that import; anything taken from it imports the real module
+    (so a mapping, were there one, would work). Afterwards the name is moto's again."""
+    if LAMBDA_UTILS in sys.modules:
+        yield
+        return
+    stand_in = types.ModuleType(LAMBDA_UTILS, "moto.awslambda.utils, imported on first use")
+
+    def real() -> Any:
+        if sys.modules.get(LAMBDA_UTILS) is stand_in:
+            del sys.modules[LAMBDA_UTILS]
+        return importlib.import_module(LAMBDA_UTILS)
+
+    def get_backend(*args: Any, **kwargs: Any) -> Any:  # the one name moto's stream code takes
+        return real().get_backend(*args, **kwargs)
+
+    def other(attr: str) -> Any:  # (PEP 562) not the import system's look at __path__ and such
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return getattr(real(), attr)
+
+    stand_in.get_backend = get_backend  # type: ignore[attr-defined]
+    stand_in.__getattr__ = other  # type: ignore[method-assign]
+    sys.modules[LAMBDA_UTILS] = stand_in
+    try:
+        yield
+    finally:
+        if sys.modules.get(LAMBDA_UTILS) is stand_in:
+            del sys.modules[LAMBDA_UTILS]
 
 
 def _table_args(table: Any) -> dict[str, Any]:

@@ -261,7 +261,6 @@ async def run_daemon(
     from .limits import raise_fd_limit
 
     raise_fd_limit()  # many connections, pipes and watches: not "Too many open files" at 1024
-    warnings = asyncio.ensure_future(asyncio.to_thread(banner_warnings, config))  # beside the start
     app = App(config, console=console)
     app.hold_sync = True
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -269,12 +268,9 @@ async def run_daemon(
     gc.disable()  # start-up allocates much and frees little: the cyclic GC would walk it over and over
     try:
         async with AsyncExitStack() as stack:
-            try:
-                await app.start(stack)
-                await control.serve(config.state_dir, control.app_handler(app), stack)  # router fire
-            finally:
-                lines = await warnings
-            for line in app.banner() + lines:
+            await app.start(stack)
+            await control.serve(config.state_dir, control.app_handler(app), stack)  # router fire
+            for line in app.banner():
                 console(line)
             console(f"router ready in {app.started_at * 1000:.0f} ms (Ctrl-C to stop)")
             _flush(console)  # not held for the console's next write (CONSOLE_INTERVAL)
@@ -283,8 +279,15 @@ async def run_daemon(
             # collections do not walk it again, and the exit does not spend ~300 ms on it
             gc.freeze()
             gc.enable()
-            if ui and config.settings.ui.enabled:  # for people, not for triggers: after ready (~10 ms)
-                for line in await _dashboard(app, stack):
+            # for people, not for triggers, so after ready: the start is CPU-bound and a thread
+            # beside it only took the GIL from it (~15 ms); the dashboard's URL, then the warnings
+            warnings = asyncio.ensure_future(asyncio.to_thread(banner_warnings, config))
+            try:
+                if ui and config.settings.ui.enabled:
+                    for line in await _dashboard(app, stack):
+                        console(line)
+            finally:
+                for line in await warnings:
                     console(line)
             if ready is not None:
                 ready(app)

@@ -185,6 +185,10 @@ def release(path: Path) -> None:
 def _live(path: Path, arns: set[str]) -> list[dict[str, Any]]:
     """The messages of the log not deleted, in the order sent, with their last receive count."""
     live: dict[str, dict[str, Any]] = {}
+    # A receive (or even a delete) can be logged before the message's own "add" line: the send
+    # appends the message to the queue, then logs it, and a receive on another thread may take
+    # it in between. Such an op waits here for its message's line.
+    early: dict[str, list[dict[str, Any]]] = {}
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
         try:
             r = json.loads(line)
@@ -195,7 +199,14 @@ def _live(path: Path, arns: set[str]) -> list[dict[str, Any]]:
         if op == "add":
             live.pop(r["id"], None)  # a message moved to a dead-letter queue is added there
             live[r["id"]] = r
-        elif op == "recv" and r["id"] in live:
+            for before in early.pop(r["id"], ()):
+                if before["op"] == "del":
+                    live.pop(r["id"], None)
+                elif (before.get("n") or 0) > (r.get("count") or 0):
+                    r["count"], r["first"] = before["n"], before.get("first")
+        elif op in ("recv", "del") and r["id"] not in live:
+            early.setdefault(r["id"], []).append(r)
+        elif op == "recv":
             live[r["id"]]["count"], live[r["id"]]["first"] = r["n"], r.get("first")
         elif op == "del":
             live.pop(r["id"], None)

@@ -9,16 +9,30 @@ import json
 import os
 import socket
 import struct
+import time
 import urllib.request
 from typing import Any
 from urllib.parse import urlparse
+
+
+def _connect(port: int, wait: float = 30.0) -> socket.socket:
+    """A connection to the debug adapter, once it listens (a worker starting under load may
+    not have opened its port yet when the test attaches, as a person could not either)."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=30)
+        except ConnectionRefusedError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 class Dap:
     """A DAP client: ``request`` sends and returns the response; events are kept for ``event``."""
 
     def __init__(self, port: int) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        self.sock = _connect(port)
         self.buf = b""
         self.seq = 0
         self.events: list[dict[str, Any]] = []

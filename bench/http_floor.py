@@ -173,7 +173,7 @@ class Work:
         from router.invocation import Invocation
         from router.runtimes import logs
         from router.sources.http import http_routes
-        from router.sources.http_server import encode_response
+        from router.sources.http_wire import encode_response
         from router.store import Store
 
         self.loop = loop

@@ -28,7 +28,8 @@ from collections.abc import Callable
 
 from ..events import apigw, http_api
 from ..events.http import HttpResponse
-from .http_server import Early, StreamWriter
+from .http_server import Early
+from .http_wire import StreamWriter
 
 log = logging.getLogger(__name__)
 

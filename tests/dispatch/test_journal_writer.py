@@ -64,6 +64,8 @@ def test_rows_are_written_by_the_journal_process_as_to_json_makes_them(tmp_path:
             await asyncio.wrap_future(writer.sync())
             assert writer.pid is not None and writer.pid != os.getpid()
             assert psutil.Process(writer.pid).cmdline()[-2:][1] == str(store.path)
+            if hasattr(os, "SCHED_BATCH"):  # batch work: waking it never preempts the daemon's loop
+                assert os.sched_getscheduler(writer.pid) == os.SCHED_BATCH
             assert _records(store) == [json.loads(inv.to_json()) for inv in invs]
             with closing(store.connect()) as conn:
                 assert journal.query(conn) == invs  # the columns too (query filters on them)

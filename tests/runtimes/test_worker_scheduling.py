@@ -3,6 +3,7 @@ twice, and workers run under SCHED_BATCH so that waking one never preempts route
 
 from __future__ import annotations
 
+import os
 import sys
 
 import psutil
@@ -44,3 +45,12 @@ def test_a_python_worker_sleeps_once_per_invocation(runtimes: Factory) -> None:
         assert outcome.ok and outcome.result == {"n": n}
     switches = _voluntary_switches(worker.pid) - before
     assert switches <= calls * 1.5, f"{switches} sleeps in {calls} invocations"
+
+
+@pytest.mark.parametrize("function", ["py", "js"])
+def test_workers_run_under_sched_batch(runtimes: Factory, function: str) -> None:
+    harness = runtimes(FUNCTIONS)
+    assert harness.invoke(function, {"n": 1}).ok
+    worker = _worker("basic.echo")
+    assert os.sched_getscheduler(worker.pid) == os.SCHED_BATCH
+    assert os.sched_getscheduler(os.getpid()) != os.SCHED_BATCH  # router's own loop is not

@@ -146,9 +146,15 @@ def insert_many(conn: sqlite3.Connection, invs: list[Invocation]) -> None:
 
 
 def prune_statements(*, now: float, max_rows: int, max_days: float) -> list[tuple[str, tuple[Any, ...]]]:
-    """The statements that drop rows older than ``max_days`` and all but the newest ``max_rows``."""
+    """The statements that drop rows older than ``max_days`` and all but the newest ``max_rows``.
+
+    By days: every row before the first one that started within ``max_days`` (rows are appended
+    as invocations end, so oldest first; there is no index on ``started_at``: the walk reads the
+    rows that go and one more). A row that started earlier than a row before it (it ran longer)
+    goes at the next prune, once the rows before it have gone."""
     return [
-        ("DELETE FROM journal WHERE started_at < ?", (now - max_days * 86400,)),
+        ("DELETE FROM journal WHERE seq < coalesce((SELECT seq FROM journal WHERE started_at >= ? "
+         "ORDER BY seq LIMIT 1), (SELECT MAX(seq) + 1 FROM journal))", (now - max_days * 86400,)),
         ("DELETE FROM journal WHERE seq <= (SELECT MAX(seq) FROM journal) - ?", (max_rows,)),
     ]
 

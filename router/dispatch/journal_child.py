@@ -54,6 +54,7 @@ class Records:
         self.fields: tuple[str, ...] = ()
         self.event_at = self.result_at = self.extra_at = -1
         self.event_limit = self.result_limit = 0
+        self._encoders: dict[Callable[[Any], Any], Callable[[Any], str]] = {}
 
     def init(self, fields: tuple[str, ...], limits: tuple[int, int]) -> None:
         self.fields = fields
@@ -61,6 +62,13 @@ class Records:
         rest = [f for f in fields if f != "event"]  # the order of a row's values
         self.result_at, self.extra_at = rest.index("result"), rest.index("extra")
         self.event_limit, self.result_limit = limits
+
+    def _encoder(self, default: Callable[[Any], Any]) -> Callable[[Any], str]:
+        """``json.dumps(value, default=default)``, its encoder made once (dumps makes one a call)."""
+        encode = self._encoders.get(default)
+        if encode is None:
+            encode = self._encoders[default] = json.JSONEncoder(default=default).encode
+        return encode
 
     def encode(self, values: tuple[Any, ...], event_json: str | None, event: Any,
                cut: dict[str, int] | None, default: Callable[[Any], Any] = str) -> str:  # fmt: skip
@@ -86,10 +94,11 @@ class Records:
         full.insert(self.event_at, event)
         out = dict(zip(self.fields, full, strict=True))
         out["ok"] = out["status"] == "ok"
+        encode = self._encoder(default)
         if event_json is None:
-            return json.dumps(out, default=default)
+            return encode(out)
         out["event"] = None
-        text = json.dumps(out, default=default)
+        text = encode(out)
         # the first '"event": null' is this key: the keys before it are escaped strings
         return text.replace('"event": null', '"event": ' + event_json, 1)
 

@@ -86,6 +86,25 @@ def test_prune_keeps_the_newest_rows_and_drops_old_days(tmp_path: Path) -> None:
         assert journal.query(conn)[0].id == "id-120"
 
 
+def test_pruning_by_days_walks_from_the_oldest_row_without_an_index(tmp_path: Path) -> None:
+    """Rows are appended as invocations end: one that ran long started before the rows ahead of
+    it. Pruning by days drops every row before the first young one; such a row goes at the next
+    prune, once the rows before it have gone."""
+    store = Store(tmp_path)
+    with closing(store.connect()) as conn:
+        assert "journal_started" not in {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        day = 86400.0
+        for i, started in enumerate([1.0, 2.0, 3.0 * day, 4.0, 5.0 * day, 6.0 * day]):
+            journal.insert(conn, _inv(i, started))
+        assert journal.prune(conn, now=2 * day, max_rows=100, max_days=1) == 2
+        assert [i.id for i in journal.query(conn)] == ["id-2", "id-3", "id-4", "id-5"]
+        assert journal.prune(conn, now=4 * day + 1, max_rows=100, max_days=1) == 2  # id-2 and id-3 now
+        assert [i.id for i in journal.query(conn)] == ["id-4", "id-5"]
+        assert journal.prune(conn, now=100 * day, max_rows=100, max_days=1) == 2  # all old: all go
+        assert journal.query(conn) == []
+        assert journal.prune(conn, now=100 * day, max_rows=100, max_days=1) == 0  # empty: nothing
+
+
 def test_the_journal_is_pruned_to_its_settings_at_start(tmp_path: Path) -> None:
     config = make_config(tmp_path, {"work": {}}, journal={"max_rows": 100, "max_days": 1})
     store = Store(config.state_dir)

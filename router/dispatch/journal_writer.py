@@ -4,9 +4,16 @@ Every invocation is journaled. Writing a row costs its record's JSON and the SQL
 about 17 us, nearly all of it holding the interpreter lock the event loop needs: under HTTP
 load that was a fifth of the loop's time, and the writer thread's turns at the lock stalled
 the loop for hundreds of microseconds at a time. So the loop only collects rows for
-``LINGER_S`` and ``marshal``s them (under 1 us a row); a thread sends the bytes (the lock is
-released while it does) to a child process (:mod:`.journal_child`) that makes the records
-and inserts them on its own connection.
+``LINGER_S`` and ``marshal``s them (under 1 us a row) for a child process
+(:mod:`.journal_child`) that makes the records and inserts them on its own connection.
+
+Who sends them: the loop itself, with one non-blocking ``send`` when the thread is idle (the
+steady state under load: a batch fits the socket's buffer); otherwise, and for everything else
+(syncs, statements, large batches, the rest of a batch the socket did not take, the child's
+start and failure), the thread, in order. The loop used to hand every batch to the thread, and
+each hand-over cost the loop turns at the interpreter lock with it: ~15 us a request at 7,000
+HTTP requests a second on two cores (bench/RESULTS.md). The thread also reads the child's error
+reports, at its next send or within ``IDLE_CHECK_S``.
 
 Rows are fire-and-forget. ``sync()`` is the barrier: its future resolves once every row
 appended before it is committed; ``history`` and ``replay`` pass it before they read. When
@@ -40,8 +47,11 @@ CHILD = Path(__file__).with_name("journal_child.py")
 LINGER_S = 0.005  # how long the loop collects rows before it hands them over
 CLOSE_TIMEOUT_S = 30.0
 BIG = 1 << 16  # a payload this large is sent alone rather than copied into the batch
+DIRECT_MAX = 1 << 18  # a batch up to this size the loop may send itself (larger: the thread)
+IDLE_CHECK_S = 1.0  # how often an idle thread reads the journal process's error reports
+RAW = -1  # the rest of a frame the loop began to send: (bytes, the whole item)
 
-Item = tuple[int, Any]  # (ROWS | EXECUTE, marshalled payload) or (SYNC, Future)
+Item = tuple[int, Any]  # (ROWS | EXECUTE, marshalled payload), (SYNC, Future) or (RAW, (bytes, Item))
 
 
 class JournalWriter:
@@ -57,6 +67,7 @@ class JournalWriter:
         self._items: list[Item] = []  # handed over, for the thread
         self._cond = threading.Condition()
         self._closed = False
+        self._busy = False  # the socket is being written (by the thread or the loop): the other waits
         self._thread: threading.Thread | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._sock: socket.socket | None = None
@@ -102,7 +113,7 @@ class JournalWriter:
             self._timer = None
         rows, self._rows = self._rows, []
         if rows:
-            self._hand_over((ROWS, journal.encode_rows(rows)))
+            self._send_or_hand_over((ROWS, journal.encode_rows(rows)))
 
     def execute(self, statements: list[tuple[str, tuple[Any, ...]]]) -> None:
         """Run ``statements`` on the journal's connection, after the rows appended before
@@ -139,6 +150,34 @@ class JournalWriter:
             self.flush()
         self._hand_over(item)
 
+    def _send_or_hand_over(self, item: Item) -> None:
+        """On the loop: ``item`` straight to the journal process when nothing is ahead of it
+        and the socket takes it whole without waiting; what it does not take goes first to
+        the thread, which sends it before anything else."""
+        sock, payload = self._sock, item[1]
+        if sock is None or len(payload) > DIRECT_MAX:
+            self._hand_over(item)
+            return
+        with self._cond:
+            direct = not self._items and not self._busy and not self._closed and self._sock is sock
+            self._busy = direct
+        if not direct:
+            self._hand_over(item)
+            return
+        frame = HEADER.pack(len(payload), item[0]) + payload
+        try:
+            sent = sock.send(frame, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:  # the process is gone: the thread finds out and writes it here
+            sent = 0
+        with self._cond:
+            self._busy = False
+            if sent < len(frame):
+                self._items.insert(0, (RAW, (frame[sent:], item)) if sent else item)
+            if self._items:
+                self._cond.notify()
+
     def _hand_over(self, item: Item) -> None:
         with self._cond:
             if self._closed:
@@ -168,13 +207,25 @@ class JournalWriter:
         try:
             while True:
                 with self._cond:
-                    while not self._items and not self._closed:
-                        self._cond.wait()
-                    items, self._items = self._items, []
+                    idle = False
+                    while self._busy or not (self._items or self._closed):
+                        if not self._cond.wait(IDLE_CHECK_S) and not (self._busy or self._items or self._closed):
+                            idle = True
+                            break
+                    items: list[Item] = []
+                    if not idle:
+                        items, self._items = self._items, []
                     closing = self._closed
-                if items:
-                    self._write(items)
-                    del items  # (not kept while the thread waits: a batch may hold large bodies)
+                    self._busy = True  # the socket is this thread's until it is done
+                try:
+                    if idle:
+                        self._idle_check()
+                    elif items:
+                        self._write(items)
+                        del items  # (not kept while the thread waits: a batch may hold large bodies)
+                finally:
+                    with self._cond:
+                        self._busy = False
                 if closing:
                     with self._cond:
                         if not self._items:
@@ -185,6 +236,15 @@ class JournalWriter:
             self._stop_child()
             if self._here is not None:
                 self._here.conn.close()
+
+    def _idle_check(self) -> None:
+        """The journal process's error reports since the last send (the loop sends meanwhile,
+        so nobody else would read them)."""
+        if self._sock is not None:
+            try:
+                self._read_replies({})
+            except OSError as exc:
+                self._child_failed(exc)
 
     def _write(self, items: list[Item]) -> None:
         if self._here is None and self._sock is None:
@@ -203,6 +263,9 @@ class JournalWriter:
         out = bytearray()
         waiting: dict[bytes, Future[None]] = {}
         for kind, arg in items:
+            if kind == RAW:  # the rest of a frame the loop began: as it is, before anything else
+                out += arg[0]
+                continue
             if kind == SYNC:
                 self._tokens += 1
                 token = str(self._tokens).encode()
@@ -245,6 +308,8 @@ class JournalWriter:
         """No journal process: this thread writes, with the process's code."""
         if self._here is None:
             self._here = journal.writer(self.store.connect())
+        # (the rest of a frame the loop began to send: the process never applied it, so the whole of it)
+        items = [arg[1] if kind == RAW else (kind, arg) for kind, arg in items]
         frames = [(kind, arg) for kind, arg in items if kind != SYNC]
         try:
             self._here.apply(frames)

@@ -101,6 +101,67 @@ def test_a_row_marshal_cannot_carry_is_made_here_and_a_bad_one_is_skipped_alone(
     assert "cannot journal invocation id-2" in caplog.text
 
 
+class _Partial:
+    """The writer's socket, but the loop's sends take at most ``limit`` bytes (as a full
+    socket buffer would); the thread's ``sendall`` and reads go to the real socket."""
+
+    def __init__(self, sock: Any, limit: int) -> None:
+        self.sock, self.limit, self.partial = sock, limit, 0
+
+    def send(self, data: bytes, flags: int = 0) -> int:
+        self.partial += 1
+        return int(self.sock.send(data[: self.limit], flags))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.sock, name)
+
+
+def test_the_rest_of_a_batch_the_loop_could_not_send_goes_first(tmp_path: Path) -> None:
+    """The loop sends a batch itself when the thread is idle; what the socket did not take
+    goes to the thread ahead of everything after it, so the rows stay whole and in order."""
+    store = Store(tmp_path)
+
+    async def main() -> None:
+        async with writing(store) as writer:
+            writer.append(_inv(0))
+            await asyncio.wrap_future(writer.sync())  # the process runs: the loop may send now
+            partial = writer._sock = _Partial(writer._sock, 100)  # type: ignore[assignment]
+            for i in range(1, 20):
+                writer.append(_inv(i))
+            writer.flush()  # on the loop: 100 bytes of the frame, the rest by the thread
+            assert partial.partial == 1
+            for i in range(20, 25):
+                writer.append(_inv(i))
+            await asyncio.wrap_future(writer.sync())
+            assert [r["id"] for r in _records(store)] == [f"id-{i}" for i in range(25)]
+
+    asyncio.run(main())
+
+
+def test_an_error_in_a_batch_the_loop_sent_is_logged_without_a_sync(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = Store(tmp_path)
+
+    async def main() -> None:
+        async with writing(store) as writer:
+            writer.append(_inv(0))
+            await asyncio.wrap_future(writer.sync())
+            writer.append(_inv(1, function=("not", "text")))  # SQLite cannot bind it
+            writer.append(_inv(2))
+            writer.flush()
+            for _ in range(60):  # the idle thread reads the report within IDLE_CHECK_S
+                if "cannot journal invocation id-1" in caplog.text:
+                    break
+                await asyncio.sleep(0.05)
+            assert "cannot journal invocation id-1" in caplog.text
+            await asyncio.wrap_future(writer.sync())
+            assert [r["id"] for r in _records(store)] == ["id-0", "id-2"]
+
+    with caplog.at_level(logging.ERROR):
+        asyncio.run(main())
+
+
 def test_sync_from_another_thread_sees_every_row_appended_before(tmp_path: Path) -> None:
     store = Store(tmp_path)
 

@@ -140,8 +140,17 @@ def mirror_in(syncer: Syncer, m: MirrorIn) -> None:
                 os.unlink(m.path)
         else:
             os.makedirs(os.path.dirname(m.path), exist_ok=True)
-            with open(m.path, "wb") as f:
-                f.write(m.data)
+            # whole or not at all: a reader of the folder never sees the file half written (a
+            # temporary name the default ignore patterns match; its own hints find it gone)
+            tmp = os.path.join(os.path.dirname(m.path), f".{os.path.basename(m.path)}.router.tmp")
+            try:
+                with open(tmp, "wb") as f:
+                    f.write(m.data)
+                os.replace(tmp, m.path)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
             st = os.stat(m.path)
     except OSError as exc:
         log.warning("s3: cannot mirror s3://%s/%s into %s (%s)", m.bucket, pairs[0][1], m.path, exc.strerror or exc)

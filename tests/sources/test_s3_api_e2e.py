@@ -226,6 +226,23 @@ def test_a_dropped_file_fires_once_and_sdk_writes_appear_in_the_folder(tmp_path:
         assert quiet(r) == 3  # the watcher did not report the mirrored file, nor its removal
 
 
+def test_an_sdk_write_lands_in_the_folder_whole_and_fires_once_even_with_no_ignore_patterns(tmp_path: Path) -> None:
+    """The mirror writes a temporary file and renames it: the folder's file is never seen half
+    written, and the temporary name fires nothing even when no ignore pattern hides it."""
+    trigger = f"  - {{name: up, function: rec, s3: {{dir: drop, bucket: photos, events: {ALL}, ignore: []}}}}\n"
+    with project(tmp_path, trigger) as r:
+        folder = r.app.source("s3").folder("up")
+        s3 = r.aws.client("s3")
+        body = b"x" * 3_000_000
+        s3.put_object(Bucket="photos", Key="big.bin", Body=body)
+        (rec,) = records(r, 1)
+        assert rec["s3"]["object"]["key"] == "big.bin"
+        wait_for(lambda: (folder / "big.bin").is_file())
+        assert (folder / "big.bin").read_bytes() == body
+        assert quiet(r) == 1
+        assert sorted(p.name for p in folder.iterdir()) == ["big.bin"]
+
+
 def test_mirror_false_keeps_sdk_writes_out_of_the_folder(tmp_path: Path) -> None:
     with project(tmp_path, "  - {name: up, function: rec, s3: {dir: drop, bucket: photos, mirror: false}}\n") as r:
         folder = r.app.source("s3").folder("up")

@@ -204,10 +204,18 @@ def read_environment():
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_FUNCTION_VERSION"))  # fmt: skip
 
 
+_RANDOM = [b"", 0]  # random bytes drawn 4,000 at a time (a getrandom call per trace id costs more)
+
+
 def new_trace_id():
     """``Root=1-<epoch seconds, 8 hex>-<24 hex>;Parent=<16 hex>;Sampled=0``: the X-Ray header
     Lambda sends with every invocation ("Tracing header", AWS X-Ray developer guide)."""
-    random = os.urandom(20).hex()
+    pool, at = _RANDOM
+    if at + 20 > len(pool):
+        pool, at = os.urandom(4000), 0
+        _RANDOM[0] = pool
+    _RANDOM[1] = at + 20
+    random = pool[at : at + 20].hex()
     return f"Root=1-{int(time.time()):08x}-{random[:24]};Parent={random[24:]};Sampled=0"
 
 
@@ -310,15 +318,9 @@ class Channel:
 
     def _fill(self, n):
         while len(self.buf) < n:
-            size = max(65536, n - len(self.buf))
-            if self.poller is None:
-                data = self.sock.recv(size)
-            else:
-                try:
-                    data = self.sock.recv(size, socket.MSG_DONTWAIT)
-                except BlockingIOError:
-                    self.poller.poll()
-                    continue
+            if self.poller is not None:  # (the frame is rarely there already: poll first)
+                self.poller.poll()
+            data = self.sock.recv(max(65536, n - len(self.buf)))
             if not data:
                 raise EOFError
             self.buf += data

@@ -89,9 +89,9 @@ const statusBuf = Buffer.alloc(4096);
 let faultsSeen = -1; // page faults when /proc was last read
 let peakSeen = null;
 
-/** Reading /proc costs ~7 us (a third of an invocation's own work here): it is read again only
- * after page faults, without which the resident size cannot have grown, nor its peak (as the
- * Python worker does). */
+/** Reading /proc after every invocation cost a worker 51-53 us of CPU per invocation instead of
+ * 41-42 (bench/RESULTS.md): it is read again only after page faults, without which the resident
+ * size cannot have grown, nor its peak (as the Python worker does). */
 function peakMemory() {
   if (statusFd === null) return null;
   const usage = process.resourceUsage();
